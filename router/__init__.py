@@ -1,0 +1,87 @@
+"""router: one OpenAI-style call to every LLM provider.
+
+>>> import router
+>>> resp = router.completion(model="fake/echo", messages=[{"role": "user", "content": "Hi"}])
+>>> resp.choices[0].message.content
+'Hi'
+
+Each provider's behaviour is declared in ``specs/<id>.yaml`` and compiled by ``router build`` into
+``generated/<id>.py``; this package holds the runtime (types, errors, HTTP, codecs) and the compiler.
+Importing it loads neither yaml, jsonschema, jinja2 nor click.
+"""
+
+from __future__ import annotations
+
+from router._exceptions import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigError,
+    ContentFilterError,
+    ContextWindowExceededError,
+    InternalServerError,
+    InvalidResponseError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RouterError,
+    ServiceUnavailableError,
+    SpecError,
+    UnsupportedParamsError,
+)
+from router._router import AsyncStream, Stream, acompletion, completion, resolve
+from router._types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    Choice,
+    ChunkChoice,
+    Delta,
+    FunctionCall,
+    HttpRequest,
+    Message,
+    Receipt,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AsyncStream",
+    "AuthenticationError",
+    "BadRequestError",
+    "ChatCompletion",
+    "ChatCompletionChunk",
+    "Choice",
+    "ChunkChoice",
+    "ConfigError",
+    "ContentFilterError",
+    "ContextWindowExceededError",
+    "Delta",
+    "FunctionCall",
+    "HttpRequest",
+    "InternalServerError",
+    "InvalidResponseError",
+    "Message",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "Receipt",
+    "RouterError",
+    "ServiceUnavailableError",
+    "SpecError",
+    "Stream",
+    "ToolCall",
+    "ToolCallDelta",
+    "UnsupportedParamsError",
+    "Usage",
+    "acompletion",
+    "completion",
+    "resolve",
+]

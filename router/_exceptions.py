@@ -1,0 +1,182 @@
+"""The exception tree.
+
+    RouterError
+    ├── SpecError                 a spec is invalid (file, line, column, JSON pointer)
+    ├── ConfigError               missing API key, unknown provider/model, bad router config
+    └── APIError                  the provider answered badly, or the request could not be sent
+        ├── AuthenticationError (401)
+        ├── PermissionDeniedError (403)
+        ├── NotFoundError (404)
+        ├── BadRequestError (400/422)
+        │   ├── ContextWindowExceededError
+        │   ├── ContentFilterError
+        │   └── UnsupportedParamsError   raised before any network call
+        ├── RateLimitError (429)                     retryable, carries retry_after
+        ├── ServiceUnavailableError (503/529)        retryable
+        ├── InternalServerError (other 5xx)          retryable
+        ├── InvalidResponseError                     the answer is not what the protocol promises
+        └── APIConnectionError                       retryable
+            └── APITimeoutError                      retryable
+
+Messages and bodies never carry secrets: the transport scrubs the API key from anything it puts here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "ERROR_KINDS",
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigError",
+    "ContentFilterError",
+    "ContextWindowExceededError",
+    "InternalServerError",
+    "InvalidResponseError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RouterError",
+    "ServiceUnavailableError",
+    "SpecError",
+    "UnsupportedParamsError",
+]
+
+
+class RouterError(Exception):
+    """Base of every error the router raises."""
+
+
+class SpecError(RouterError):
+    """A provider spec is invalid. ``diagnostics`` holds every problem found, not only the first."""
+
+    def __init__(self, diagnostics: list[Any]) -> None:
+        self.diagnostics = diagnostics
+        super().__init__("\n".join(str(d) for d in diagnostics))
+
+
+class ConfigError(RouterError):
+    """Missing API key, unknown provider or model, or a bad router configuration."""
+
+
+class APIError(RouterError):
+    """The provider answered with an error, or could not be reached."""
+
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        request_id: str | None = None,
+        body: Any = None,
+        native_type: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.provider = provider
+        self.model = model
+        self.request_id = request_id
+        self.body = body
+        self.native_type = native_type
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        where = "/".join(p for p in (self.provider, self.model) if p)
+        head = f"[{where}] " if where else ""
+        status = f"{self.status} " if self.status is not None else ""
+        rid = f" (request_id={self.request_id})" if self.request_id else ""
+        return f"{head}{status}{self.message}{rid}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self!s})"
+
+
+class AuthenticationError(APIError):
+    """401: the API key is missing, wrong or revoked."""
+
+
+class PermissionDeniedError(APIError):
+    """403: the key is valid but may not do this."""
+
+
+class NotFoundError(APIError):
+    """404: unknown model or endpoint."""
+
+
+class BadRequestError(APIError):
+    """400/422: the provider rejected the request."""
+
+
+class ContextWindowExceededError(BadRequestError):
+    """The prompt (plus requested output) does not fit the model's context window."""
+
+
+class ContentFilterError(BadRequestError):
+    """The provider refused the request on safety grounds."""
+
+
+class UnsupportedParamsError(BadRequestError):
+    """A parameter or content part the provider cannot take; raised before any network call."""
+
+
+class RateLimitError(APIError):
+    """429: too many requests or tokens. ``retry_after`` holds the provider's hint in seconds."""
+
+    retryable = True
+
+
+class ServiceUnavailableError(APIError):
+    """503/529: the provider is overloaded or down for a moment."""
+
+    retryable = True
+
+
+class InternalServerError(APIError):
+    """Another 5xx."""
+
+    retryable = True
+
+
+class InvalidResponseError(APIError):
+    """The provider's answer is malformed: not JSON, an HTML page, or missing what the protocol requires."""
+
+
+class APIConnectionError(APIError):
+    """The request could not be sent, or the answer was cut off."""
+
+    retryable = True
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out."""
+
+
+# The error kinds a spec may name (errors.status / errors.types / errors.messages), and their classes.
+# schemas/provider.v1.schema.json lists the same names; tests/test_schema.py keeps the two in step.
+ERROR_KINDS: Mapping[str, type[APIError]] = {
+    "bad_request": BadRequestError,
+    "authentication": AuthenticationError,
+    "permission_denied": PermissionDeniedError,
+    "not_found": NotFoundError,
+    "rate_limit": RateLimitError,
+    "overloaded": ServiceUnavailableError,
+    "service_unavailable": ServiceUnavailableError,
+    "internal_server": InternalServerError,
+    "context_window_exceeded": ContextWindowExceededError,
+    "content_filter": ContentFilterError,
+    "unsupported_params": UnsupportedParamsError,
+    "timeout": APITimeoutError,
+    "connection": APIConnectionError,
+    "invalid_response": InvalidResponseError,
+}

@@ -1,0 +1,222 @@
+"""Model resolution and the call path: ``"provider/model"`` -> generated adapter -> HTTP -> unified result."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import json
+from collections.abc import AsyncIterator, Iterator, Mapping
+from functools import cache
+from types import ModuleType
+from typing import Any
+
+import httpx
+
+from router import _transport
+from router._exceptions import APIError, ConfigError, InvalidResponseError
+from router._streaming import aiter_events, iter_events
+from router._types import ChatCompletion, ChatCompletionChunk, Receipt
+
+__all__ = ["AsyncStream", "Stream", "acompletion", "adapter", "completion", "provider_table", "resolve"]
+
+_INDEX_PACKAGE = "generated"
+
+
+@cache
+def _index() -> ModuleType:
+    try:
+        return importlib.import_module(_INDEX_PACKAGE)
+    except ImportError as e:  # pragma: no cover - a broken install
+        raise ConfigError("no compiled adapters found: run `router build`") from e
+
+
+@cache
+def adapter(provider: str) -> ModuleType:
+    """The generated module for ``provider`` (imported on first use)."""
+    index = _index()
+    providers: Mapping[str, str] = index.PROVIDERS
+    module = providers.get(provider)
+    if module is None:
+        close = difflib.get_close_matches(provider, sorted(providers), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(sorted(providers))}"
+        raise ConfigError(f"unknown provider {provider!r}{hint}")
+    return importlib.import_module(f"{index.__name__}.{module}")
+
+
+def resolve(model: str) -> tuple[ModuleType, str]:
+    """``"anthropic/claude-…"`` -> (adapter module, provider model id). A bare id is looked up in the catalogue."""
+    if not isinstance(model, str) or not model:
+        raise ConfigError("model must be a non-empty string such as 'openai/gpt-4o'")
+    provider, sep, name = model.partition("/")
+    index = _index()
+    if sep and provider in index.PROVIDERS:
+        return adapter(provider), name
+    owner = index.MODEL_INDEX.get(model)
+    if owner is not None:
+        return adapter(owner), model
+    if sep:
+        adapter(provider)  # raises the unknown-provider error with suggestions
+    close = difflib.get_close_matches(model, sorted(index.MODEL_INDEX), n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise ConfigError(f"cannot route model {model!r}: give it as 'provider/model'{hint}")
+
+
+def _retry_after_for(mod: ModuleType) -> _transport.RetryAfter:
+    names: tuple[str, ...] = mod.CONFIG.errors.retry_after
+
+    def read(response: httpx.Response) -> float | None:
+        from router.protocols._common import _retry_after
+
+        return _retry_after(response.headers, names)
+
+    return read
+
+
+def _prepare(model: str, kwargs: dict[str, Any]) -> tuple[ModuleType, Any, Receipt, dict[str, Any]]:
+    mod, name = resolve(model)
+    request = dict(kwargs)
+    request["model"] = name
+    receipt = Receipt(provider=mod.ID, model=mod.ALIASES.get(name, name))
+    http = mod.build_request(
+        request,
+        api_key=kwargs.get("api_key"),
+        base_url=kwargs.get("base_url"),
+        strict=bool(kwargs.get("strict", False)),
+        receipt=receipt,
+    )
+    opts = {
+        "transport": mod.TRANSPORT,
+        "provider": mod.ID,
+        "model": receipt.model,
+        "timeout": kwargs.get("timeout"),
+        "max_retries": _transport.DEFAULT_MAX_RETRIES if kwargs.get("max_retries") is None else int(kwargs["max_retries"]),
+        "retry_after": _retry_after_for(mod),
+    }
+    return mod, http, receipt, opts
+
+
+def _raise_for(mod: ModuleType, response: httpx.Response, body: bytes, model: str) -> None:
+    if response.status_code >= 400:
+        raise mod.map_error(response.status_code, response.headers, body, model=model)
+
+
+def completion(model: str, messages: list[Any], **kwargs: Any) -> ChatCompletion | Stream:
+    """Send an OpenAI-style chat request to any provider.
+
+    >>> resp = completion("fake/echo", [{"role": "user", "content": "Hi"}])
+    >>> resp.choices[0].message.content
+    'Hi'
+
+    ``stream=True`` returns a :class:`Stream` of ``ChatCompletionChunk``. Router options: ``api_key``,
+    ``base_url``, ``timeout`` (seconds), ``max_retries``, ``extra_headers``, ``extra_body``, ``strict``
+    (raise instead of dropping a parameter the provider does not take).
+    """
+    mod, http, receipt, opts = _prepare(model, {"messages": messages, **kwargs})
+    response = _transport.send(http, **opts)
+    if http.stream:
+        if response.status_code >= 400:
+            body = response.read()
+            response.close()
+            _raise_for(mod, response, body, receipt.model)
+        return Stream(mod, response, receipt)
+    _raise_for(mod, response, response.content, receipt.model)
+    result: ChatCompletion = mod.parse_response(response.status_code, response.headers, response.content, receipt=receipt)
+    return result
+
+
+async def acompletion(model: str, messages: list[Any], **kwargs: Any) -> ChatCompletion | AsyncStream:
+    """The async twin of :func:`completion`; ``stream=True`` gives an :class:`AsyncStream`."""
+    mod, http, receipt, opts = _prepare(model, {"messages": messages, **kwargs})
+    response = await _transport.asend(http, **opts)
+    if http.stream:
+        if response.status_code >= 400:
+            body = await response.aread()
+            await response.aclose()
+            _raise_for(mod, response, body, receipt.model)
+        return AsyncStream(mod, response, receipt)
+    _raise_for(mod, response, response.content, receipt.model)
+    result: ChatCompletion = mod.parse_response(response.status_code, response.headers, response.content, receipt=receipt)
+    return result
+
+
+def _wrap_read_error(exc: httpx.HTTPError, provider: str, model: str) -> APIError:
+    return _transport._connection_error(exc, _NO_SECRETS, provider, model)
+
+
+class _NoSecrets:
+    secrets: tuple[str, ...] = ()
+
+
+_NO_SECRETS: Any = _NoSecrets()
+
+
+class Stream:
+    """Iterate for ``ChatCompletionChunk`` objects; closes the connection when done (or use ``with``)."""
+
+    def __init__(self, mod: ModuleType, response: httpx.Response, receipt: Receipt) -> None:
+        self._mod = mod
+        self.response = response
+        self.receipt = receipt
+
+    def __iter__(self) -> Iterator[ChatCompletionChunk]:
+        framing = self._mod.CONFIG.stream.framing
+        try:
+            yield from self._mod.parse_stream(iter_events(self.response.iter_bytes(), framing), receipt=self.receipt)
+        except httpx.HTTPError as exc:
+            raise _wrap_read_error(exc, self._mod.ID, self.receipt.model) from None
+        except json.JSONDecodeError as exc:  # pragma: no cover - codecs wrap their own parses
+            raise InvalidResponseError(str(exc), provider=self._mod.ID) from None
+        finally:
+            self.response.close()
+
+    def close(self) -> None:
+        self.response.close()
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncStream:
+    """``async for`` over ``ChatCompletionChunk`` objects."""
+
+    def __init__(self, mod: ModuleType, response: httpx.Response, receipt: Receipt) -> None:
+        self._mod = mod
+        self.response = response
+        self.receipt = receipt
+
+    async def __aiter__(self) -> AsyncIterator[ChatCompletionChunk]:
+        decoder = self._mod.stream_decoder(receipt=self.receipt)
+        try:
+            async for ev in aiter_events(self.response.aiter_bytes(), self._mod.CONFIG.stream.framing):
+                for chunk in decoder.feed(ev):
+                    yield chunk
+                if decoder.done:
+                    return
+            for chunk in decoder.close():
+                yield chunk
+        except httpx.HTTPError as exc:
+            raise _wrap_read_error(exc, self._mod.ID, self.receipt.model) from None
+        finally:
+            await self.response.aclose()
+
+    async def aclose(self) -> None:
+        await self.response.aclose()
+
+    async def __aenter__(self) -> AsyncStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+def provider_table() -> list[str]:
+    index = _index()
+    rows = []
+    for pid in sorted(index.PROVIDERS):
+        mod = adapter(pid)
+        env = ", ".join(mod.API_KEY_ENV) or "no key"
+        rows.append(f"{pid:<14} {mod.PROTOCOL:<20} {len(mod.MODELS):>3} models  key: {env}")
+    return rows

@@ -1,0 +1,249 @@
+"""Byte streams to events: SSE (WHATWG rules), NDJSON and a streamed JSON array.
+
+Every parser is incremental: ``feed(bytes)`` returns the events completed by those bytes, whatever the
+chunk boundaries (mid-line, mid-CRLF, mid-UTF-8 character), and ``close()`` returns what the end of the
+stream completes. No parser needs a ``[DONE]`` sentinel to finish.
+
+SSE follows https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation:
+lines end in CR, LF or CRLF; a leading BOM is dropped; ``:`` lines are comments; ``data`` fields are
+joined with LF; an event is dispatched at a blank line, and only when it carried data.
+One deliberate difference: the spec discards an event cut off by the end of the stream; we dispatch it,
+because several providers close the connection right after the last ``data:`` line, and the codec
+then decides whether the answer was complete.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+__all__ = [
+    "Event",
+    "EventParser",
+    "JSONArrayParser",
+    "NDJSONParser",
+    "SSEParser",
+    "aiter_events",
+    "iter_events",
+    "make_parser",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One framed message. For NDJSON and JSON arrays ``event`` is "message" and ``data`` the JSON text."""
+
+    data: str
+    event: str = "message"
+    id: str | None = None
+    retry: int | None = None
+
+    def json(self) -> Any:
+        return json.loads(self.data)
+
+
+class EventParser(Protocol):
+    def feed(self, chunk: bytes) -> list[Event]: ...
+
+    def close(self) -> list[Event]: ...
+
+
+class SSEParser:
+    __slots__ = ("_bom_checked", "_data", "_decoder", "_event", "_id", "_last_id", "_pending", "_retry", "_skip_lf")
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._pending = ""  # text after the last complete line
+        self._skip_lf = False  # the previous chunk ended in CR: a leading LF belongs to it
+        self._bom_checked = False
+        self._data: list[str] = []
+        self._event = ""
+        self._id: str | None = None
+        self._last_id: str | None = None
+        self._retry: int | None = None
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        return self._text(self._decoder.decode(chunk))
+
+    def close(self) -> list[Event]:
+        out = self._text(self._decoder.decode(b"", final=True))
+        if self._pending:
+            self._line(self._pending, out)
+            self._pending = ""
+        self._dispatch(out)
+        return out
+
+    def _text(self, text: str) -> list[Event]:
+        out: list[Event] = []
+        if not text:
+            return out
+        if not self._bom_checked:
+            self._bom_checked = True
+            if text.startswith("\ufeff"):
+                text = text[1:]
+        if self._skip_lf:
+            self._skip_lf = False
+            if text.startswith("\n"):
+                text = text[1:]
+        buf = self._pending + text
+        start = 0
+        n = len(buf)
+        while True:
+            # Find the next CR or LF from start.
+            cr = buf.find("\r", start)
+            lf = buf.find("\n", start)
+            if cr == -1 and lf == -1:
+                break
+            if cr == -1 or (lf != -1 and lf < cr):
+                self._line(buf[start:lf], out)
+                start = lf + 1
+                continue
+            self._line(buf[start:cr], out)
+            if cr + 1 < n:
+                start = cr + 2 if buf[cr + 1] == "\n" else cr + 1
+            else:
+                start = cr + 1
+                self._skip_lf = True
+        self._pending = buf[start:]
+        return out
+
+    def _line(self, line: str, out: list[Event]) -> None:
+        if not line:
+            self._dispatch(out)
+            return
+        if line[0] == ":":
+            return
+        name, sep, value = line.partition(":")
+        if sep and value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+        elif name == "id":
+            if "\0" not in value:
+                self._id = value
+        elif name == "retry":
+            if value.isdigit():
+                self._retry = int(value)
+
+    def _dispatch(self, out: list[Event]) -> None:
+        if self._id is not None:
+            self._last_id = self._id
+            self._id = None
+        if self._data:
+            out.append(Event("\n".join(self._data), self._event or "message", self._last_id, self._retry))
+        self._data = []
+        self._event = ""
+
+
+class NDJSONParser:
+    """One JSON value a line; blank lines are skipped."""
+
+    __slots__ = ("_decoder", "_pending")
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._pending = ""
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        buf = self._pending + self._decoder.decode(chunk)
+        *lines, self._pending = buf.split("\n")
+        return [Event(s) for line in lines if (s := line.strip())]
+
+    def close(self) -> list[Event]:
+        rest = (self._pending + self._decoder.decode(b"", final=True)).strip()
+        self._pending = ""
+        return [Event(rest)] if rest else []
+
+
+class JSONArrayParser:
+    """A JSON array streamed element by element (``[{...},\\n{...}]``): each top-level element is an event.
+
+    Tracks string and escape state, so brackets inside strings do not confuse it.
+    """
+
+    __slots__ = ("_decoder", "_depth", "_escape", "_in_string", "_item", "_started")
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._depth = 0
+        self._in_string = False
+        self._escape = False
+        self._started = False
+        self._item: list[str] = []
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        return self._text(self._decoder.decode(chunk))
+
+    def close(self) -> list[Event]:
+        out = self._text(self._decoder.decode(b"", final=True))
+        rest = "".join(self._item).strip()
+        if rest:
+            out.append(Event(rest))  # a truncated element: the codec's JSON parse reports it
+        self._item = []
+        return out
+
+    def _text(self, text: str) -> list[Event]:
+        out: list[Event] = []
+        item = self._item
+        for ch in text:
+            if self._in_string:
+                item.append(ch)
+                if self._escape:
+                    self._escape = False
+                elif ch == "\\":
+                    self._escape = True
+                elif ch == '"':
+                    self._in_string = False
+                continue
+            if not self._started:
+                if ch == "[":
+                    self._started = True
+                continue
+            if self._depth == 0:
+                if ch in ",]" or ch.isspace():
+                    if item and "".join(item).strip():
+                        out.append(Event("".join(item).strip()))
+                        item.clear()
+                    continue
+            if ch == '"':
+                self._in_string = True
+            elif ch in "{[":
+                self._depth += 1
+            elif ch in "}]":
+                self._depth -= 1
+            item.append(ch)
+            if self._depth == 0 and ch in "}]":
+                out.append(Event("".join(item).strip()))
+                item.clear()
+        return out
+
+
+def make_parser(framing: str) -> EventParser:
+    if framing == "sse":
+        return SSEParser()
+    if framing == "ndjson":
+        return NDJSONParser()
+    if framing == "json-array":
+        return JSONArrayParser()
+    raise ValueError(f"unknown stream framing {framing!r}")
+
+
+def iter_events(chunks: Iterable[bytes], framing: str) -> Iterator[Event]:
+    parser = make_parser(framing)
+    for chunk in chunks:
+        yield from parser.feed(chunk)
+    yield from parser.close()
+
+
+async def aiter_events(chunks: AsyncIterable[bytes], framing: str) -> AsyncIterator[Event]:
+    parser = make_parser(framing)
+    async for chunk in chunks:
+        for ev in parser.feed(chunk):
+            yield ev
+    for ev in parser.close():
+        yield ev

@@ -1,0 +1,372 @@
+"""Load, validate and resolve provider specs.
+
+Every problem in every file is collected as a Diagnostic; nothing stops at the first one.
+
+The ``extends`` rule (also in the README): the child starts from its parent's resolved spec and
+overlays its own fields. Mappings merge key by key, recursively; lists and scalars replace the
+parent's value whole; a ``null`` value removes the inherited key. ``id``, ``name``, ``docs`` and
+``models`` are never inherited (a child is a different provider with its own catalogue).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError
+
+from router.compiler._diagnostics import Diagnostic, pointer_str
+from router.compiler._yaml import Loaded, load_yaml
+from router.protocols._common import OPENAI_PARAMS
+
+__all__ = ["NOT_INHERITED", "Spec", "load_specs", "schema_path"]
+
+NOT_INHERITED = ("id", "name", "docs", "models", "extends")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+@dataclass
+class Spec:
+    file: str  # as shown in diagnostics and in generated headers
+    loaded: Loaded
+    raw: dict[str, Any]
+    resolved: dict[str, Any] = field(default_factory=dict)
+    sha256: str = ""  # of this file and every file it extends
+
+    @property
+    def id(self) -> str:
+        return str(self.raw["id"])
+
+
+def schema_path() -> Path:
+    here = Path(__file__).resolve()
+    for candidate in (here.parents[2] / "schemas", here.parents[1] / "_schemas"):
+        p = candidate / "provider.v1.schema.json"
+        if p.exists():
+            return p
+    raise FileNotFoundError("provider.v1.schema.json not found next to the router package")
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(schema_path().read_text())
+    return data
+
+
+def _where(path: Iterable[str | int]) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "the top level"
+
+
+def _type_name(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, int | float):
+        return "a number"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, dict):
+        return "a mapping"
+    return type(v).__name__
+
+
+_TYPE_WORDS = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "a boolean",
+               "object": "a mapping", "array": "a list", "null": "null"}  # fmt: skip
+
+
+def _expected_type(t: Any) -> str:
+    if isinstance(t, list):
+        return " or ".join(_TYPE_WORDS.get(x, x) for x in t)
+    return _TYPE_WORDS.get(t, str(t))
+
+
+def _schema_diagnostics(loaded: Loaded) -> list[Diagnostic]:
+    validator = jsonschema.Draft202012Validator(_schema())
+    out: list[Diagnostic] = []
+
+    def emit(err: ValidationError) -> None:
+        path = tuple(err.absolute_path)
+        where = _where(path)
+        v = err.validator
+        desc = err.schema.get("description", "") if isinstance(err.schema, dict) else ""
+        key_mark = False
+        if v == "additionalProperties" and isinstance(err.instance, dict):
+            allowed = sorted((err.schema.get("properties") or {}).keys())
+            for extra in sorted(set(err.instance) - set(allowed)):
+                hint = difflib.get_close_matches(extra, allowed, n=1)
+                tail = f"; did you mean {hint[0]!r}?" if hint else ""
+                line, col = loaded.marks.at((*path, extra), key=True)
+                inside = f" in {where}" if path else ""
+                out.append(
+                    Diagnostic(
+                        loaded.file, line, col,
+                        f"unknown field {extra!r}{inside}, expected one of: {', '.join(allowed)}{tail}",
+                        pointer_str((*path, extra)),
+                    )
+                )
+            return
+        if v == "required":
+            missing = [r for r in err.validator_value if r not in err.instance]
+            for name in missing:
+                prop = (err.schema.get("properties") or {}).get(name, {})
+                if not prop and isinstance(err.schema.get("then"), dict):
+                    prop = _schema()["properties"].get(name, {})
+                what = prop.get("description", "")
+                place = f"in {where}" if path else "at the top level"
+                extra = " (a spec without `extends` must give it)" if not path and name != "id" and name != "spec_version" else ""
+                line, col = loaded.marks.at(path)
+                out.append(
+                    Diagnostic(loaded.file, line, col, f"missing required field {name!r}{extra}, expected it {place}: {what}".rstrip(": "), pointer_str(path))
+                )
+            return
+        if v == "type":
+            msg = f"field {where} is {_type_name(err.instance)}, expected {_expected_type(err.validator_value)}"
+        elif v == "enum":
+            opts = ", ".join(json.dumps(o) for o in err.validator_value)
+            msg = f"field {where} is {json.dumps(err.instance)}, expected one of: {opts}"
+        elif v == "const":
+            msg = f"field {where} is {json.dumps(err.instance)}, expected {json.dumps(err.validator_value)}"
+        elif v == "pattern":
+            msg = f"field {where} is {json.dumps(err.instance)}, expected {desc.rstrip('.') or 'a value'} (matching {err.validator_value})"
+        elif v == "oneOf":
+            msg = f"field {where} is {_type_name(err.instance)}, expected {desc.rstrip('.')[0].lower() + desc.rstrip('.')[1:] if desc else 'another shape'}"
+        elif v == "propertyNames":
+            bad = err.instance if isinstance(err.instance, str) else ""
+            msg = f"key {json.dumps(bad)} in {_where(path)}, expected a name matching {err.validator_value.get('pattern', '')}"
+        else:
+            msg = f"field {where}: {err.message}, expected {desc.rstrip('.') or 'a valid value'}"
+        line, col = loaded.marks.at(path, key=key_mark)
+        out.append(Diagnostic(loaded.file, line, col, msg, pointer_str(path)))
+
+    def walk(errors: Iterable[ValidationError]) -> None:
+        for err in errors:
+            if err.validator in ("if", "then"):
+                walk(err.context or ())
+            elif err.validator == "propertyNames":
+                # Report at the offending key itself.
+                bad = err.instance
+                path = tuple(err.absolute_path)
+                for k in bad if isinstance(bad, dict) else ():
+                    if not re.search(err.validator_value.get("pattern", ""), k):
+                        line, col = loaded.marks.at((*path, k), key=True)
+                        out.append(
+                            Diagnostic(
+                                loaded.file, line, col,
+                                f"key {k!r} in {_where(path)}, expected a name matching {err.validator_value.get('pattern')}",
+                                pointer_str((*path, k)),
+                            )
+                        )
+            else:
+                emit(err)
+
+    data = loaded.data
+    if isinstance(data, dict) and "extends" in data:
+        data = _strip_nulls(data)  # null means "remove the inherited value": nothing to validate
+    walk(validator.iter_errors(data))
+    return out
+
+
+def _strip_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_strip_nulls(v) for v in value]
+    return value
+
+
+def _deep_merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(parent)
+    for k, v in child.items():
+        if v is None:
+            out.pop(k, None)
+        elif isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _placeholders(spec: Spec, diags: list[Diagnostic]) -> None:
+    r = spec.resolved
+    known = {"model", *(r.get("variables") or {})}
+    places: list[tuple[tuple[str | int, ...], Any]] = [(("base_url",), r.get("base_url"))]
+    places += [(("headers", k), v) for k, v in (r.get("headers") or {}).items()]
+    places += [(("query", k), v) for k, v in (r.get("query") or {}).items()]
+    for name, ep in (r.get("endpoints") or {}).items():
+        for key in ("path", "stream_path"):
+            places.append((("endpoints", name, key), (ep or {}).get(key)))
+    for path, value in places:
+        if not isinstance(value, str):
+            continue
+        for m in _PLACEHOLDER.finditer(value):
+            name = m.group(1)
+            if name in known:
+                continue
+            hint = difflib.get_close_matches(name, sorted(known), n=1)
+            tail = f"; did you mean {{{hint[0]}}}?" if hint else ""
+            line, col = spec.loaded.marks.at(path)
+            diags.append(
+                Diagnostic(
+                    spec.file, line, col,
+                    f"placeholder {{{name}}} in {_where(path)} names no variable, expected one of: "
+                    f"{', '.join('{' + k + '}' for k in sorted(known))}{tail}",
+                    pointer_str(path),
+                )
+            )
+
+
+def _param_names(spec: Spec, diags: list[Diagnostic]) -> None:
+    """Parameter rules must name OpenAI parameters: a typo would otherwise be a rule that never fires."""
+    raw = spec.raw
+    blocks: list[tuple[tuple[str | int, ...], Any]] = [(("params",), raw.get("params"))]
+    blocks += [(("overrides", i, "params"), (o or {}).get("params")) for i, o in enumerate(raw.get("overrides") or [])]
+    for base, params in blocks:
+        if not isinstance(params, dict):
+            continue
+        names: list[tuple[tuple[str | int, ...], str]] = []
+        for section in ("rename", "limits"):
+            for k in params.get(section) or {}:
+                names.append(((*base, section, k), k))
+        for section in ("unsupported", "to_list"):
+            for i, k in enumerate(params.get(section) or []):
+                names.append(((*base, section, i), k))
+        for path, name in names:
+            if not isinstance(name, str) or name in OPENAI_PARAMS:
+                continue
+            hint = difflib.get_close_matches(name, sorted(OPENAI_PARAMS), n=1)
+            tail = f"; did you mean {hint[0]!r}?" if hint else ""
+            line, col = spec.loaded.marks.at(path, key=isinstance(path[-1], str))
+            diags.append(
+                Diagnostic(spec.file, line, col, f"{name!r} in {_where(path[:-1])} is not an OpenAI request parameter, expected one of the Chat Completions parameters{tail}", pointer_str(path))
+            )
+        for k, lim in (params.get("limits") or {}).items():
+            if isinstance(lim, dict) and isinstance(lim.get("min"), int | float) and isinstance(lim.get("max"), int | float) and lim["min"] > lim["max"]:
+                line, col = spec.loaded.marks.at((*base, "limits", k))
+                diags.append(Diagnostic(spec.file, line, col, f"limit for {k!r} has min {lim['min']} > max {lim['max']}, expected min <= max", pointer_str((*base, "limits", k))))
+
+
+def load_specs(paths: Iterable[Path], *, display_root: Path | None = None) -> tuple[list[Spec], list[Diagnostic]]:
+    """Load and check every spec file; resolve ``extends``. Returns the specs and every diagnostic."""
+    diags: list[Diagnostic] = []
+    specs: list[Spec] = []
+    broken: set[str] = set()  # ids of specs that exist but did not load; their own errors say why
+    for p in sorted(paths):
+        shown = _display(p, display_root)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            diags.append(Diagnostic(shown, 1, 1, f"cannot read the file ({e}), expected a UTF-8 text file"))
+            continue
+        loaded = load_yaml(shown, text)
+        diags += loaded.diagnostics
+        if loaded.data is None:
+            continue
+        schema_diags = _schema_diagnostics(loaded)
+        diags += schema_diags
+        if schema_diags or loaded.diagnostics or not isinstance(loaded.data.get("id"), str):
+            broken.add(p.stem)
+            continue
+        spec = Spec(shown, loaded, loaded.data)
+        spec.sha256 = hashlib.sha256(text.encode()).hexdigest()
+        if spec.id != p.stem:
+            line, col = loaded.marks.at(("id",))
+            diags.append(Diagnostic(shown, line, col, f"id {spec.id!r} does not match the file name, expected {p.stem!r}", "/id"))
+        specs.append(spec)
+
+    by_id: dict[str, Spec] = {}
+    for spec in specs:
+        if spec.id in by_id:
+            line, col = spec.loaded.marks.at(("id",))
+            diags.append(Diagnostic(spec.file, line, col, f"duplicate provider id {spec.id!r} (also in {by_id[spec.id].file}), expected each id once", "/id"))
+        else:
+            by_id[spec.id] = spec
+
+    resolved_ok: dict[str, bool] = {}
+
+    def resolve(spec: Spec, chain: tuple[str, ...]) -> bool:
+        if spec.id in resolved_ok:
+            return resolved_ok[spec.id]
+        parent_id = spec.raw.get("extends")
+        ok = True
+        if parent_id is None:
+            spec.resolved = copy.deepcopy(spec.raw)
+        else:
+            line, col = spec.loaded.marks.at(("extends",))
+            parent = by_id.get(parent_id)
+            if parent_id in chain or parent_id == spec.id:
+                cycle = " -> ".join((*chain, spec.id, parent_id)[(chain + (spec.id,)).index(parent_id):])
+                diags.append(Diagnostic(spec.file, line, col, f"extends forms a cycle ({cycle}), expected a chain that ends in a spec without extends", "/extends"))
+                ok = False
+            elif parent is None and parent_id in broken:
+                ok = False  # the parent's own diagnostics say what is wrong
+            elif parent is None:
+                hint = difflib.get_close_matches(parent_id, sorted(by_id), n=1)
+                tail = f"; did you mean {hint[0]!r}?" if hint else ""
+                diags.append(Diagnostic(spec.file, line, col, f"extends names unknown spec {parent_id!r}, expected one of: {', '.join(sorted(by_id))}{tail}", "/extends"))
+                ok = False
+            elif not resolve(parent, (*chain, spec.id)):
+                ok = False
+            else:
+                base = {k: v for k, v in parent.resolved.items() if k not in NOT_INHERITED}
+                own = {k: v for k, v in spec.raw.items() if k != "extends"}
+                spec.resolved = _deep_merge(base, own)
+                spec.sha256 = hashlib.sha256((parent.sha256 + spec.sha256).encode()).hexdigest()
+        resolved_ok[spec.id] = ok
+        return ok
+
+    for spec in by_id.values():
+        if not resolve(spec, ()):
+            continue
+        r = spec.resolved
+        r.setdefault("name", spec.id)
+        for need in ("protocol", "base_url", "auth", "endpoints"):
+            if need not in r:
+                line, col = spec.loaded.marks.at(("extends",) if "extends" in spec.raw else ())
+                diags.append(Diagnostic(spec.file, line, col, f"missing required field {need!r} after resolving extends, expected the spec or its parent to give it", f"/{need}"))
+        _placeholders(spec, diags)
+        _param_names(spec, diags)
+
+    # Model ids and aliases must route to exactly one model, within a spec and across specs.
+    seen: dict[str, tuple[Spec, str]] = {}
+    for spec in by_id.values():
+        for i, m in enumerate(spec.raw.get("models") or []):
+            names = [("id", m["id"], (("models", i, "id")))]
+            names += [("alias", a, ("models", i, "aliases", j)) for j, a in enumerate(m.get("aliases") or [])]
+            for kind, name, path in names:
+                if name in seen:
+                    other, what = seen[name]
+                    line, col = spec.loaded.marks.at(path)
+                    where = "this spec" if other is spec else other.file
+                    diags.append(Diagnostic(spec.file, line, col, f"model {kind} {name!r} is already declared as a model {what} in {where}, expected each model id and alias once", pointer_str(path)))
+                else:
+                    seen[name] = (spec, kind)
+
+    ok_specs = [s for s in by_id.values() if resolved_ok.get(s.id)]
+    return ok_specs, sorted(set(diags), key=lambda d: (d.file, d.line, d.col, d.message))
+
+
+def _display(p: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return p.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            pass
+    try:
+        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return p.as_posix()

@@ -1,0 +1,129 @@
+"""YAML loading that keeps the line and column of every node.
+
+``yaml.compose`` (SafeLoader: no arbitrary tags, no code) gives the node tree; we build plain Python
+values from it ourselves so that every key and value gets a mark, duplicate keys are caught (PyYAML
+silently keeps the last one), and merge keys are refused (``extends`` is the one way to share).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+
+from router.compiler._diagnostics import Diagnostic, pointer_str
+
+__all__ = ["Loaded", "Marks", "load_yaml"]
+
+Path = tuple[str | int, ...]
+
+
+@dataclass
+class Marks:
+    """Where each node is: ``values[path]`` is the value's (line, col), ``keys[path]`` its key's."""
+
+    values: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+
+    def at(self, path: Path, *, key: bool = False) -> tuple[int, int]:
+        """The mark of ``path`` or of its nearest ancestor that has one."""
+        p = tuple(path)
+        while True:
+            if key and p in self.keys:
+                return self.keys[p]
+            if p in self.values:
+                return self.values[p]
+            if not p:
+                return (1, 1)
+            p = p[:-1]
+
+
+@dataclass
+class Loaded:
+    file: str
+    data: Any
+    marks: Marks
+    diagnostics: list[Diagnostic]
+
+
+class _Scalars(SafeConstructor):
+    pass
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return (node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def load_yaml(file: str, text: str) -> Loaded:
+    marks = Marks()
+    diags: list[Diagnostic] = []
+    if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
+        diags.append(Diagnostic(file, 1, 1, "the file is empty, expected a provider spec (a mapping with spec_version and id)"))
+        return Loaded(file, None, marks, diags)
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = (e.problem or "invalid YAML").strip()
+        if "\t" in text.splitlines()[line - 1][: max(col, 1)] if line - 1 < len(text.splitlines()) else False:
+            msg = "a tab character indents this line, expected spaces (YAML forbids tabs for indentation)"
+        else:
+            ctx = f" ({e.context})" if e.context else ""
+            msg = f"invalid YAML: {problem}{ctx}, expected well-formed YAML"
+        diags.append(Diagnostic(file, line, col, msg))
+        return Loaded(file, None, marks, diags)
+    except yaml.YAMLError as e:  # pragma: no cover - every PyYAML parse error is marked
+        diags.append(Diagnostic(file, 1, 1, f"invalid YAML: {e}"))
+        return Loaded(file, None, marks, diags)
+    if root is None:
+        diags.append(Diagnostic(file, 1, 1, "the file is empty, expected a provider spec"))
+        return Loaded(file, None, marks, diags)
+    scalars = _Scalars()
+
+    def build(node: yaml.Node, path: Path) -> Any:
+        marks.values[path] = _mark(node)
+        if isinstance(node, yaml.MappingNode):
+            out: dict[str, Any] = {}
+            for knode, vnode in node.value:
+                if knode.tag == "tag:yaml.org,2002:merge":
+                    diags.append(
+                        Diagnostic(file, *_mark(knode), "YAML merge keys (<<) are not supported, expected `extends:` to share fields", pointer_str(path))
+                    )
+                    continue
+                key = scalars.construct_object(knode, deep=True) if isinstance(knode, yaml.ScalarNode) else None
+                if not isinstance(key, str | int | float | bool) or isinstance(key, bool):
+                    diags.append(Diagnostic(file, *_mark(knode), "a mapping key must be a plain string, expected `name: value`", pointer_str(path)))
+                    continue
+                key = str(key)
+                if key in out:
+                    first = marks.keys[(*path, key)]
+                    diags.append(
+                        Diagnostic(
+                            file,
+                            *_mark(knode),
+                            f"duplicate key {key!r} (first at line {first[0]}), expected each key once per mapping",
+                            pointer_str((*path, key)),
+                        )
+                    )
+                    continue
+                marks.keys[(*path, key)] = _mark(knode)
+                out[key] = build(vnode, (*path, key))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [build(item, (*path, i)) for i, item in enumerate(node.value)]
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            return node.value  # dates stay text (YAML 1.2 has no implicit timestamps)
+        try:
+            return scalars.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError as e:
+            diags.append(Diagnostic(file, *_mark(node), f"bad scalar: {e.problem}, expected a plain YAML value", pointer_str(path)))
+            return None
+
+    data = build(root, ())
+    if not isinstance(data, dict):
+        diags.append(Diagnostic(file, *_mark(root), f"the document is a {type(data).__name__}, expected a mapping of spec fields"))
+        data = None
+    return Loaded(file, data, marks, diags)

@@ -1,0 +1,426 @@
+"""What every codec shares: URL/auth/header assembly, the parameter policy, usage and finish-reason
+tables, and error mapping. No provider names live here: every variation arrives in a ProviderConfig.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Protocol
+from urllib.parse import quote, urlencode
+
+from router._exceptions import (
+    ERROR_KINDS,
+    APIError,
+    BadRequestError,
+    ConfigError,
+    InternalServerError,
+    InvalidResponseError,
+    UnsupportedParamsError,
+)
+from router._streaming import Event
+from router._types import ChatCompletionChunk, CompletionTokensDetails, HttpRequest, PromptTokensDetails, Receipt, Usage
+from router.protocols._config import Limit, ParamRules, Path, ProviderConfig, UsagePaths
+
+__all__ = [
+    "ROUTER_KWARGS",
+    "apply_params",
+    "build_http",
+    "decode_stream",
+    "finish_reason",
+    "get_path",
+    "load_json",
+    "map_error",
+    "new_id",
+    "now",
+    "rules_for",
+    "usage_from",
+]
+
+log = logging.getLogger("router")
+
+# The OpenAI Chat Completions request vocabulary (plus top_k, which several providers take). A key
+# outside it and outside ROUTER_KWARGS is a typo or an unsupported extension: it gets a typed error
+# before any network call instead of being forwarded or dropped. Provider-specific fields go in
+# ``extra_body``.
+OPENAI_PARAMS = frozenset(
+    {
+        "model", "messages", "stream", "stream_options", "temperature", "top_p", "top_k", "n", "stop",
+        "max_tokens", "max_completion_tokens", "presence_penalty", "frequency_penalty", "logit_bias",
+        "logprobs", "top_logprobs", "user", "seed", "tools", "tool_choice", "parallel_tool_calls",
+        "functions", "function_call", "response_format", "reasoning_effort", "modalities", "audio",
+        "prediction", "service_tier", "store", "metadata", "web_search_options", "verbosity",
+        "prompt_cache_key", "safety_identifier",
+    }
+)  # fmt: skip
+
+# Keyword arguments the router itself consumes; never sent.
+ROUTER_KWARGS = frozenset(
+    {"api_key", "base_url", "timeout", "max_retries", "extra_headers", "extra_body", "extra_query", "strict"}
+)
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:24]}"
+
+
+# --------------------------------------------------------------------------- HTTP assembly
+
+
+def _fill(template: str, values: Mapping[str, str]) -> str:
+    if "{" not in template:
+        return template
+    return template.format_map(values)
+
+
+def _variables(cfg: ProviderConfig, model: str) -> dict[str, str]:
+    values = {"model": quote(model, safe="")}
+    for name, var in cfg.variables.items():
+        value = os.environ.get(var.env) if var.env else None
+        if value is None:
+            value = var.default
+        if value is None:
+            raise ConfigError(f"{cfg.id}: set {var.env} (fills {{{name}}} in the provider's URL or headers)")
+        values[name] = value
+    return values
+
+
+def _api_key(cfg: ProviderConfig, api_key: str | None) -> str | None:
+    if api_key is not None:
+        return api_key
+    for env in cfg.auth_env:
+        value = os.environ.get(env)
+        if value:
+            return value
+    if cfg.auth_optional:
+        return None
+    names = " or ".join(cfg.auth_env) or "an api_key argument"
+    raise ConfigError(f"{cfg.id}: no API key; set {names} or pass api_key=")
+
+
+def build_http(
+    cfg: ProviderConfig,
+    body: dict[str, Any],
+    *,
+    model: str,
+    stream: bool,
+    api_key: str | None,
+    base_url: str | None,
+    extra_headers: Mapping[str, str] | None = None,
+    extra_query: Mapping[str, str] | None = None,
+) -> HttpRequest:
+    values = _variables(cfg, model)
+    base = base_url or (os.environ.get(cfg.base_url_env) if cfg.base_url_env else None) or cfg.base_url
+    base = _fill(base, values).rstrip("/")
+    ep = cfg.chat
+    path = ep.stream_path if stream and ep.stream_path else ep.path
+    url = base + _fill(path, values)
+    query = {k: _fill(v, values) for k, v in cfg.query.items()}
+    if stream:
+        query.update(ep.stream_query)
+    headers = {"content-type": "application/json"}
+    headers.update({k: _fill(v, values) for k, v in cfg.headers.items()})
+    key = _api_key(cfg, api_key)
+    secrets: tuple[str, ...] = ()
+    if key:
+        secrets = (key,)
+        if cfg.auth_query:
+            query[cfg.auth_query] = key
+        elif cfg.auth_header:
+            headers[cfg.auth_header] = f"Bearer {key}" if cfg.auth_scheme == "bearer" else key
+    if extra_query:
+        query.update(extra_query)
+    if query:
+        url = f"{url}{'&' if '?' in url else '?'}{urlencode(query)}"
+    if extra_headers:
+        headers.update(extra_headers)
+    return HttpRequest(method=ep.method, url=url, headers=headers, json=body, stream=stream, secrets=secrets)
+
+
+# --------------------------------------------------------------------------- parameter policy
+
+
+def _merge_rules(base: ParamRules, over: ParamRules) -> ParamRules:
+    return ParamRules(
+        rename={**base.rename, **over.rename},
+        defaults={**base.defaults, **over.defaults},
+        limits={**base.limits, **over.limits},
+        unsupported=base.unsupported | over.unsupported,
+        to_list=base.to_list | over.to_list,
+    )
+
+
+def rules_for(cfg: ProviderConfig, model: str) -> ParamRules:
+    """The provider's parameter rules with every matching model-pattern override applied in order."""
+    rules = cfg._rules_cache.get(model)
+    if rules is None:
+        rules = cfg.params
+        for ov in cfg.overrides:
+            if any(fnmatch.fnmatchcase(model, p) for p in ov.patterns):
+                rules = _merge_rules(rules, ov.params)
+        cfg._rules_cache[model] = rules
+    return rules
+
+
+def _set_dotted(body: dict[str, Any], target: str, value: Any) -> None:
+    if "." not in target:
+        body[target] = value
+        return
+    *parents, leaf = target.split(".")
+    node = body
+    for p in parents:
+        child = node.get(p)
+        if not isinstance(child, dict):
+            child = {}
+            node[p] = child
+        node = child
+    node[leaf] = value
+
+
+def _check_limit(cfg: ProviderConfig, name: str, value: Any, limit: Limit, receipt: Receipt, strict: bool) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadRequestError(f"{name} must be a number, got {type(value).__name__}", provider=cfg.id)
+    lo, hi = limit.min, limit.max
+    if (lo is None or value >= lo) and (hi is None or value <= hi):
+        return value
+    rng = f"[{'' if lo is None else lo}, {'' if hi is None else hi}]"
+    if limit.policy == "error" or strict:
+        raise UnsupportedParamsError(f"{name}={value} is outside {cfg.id}'s range {rng}", provider=cfg.id)
+    if limit.policy == "drop":
+        receipt.dropped.append(name)
+        return _DROP
+    clamped = max(lo, value) if lo is not None else value
+    clamped = min(hi, clamped) if hi is not None else clamped
+    receipt.clamped[name] = {"from": value, "to": clamped}
+    return clamped
+
+
+_DROP = object()
+
+
+def apply_params(
+    cfg: ProviderConfig,
+    request: Mapping[str, Any],
+    body: dict[str, Any],
+    *,
+    handled: frozenset[str],
+    receipt: Receipt,
+    strict: bool,
+) -> None:
+    """Copy every plain parameter of ``request`` into ``body`` through the spec's rules.
+
+    ``handled`` names the keys the codec translates itself (messages, tools, ...).
+    """
+    rules = rules_for(cfg, receipt.model)
+    for name, value in request.items():
+        if name in handled or name in ROUTER_KWARGS or value is None:
+            continue
+        if name not in OPENAI_PARAMS:
+            hint = difflib.get_close_matches(name, sorted(OPENAI_PARAMS), n=1)
+            extra = f"; did you mean {hint[0]!r}?" if hint else "; provider-specific fields go in extra_body"
+            raise UnsupportedParamsError(f"unknown parameter {name!r}{extra}", provider=cfg.id)
+        if name in rules.unsupported:
+            if strict:
+                raise UnsupportedParamsError(f"{cfg.id} does not support {name!r}", provider=cfg.id)
+            receipt.dropped.append(name)
+            continue
+        limit = rules.limits.get(name)
+        if limit is not None:
+            value = _check_limit(cfg, name, value, limit, receipt, strict)
+            if value is _DROP:
+                continue
+        if name in rules.to_list and isinstance(value, str):
+            value = [value]
+        target = rules.rename.get(name)
+        if target is not None:
+            receipt.renamed[name] = target
+            _set_dotted(body, target, value)
+        else:
+            body[name] = value
+    for key, value in rules.defaults.items():
+        if key not in body:
+            body[key] = value
+            receipt.defaulted[key] = value
+    if receipt.dropped:
+        log.debug("%s: dropped unsupported params %s", cfg.id, receipt.dropped)
+
+
+# --------------------------------------------------------------------------- responses
+
+
+def load_json(body: bytes | str | Mapping[str, Any] | list[Any] | None, *, provider: str, status: int) -> Any:
+    if body is None or isinstance(body, Mapping | list):
+        return body
+    try:
+        return json.loads(body)
+    except ValueError:
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        raise InvalidResponseError(
+            f"provider sent a body that is not JSON: {text[:200]!r}", status=status, provider=provider, body=text[:2000]
+        ) from None
+
+
+def get_path(obj: Any, path: Path) -> Any:
+    for key in path:
+        if isinstance(obj, Mapping):
+            obj = obj.get(key)
+        elif isinstance(obj, list) and key.isdigit() and int(key) < len(obj):
+            obj = obj[int(key)]
+        else:
+            return None
+        if obj is None:
+            return None
+    return obj
+
+
+def _sum(obj: Any, paths: tuple[Path, ...]) -> int | None:
+    total: int | None = None
+    for p in paths:
+        v = get_path(obj, p)
+        if isinstance(v, int) and not isinstance(v, bool):
+            total = v if total is None else total + v
+    return total
+
+
+def usage_from(paths: UsagePaths, obj: Any) -> Usage | None:
+    """Read usage through the spec's paths; None when the object reports none."""
+    prompt = _sum(obj, paths.prompt_tokens)
+    completion = _sum(obj, paths.completion_tokens)
+    if prompt is None and completion is None:
+        return None
+    prompt = prompt or 0
+    completion = completion or 0
+    reasoning = _sum(obj, paths.reasoning_tokens) or 0
+    if paths.reasoning_excluded_from_completion:
+        completion += reasoning
+    total = _sum(obj, paths.total_tokens)
+    if total is None or paths.reasoning_excluded_from_completion:
+        total = prompt + completion
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=total,
+        prompt_tokens_details=PromptTokensDetails(
+            cached_tokens=_sum(obj, paths.cached_tokens) or 0,
+            cache_creation_tokens=_sum(obj, paths.cache_creation_tokens),
+        ),
+        completion_tokens_details=CompletionTokensDetails(reasoning_tokens=reasoning),
+    )
+
+
+def finish_reason(cfg: ProviderConfig, native: Any) -> Any:
+    """Map the provider's finish reason through the spec's table.
+
+    An unmapped value never silently becomes ``stop``: it maps to the spec's declared
+    ``finish_reasons.unknown`` and is logged; the native value is always kept by the caller.
+    """
+    if native is None:
+        return None
+    mapped = cfg.finish_reasons.get(native)
+    if mapped is None:
+        log.warning("%s: unknown finish reason %r, mapped to %r", cfg.id, native, cfg.finish_reason_unknown)
+        mapped = cfg.finish_reason_unknown
+    return mapped
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _retry_after(headers: Mapping[str, str], names: tuple[str, ...]) -> float | None:
+    lower = {k.lower(): v for k, v in headers.items()}
+    for name in names:
+        raw = lower.get(name.lower())
+        if raw is None:
+            continue
+        try:
+            value = float(raw.rstrip("s")) / (1000.0 if name.lower().endswith("-ms") else 1.0)
+        except ValueError:
+            from email.utils import parsedate_to_datetime
+
+            try:
+                value = parsedate_to_datetime(raw).timestamp() - time.time()
+            except (TypeError, ValueError):
+                continue
+        return max(0.0, value)
+    return None
+
+
+def map_error(
+    cfg: ProviderConfig, status: int, headers: Mapping[str, str], body: Any, *, model: str | None = None
+) -> APIError:
+    """Turn an error answer into a typed exception: type/code tables first, then status, then message."""
+    if isinstance(body, bytes | str):
+        try:
+            data: Any = json.loads(body)
+        except ValueError:
+            data = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    else:
+        data = body
+    rules = cfg.errors
+    native_type = get_path(data, rules.type_at) if rules.type_at else None
+    code = get_path(data, rules.code_at) if rules.code_at else None
+    message = get_path(data, rules.message_at) if rules.message_at else None
+    if not isinstance(message, str):
+        message = data if isinstance(data, str) and data else f"HTTP {status}"
+        if isinstance(message, str) and message.lstrip().startswith("<"):
+            message = f"HTTP {status} (the provider sent an HTML page, not an API error)"
+        message = message[:500]
+    kind = None
+    for m, k in rules.messages:
+        if m.lower() in message.lower():
+            kind = k
+            break
+    if kind is None and code is not None:
+        kind = rules.codes.get(str(code))
+    if kind is None and native_type is not None:
+        kind = rules.types.get(str(native_type))
+    if kind is None:
+        kind = rules.status.get(status)
+    if kind is None:
+        cls: type[APIError] = InternalServerError if status >= 500 else (BadRequestError if status < 500 and status >= 400 else APIError)
+    else:
+        cls = ERROR_KINDS[kind]
+    lower = {k.lower(): v for k, v in headers.items()}
+    request_id = next((lower[h.lower()] for h in rules.request_id if h.lower() in lower), None)
+    if request_id is None and isinstance(data, Mapping) and isinstance(data.get("request_id"), str):
+        request_id = data["request_id"]
+    return cls(
+        message,
+        status=status,
+        provider=cfg.id,
+        model=model,
+        request_id=request_id,
+        body=data,
+        native_type=str(native_type) if native_type is not None else (str(code) if code is not None else None),
+        retry_after=_retry_after(headers, rules.retry_after),
+    )
+
+
+# --------------------------------------------------------------------------- streams
+
+
+class StreamDecoder(Protocol):
+    done: bool
+
+    def feed(self, ev: Event) -> list[ChatCompletionChunk]: ...
+
+    def close(self) -> list[ChatCompletionChunk]: ...
+
+
+def decode_stream(decoder: StreamDecoder, events: Iterable[Event]) -> Iterator[ChatCompletionChunk]:
+    """Drive a codec's stream decoder over framed events, stopping at the provider's end marker."""
+    for ev in events:
+        yield from decoder.feed(ev)
+        if decoder.done:
+            return
+    yield from decoder.close()

@@ -1,0 +1,160 @@
+"""The compiled form of a provider spec, as generated modules construct it.
+
+Everything here is immutable data built once at import of a generated adapter: the per-request code in
+the codecs only looks values up. The field names follow ``schemas/provider.v1.schema.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = [
+    "Endpoint",
+    "ErrorRules",
+    "Limit",
+    "Model",
+    "Override",
+    "ParamRules",
+    "Price",
+    "ProviderConfig",
+    "StreamRules",
+    "UsagePaths",
+    "Variable",
+]
+
+Path = tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    """A ``{placeholder}`` in base_url, headers, query or paths, filled from ``env`` or ``default``."""
+
+    env: str | None = None
+    default: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    method: str
+    path: str
+    stream_path: str | None = None
+    stream_query: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    min: float | None
+    max: float | None
+    policy: Literal["clamp", "error", "drop"]
+
+
+@dataclass(frozen=True, slots=True)
+class ParamRules:
+    """How OpenAI-named request parameters become provider body fields.
+
+    Order: unsupported -> limits -> to_list -> rename (dotted targets nest) -> defaults (body keys).
+    """
+
+    rename: Mapping[str, str] = field(default_factory=dict)
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    limits: Mapping[str, Limit] = field(default_factory=dict)
+    unsupported: frozenset[str] = frozenset()
+    to_list: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """Parameter rules for the models whose id matches one of ``patterns`` (fnmatch globs)."""
+
+    patterns: tuple[str, ...]
+    params: ParamRules
+
+
+@dataclass(frozen=True, slots=True)
+class UsagePaths:
+    """Where each usage figure lives in a response; several paths are summed."""
+
+    prompt_tokens: tuple[Path, ...] = ()
+    completion_tokens: tuple[Path, ...] = ()
+    total_tokens: tuple[Path, ...] = ()
+    cached_tokens: tuple[Path, ...] = ()
+    cache_creation_tokens: tuple[Path, ...] = ()
+    reasoning_tokens: tuple[Path, ...] = ()
+    # True where the provider's completion figure leaves reasoning tokens out (the unified figure
+    # always includes them, as OpenAI's does).
+    reasoning_excluded_from_completion: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorRules:
+    status: Mapping[int, str] = field(default_factory=dict)
+    type_at: Path | None = None
+    types: Mapping[str, str] = field(default_factory=dict)
+    code_at: Path | None = None
+    codes: Mapping[str, str] = field(default_factory=dict)
+    message_at: Path | None = None
+    messages: tuple[tuple[str, str], ...] = ()
+    retry_after: tuple[str, ...] = ()
+    request_id: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StreamRules:
+    framing: Literal["sse", "ndjson", "json-array"] = "sse"
+    done: str | None = None
+    body: Mapping[str, Any] = field(default_factory=dict)
+    error_event: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """USD per million tokens."""
+
+    input: float
+    output: float
+    cached_input: float | None = None
+    cache_write: float | None = None
+    source: str | None = None
+    as_of: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    id: str
+    aliases: tuple[str, ...] = ()
+    context_window: int | None = None
+    max_output: int | None = None
+    capabilities: frozenset[str] = frozenset()
+    price: Price | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderConfig:
+    id: str
+    protocol: str
+    base_url: str
+    chat: Endpoint
+    transport: Literal["http", "fake"] = "http"
+    base_url_env: str | None = None
+    variables: Mapping[str, Variable] = field(default_factory=dict)
+    auth_env: tuple[str, ...] = ()
+    auth_header: str | None = None
+    auth_scheme: Literal["bearer", "raw"] = "bearer"
+    auth_query: str | None = None
+    auth_optional: bool = False
+    headers: Mapping[str, str] = field(default_factory=dict)
+    query: Mapping[str, str] = field(default_factory=dict)
+    models_endpoint: Endpoint | None = None
+    params: ParamRules = field(default_factory=ParamRules)
+    overrides: tuple[Override, ...] = ()
+    finish_reasons: Mapping[str, str] = field(default_factory=dict)
+    finish_reason_unknown: str = "stop"
+    usage: UsagePaths = field(default_factory=UsagePaths)
+    errors: ErrorRules = field(default_factory=ErrorRules)
+    stream: StreamRules = field(default_factory=StreamRules)
+    models: Mapping[str, Model] = field(default_factory=dict)
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    # Per-model merged parameter rules, filled on first use (overrides are matched once per model).
+    _rules_cache: dict[str, ParamRules] = field(default_factory=dict, compare=False, repr=False)
