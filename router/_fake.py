@@ -71,8 +71,15 @@ def _tokens(text: str) -> int:
 
 
 def _error(status: int, message: str, code: str | None = None) -> httpx.Response:
-    kinds = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error", 429: "rate_limit_error"}
-    body = {"error": {"message": message, "type": kinds.get(status, "server_error"), "param": None, "code": code}}
+    kinds = {
+        400: "invalid_request_error",
+        401: "authentication_error",
+        404: "not_found_error",
+        429: "rate_limit_error",
+    }
+    body = {
+        "error": {"message": message, "type": kinds.get(status, "server_error"), "param": None, "code": code}
+    }
     headers = {"content-type": "application/json", "x-request-id": "req_fake"}
     if status == 429:
         headers["retry-after"] = "0"
@@ -94,7 +101,11 @@ def _respond(request: httpx.Request) -> httpx.Response:
     except KeyError:
         return _error(404, f"The model `{model}` does not exist on the fake provider", "model_not_found")
     prompt = sum(_tokens(_text(m.get("content"))) for m in body.get("messages") or [] if isinstance(m, dict))
-    usage = {"prompt_tokens": prompt, "completion_tokens": _tokens(text), "total_tokens": prompt + _tokens(text)}
+    usage = {
+        "prompt_tokens": prompt,
+        "completion_tokens": _tokens(text),
+        "total_tokens": prompt + _tokens(text),
+    }
     created = int(time.time())
     rid = f"chatcmpl-fake{created}"
     if not body.get("stream"):
@@ -103,7 +114,9 @@ def _respond(request: httpx.Request) -> httpx.Response:
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
             "usage": usage,
         }  # fmt: skip
-        return httpx.Response(200, headers={"content-type": "application/json"}, content=json.dumps(payload).encode())
+        return httpx.Response(
+            200, headers={"content-type": "application/json"}, content=json.dumps(payload).encode()
+        )
     want_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     frames = _stream_frames(rid, created, model, text, finish, usage if want_usage else None)
     return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=_Frames(frames))
@@ -122,7 +135,14 @@ def _stream_frames(
     frames += [frame({"content": w if i == 0 else " " + w}) for i, w in enumerate(words) if text]
     frames.append(frame({}, finish))
     if usage is not None:
-        chunk = {"id": rid, "object": "chat.completion.chunk", "created": created, "model": model, "choices": [], "usage": usage}
+        chunk = {
+            "id": rid,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [],
+            "usage": usage,
+        }
         frames.append(b"data: " + json.dumps(chunk).encode() + b"\n\n")
     frames.append(b"data: [DONE]\n\n")
     return frames

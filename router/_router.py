@@ -89,7 +89,9 @@ def _prepare(model: str, kwargs: dict[str, Any]) -> tuple[ModuleType, Any, Recei
         "provider": mod.ID,
         "model": receipt.model,
         "timeout": kwargs.get("timeout"),
-        "max_retries": _transport.DEFAULT_MAX_RETRIES if kwargs.get("max_retries") is None else int(kwargs["max_retries"]),
+        "max_retries": _transport.DEFAULT_MAX_RETRIES
+        if kwargs.get("max_retries") is None
+        else int(kwargs["max_retries"]),
         "retry_after": _retry_after_for(mod),
     }
     return mod, http, receipt, opts
@@ -120,7 +122,9 @@ def completion(model: str, messages: list[Any], **kwargs: Any) -> ChatCompletion
             _raise_for(mod, response, body, receipt.model)
         return Stream(mod, response, receipt)
     _raise_for(mod, response, response.content, receipt.model)
-    result: ChatCompletion = mod.parse_response(response.status_code, response.headers, response.content, receipt=receipt)
+    result: ChatCompletion = mod.parse_response(
+        response.status_code, response.headers, response.content, receipt=receipt
+    )
     return result
 
 
@@ -135,7 +139,9 @@ async def acompletion(model: str, messages: list[Any], **kwargs: Any) -> ChatCom
             _raise_for(mod, response, body, receipt.model)
         return AsyncStream(mod, response, receipt)
     _raise_for(mod, response, response.content, receipt.model)
-    result: ChatCompletion = mod.parse_response(response.status_code, response.headers, response.content, receipt=receipt)
+    result: ChatCompletion = mod.parse_response(
+        response.status_code, response.headers, response.content, receipt=receipt
+    )
     return result
 
 
@@ -161,7 +167,9 @@ class Stream:
     def __iter__(self) -> Iterator[ChatCompletionChunk]:
         framing = self._mod.CONFIG.stream.framing
         try:
-            yield from self._mod.parse_stream(iter_events(self.response.iter_bytes(), framing), receipt=self.receipt)
+            yield from self._mod.parse_stream(
+                iter_events(self.response.iter_bytes(), framing), receipt=self.receipt
+            )
         except httpx.HTTPError as exc:
             raise _wrap_read_error(exc, self._mod.ID, self.receipt.model) from None
         except json.JSONDecodeError as exc:  # pragma: no cover - codecs wrap their own parses

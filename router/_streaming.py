@@ -52,7 +52,17 @@ class EventParser(Protocol):
 
 
 class SSEParser:
-    __slots__ = ("_bom_checked", "_data", "_decoder", "_event", "_id", "_last_id", "_pending", "_retry", "_skip_lf")
+    __slots__ = (
+        "_bom_checked",
+        "_data",
+        "_decoder",
+        "_event",
+        "_id",
+        "_last_id",
+        "_pending",
+        "_retry",
+        "_skip_lf",
+    )
 
     def __init__(self) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
@@ -126,9 +136,8 @@ class SSEParser:
         elif name == "id":
             if "\0" not in value:
                 self._id = value
-        elif name == "retry":
-            if value.isdigit():
-                self._retry = int(value)
+        elif name == "retry" and value.isdigit():
+            self._retry = int(value)
 
     def _dispatch(self, out: list[Event]) -> None:
         if self._id is not None:
@@ -204,12 +213,11 @@ class JSONArrayParser:
                 if ch == "[":
                     self._started = True
                 continue
-            if self._depth == 0:
-                if ch in ",]" or ch.isspace():
-                    if item and "".join(item).strip():
-                        out.append(Event("".join(item).strip()))
-                        item.clear()
-                    continue
+            if self._depth == 0 and (ch in ",]" or ch.isspace()):
+                if item and "".join(item).strip():
+                    out.append(Event("".join(item).strip()))
+                    item.clear()
+                continue
             if ch == '"':
                 self._in_string = True
             elif ch in "{[":

@@ -84,7 +84,9 @@ def _timeout(value: float | httpx.Timeout | None) -> httpx.Timeout:
 
 
 def _build(client: httpx.Client | httpx.AsyncClient, req: HttpRequest, timeout: Any) -> httpx.Request:
-    return client.build_request(req.method, req.url, headers=req.headers, json=req.json, timeout=_timeout(timeout))
+    return client.build_request(
+        req.method, req.url, headers=req.headers, json=req.json, timeout=_timeout(timeout)
+    )
 
 
 def _scrub(text: str, req: HttpRequest) -> str:
@@ -94,7 +96,9 @@ def _scrub(text: str, req: HttpRequest) -> str:
     return text
 
 
-def _connection_error(exc: httpx.HTTPError, req: HttpRequest, provider: str, model: str) -> APIConnectionError:
+def _connection_error(
+    exc: httpx.HTTPError, req: HttpRequest, provider: str, model: str
+) -> APIConnectionError:
     cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
     return cls(_scrub(f"{type(exc).__name__}: {exc}", req), provider=provider, model=model)
 

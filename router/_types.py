@@ -110,7 +110,9 @@ class PromptTokensDetails:
     cache_creation_tokens: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return _drop_none({"cached_tokens": self.cached_tokens, "cache_creation_tokens": self.cache_creation_tokens})
+        return _drop_none(
+            {"cached_tokens": self.cached_tokens, "cache_creation_tokens": self.cache_creation_tokens}
+        )
 
 
 @dataclass(slots=True)
@@ -302,4 +304,3 @@ class HttpRequest:
     def __repr__(self) -> str:
         r = self.redacted()
         return f"HttpRequest(method={r['method']!r}, url={r['url']!r}, headers={r['headers']!r}, json=...)"
-

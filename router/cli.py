@@ -1,8 +1,8 @@
 """The ``router`` command: build and validate specs, list providers.
 
-    router validate [PATHS]...
-    router build [--specs DIR] [--out DIR] [--check] [--diff]
-    router list
+router validate [PATHS]...
+router build [--specs DIR] [--out DIR] [--check] [--diff]
+router list
 """
 
 from __future__ import annotations

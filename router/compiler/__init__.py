@@ -112,14 +112,19 @@ def check(result: BuildResult, out_dir: Path) -> list[str]:
 
 
 def diff(result: BuildResult, out_dir: Path) -> str:
-    chunks = []
+    chunks: list[str] = []
     for path, text in sorted(result.files.items()):
         old = path.read_text(encoding="utf-8") if path.exists() else ""
         if old != text:
             chunks += difflib.unified_diff(
-                old.splitlines(keepends=True), text.splitlines(keepends=True), f"a/{path.as_posix()}", f"b/{path.as_posix()}"
+                old.splitlines(keepends=True),
+                text.splitlines(keepends=True),
+                f"a/{path.as_posix()}",
+                f"b/{path.as_posix()}",
             )
     for orphan in _orphans(result.files, out_dir):
         old = orphan.read_text(encoding="utf-8")
-        chunks += difflib.unified_diff(old.splitlines(keepends=True), [], f"a/{orphan.as_posix()}", "/dev/null")
+        chunks += difflib.unified_diff(
+            old.splitlines(keepends=True), [], f"a/{orphan.as_posix()}", "/dev/null"
+        )
     return "".join(chunks)

@@ -165,7 +165,14 @@ def context(spec: Spec) -> dict[str, Any]:
         "finish_reason_unknown": finish.get("unknown", "stop"),
         "usage": {
             k: _paths(usage.get(k))
-            for k in ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "cache_creation_tokens", "reasoning_tokens")
+            for k in (
+                "prompt_tokens",
+                "completion_tokens",
+                "total_tokens",
+                "cached_tokens",
+                "cache_creation_tokens",
+                "reasoning_tokens",
+            )
         },
         "reasoning_excluded": bool(usage.get("reasoning_excluded_from_completion", False)),
         "errors": {
@@ -211,9 +218,13 @@ def render_all(specs: list[Spec], out_dir: Path) -> tuple[dict[Path, str], list[
         files[out_dir / f"{module_name(spec.id)}.py"] = adapter.render(**context(spec))
     index_ctx = {
         "providers": [
-            {"id": s.id, "module": module_name(s.id), "protocol": s.resolved["protocol"],
-             "models": [m["id"] for m in s.raw.get("models") or []],
-             "aliases": {a: m["id"] for m in s.raw.get("models") or [] for a in m.get("aliases") or []}}
+            {
+                "id": s.id,
+                "module": module_name(s.id),
+                "protocol": s.resolved["protocol"],
+                "models": [m["id"] for m in s.raw.get("models") or []],
+                "aliases": {a: m["id"] for m in s.raw.get("models") or [] for a in m.get("aliases") or []},
+            }
             for s in sorted(specs, key=lambda s: s.id)
         ],
         "template_format": TEMPLATE_FORMAT,
@@ -227,5 +238,12 @@ def render_all(specs: list[Spec], out_dir: Path) -> tuple[dict[Path, str], list[
         try:
             ast.parse(text, filename=str(path))
         except SyntaxError as e:
-            diags.append(Diagnostic(path.as_posix(), e.lineno or 1, e.offset or 1, f"generated code does not parse ({e.msg}); this is a template bug"))
+            diags.append(
+                Diagnostic(
+                    path.as_posix(),
+                    e.lineno or 1,
+                    e.offset or 1,
+                    f"generated code does not parse ({e.msg}); this is a template bug",
+                )
+            )
     return files, diags

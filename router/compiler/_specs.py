@@ -91,8 +91,8 @@ _TYPE_WORDS = {"string": "a string", "integer": "an integer", "number": "a numbe
 
 def _expected_type(t: Any) -> str:
     if isinstance(t, list):
-        return " or ".join(_TYPE_WORDS.get(x, x) for x in t)
-    return _TYPE_WORDS.get(t, str(t))
+        return " or ".join(_TYPE_WORDS.get(str(x), str(x)) for x in t)
+    return _TYPE_WORDS.get(str(t), str(t))
 
 
 def _schema_diagnostics(loaded: Loaded) -> list[Diagnostic]:
@@ -103,74 +103,67 @@ def _schema_diagnostics(loaded: Loaded) -> list[Diagnostic]:
         path = tuple(err.absolute_path)
         where = _where(path)
         v = err.validator
-        desc = err.schema.get("description", "") if isinstance(err.schema, dict) else ""
-        key_mark = False
-        if v == "additionalProperties" and isinstance(err.instance, dict):
-            allowed = sorted((err.schema.get("properties") or {}).keys())
-            for extra in sorted(set(err.instance) - set(allowed)):
+        schema: dict[str, Any] = err.schema if isinstance(err.schema, dict) else {}
+        instance: Any = err.instance
+        expected: Any = err.validator_value
+        desc = str(schema.get("description", "")).rstrip(".")
+        if "propertyNames" in err.schema_path:
+            # The offending value is a key of the mapping at `path`: point at the key.
+            line, col = loaded.marks.at((*path, instance), key=True)
+            msg = (
+                f"key {json.dumps(instance)} in {where}, expected a name matching {schema.get('pattern', '')}"
+            )
+            out.append(Diagnostic(loaded.file, line, col, msg, pointer_str((*path, instance))))
+            return
+        if v == "additionalProperties" and isinstance(instance, dict):
+            allowed = sorted((schema.get("properties") or {}).keys())
+            for extra in sorted(set(instance) - set(allowed)):
                 hint = difflib.get_close_matches(extra, allowed, n=1)
                 tail = f"; did you mean {hint[0]!r}?" if hint else ""
                 line, col = loaded.marks.at((*path, extra), key=True)
                 inside = f" in {where}" if path else ""
-                out.append(
-                    Diagnostic(
-                        loaded.file, line, col,
-                        f"unknown field {extra!r}{inside}, expected one of: {', '.join(allowed)}{tail}",
-                        pointer_str((*path, extra)),
-                    )
-                )
+                msg = f"unknown field {extra!r}{inside}, expected one of: {', '.join(allowed)}{tail}"
+                out.append(Diagnostic(loaded.file, line, col, msg, pointer_str((*path, extra))))
             return
         if v == "required":
-            missing = [r for r in err.validator_value if r not in err.instance]
-            for name in missing:
-                prop = (err.schema.get("properties") or {}).get(name, {})
-                if not prop and isinstance(err.schema.get("then"), dict):
-                    prop = _schema()["properties"].get(name, {})
-                what = prop.get("description", "")
+            props: dict[str, Any] = schema.get("properties") or _schema()["properties"]
+            for name in [r for r in expected if r not in instance]:
+                what = str(props.get(name, {}).get("description", "")).rstrip(".")
                 place = f"in {where}" if path else "at the top level"
-                extra = " (a spec without `extends` must give it)" if not path and name != "id" and name != "spec_version" else ""
-                line, col = loaded.marks.at(path)
-                out.append(
-                    Diagnostic(loaded.file, line, col, f"missing required field {name!r}{extra}, expected it {place}: {what}".rstrip(": "), pointer_str(path))
+                why = (
+                    " (a spec without `extends` must give it)"
+                    if not path and name not in ("id", "spec_version")
+                    else ""
                 )
+                line, col = loaded.marks.at(path)
+                msg = f"missing required field {name!r}{why}, expected it {place}" + (
+                    f": {what}" if what else ""
+                )
+                out.append(Diagnostic(loaded.file, line, col, msg, pointer_str(path)))
             return
         if v == "type":
-            msg = f"field {where} is {_type_name(err.instance)}, expected {_expected_type(err.validator_value)}"
+            msg = f"field {where} is {_type_name(instance)}, expected {_expected_type(expected)}"
         elif v == "enum":
-            opts = ", ".join(json.dumps(o) for o in err.validator_value)
-            msg = f"field {where} is {json.dumps(err.instance)}, expected one of: {opts}"
+            opts = ", ".join(json.dumps(o) for o in expected)
+            msg = f"field {where} is {json.dumps(instance)}, expected one of: {opts}"
         elif v == "const":
-            msg = f"field {where} is {json.dumps(err.instance)}, expected {json.dumps(err.validator_value)}"
+            msg = f"field {where} is {json.dumps(instance)}, expected {json.dumps(expected)}"
         elif v == "pattern":
-            msg = f"field {where} is {json.dumps(err.instance)}, expected {desc.rstrip('.') or 'a value'} (matching {err.validator_value})"
+            msg = (
+                f"field {where} is {json.dumps(instance)}, expected {desc or 'a value'} (matching {expected})"
+            )
         elif v == "oneOf":
-            msg = f"field {where} is {_type_name(err.instance)}, expected {desc.rstrip('.')[0].lower() + desc.rstrip('.')[1:] if desc else 'another shape'}"
-        elif v == "propertyNames":
-            bad = err.instance if isinstance(err.instance, str) else ""
-            msg = f"key {json.dumps(bad)} in {_where(path)}, expected a name matching {err.validator_value.get('pattern', '')}"
+            shape = (desc[0].lower() + desc[1:]) if desc else "another shape"
+            msg = f"field {where} is {_type_name(instance)}, expected {shape}"
         else:
-            msg = f"field {where}: {err.message}, expected {desc.rstrip('.') or 'a valid value'}"
-        line, col = loaded.marks.at(path, key=key_mark)
+            msg = f"field {where}: {err.message}, expected {desc or 'a valid value'}"
+        line, col = loaded.marks.at(path)
         out.append(Diagnostic(loaded.file, line, col, msg, pointer_str(path)))
 
     def walk(errors: Iterable[ValidationError]) -> None:
         for err in errors:
             if err.validator in ("if", "then"):
                 walk(err.context or ())
-            elif err.validator == "propertyNames":
-                # Report at the offending key itself.
-                bad = err.instance
-                path = tuple(err.absolute_path)
-                for k in bad if isinstance(bad, dict) else ():
-                    if not re.search(err.validator_value.get("pattern", ""), k):
-                        line, col = loaded.marks.at((*path, k), key=True)
-                        out.append(
-                            Diagnostic(
-                                loaded.file, line, col,
-                                f"key {k!r} in {_where(path)}, expected a name matching {err.validator_value.get('pattern')}",
-                                pointer_str((*path, k)),
-                            )
-                        )
             else:
                 emit(err)
 
@@ -222,7 +215,9 @@ def _placeholders(spec: Spec, diags: list[Diagnostic]) -> None:
             line, col = spec.loaded.marks.at(path)
             diags.append(
                 Diagnostic(
-                    spec.file, line, col,
+                    spec.file,
+                    line,
+                    col,
                     f"placeholder {{{name}}} in {_where(path)} names no variable, expected one of: "
                     f"{', '.join('{' + k + '}' for k in sorted(known))}{tail}",
                     pointer_str(path),
@@ -234,7 +229,10 @@ def _param_names(spec: Spec, diags: list[Diagnostic]) -> None:
     """Parameter rules must name OpenAI parameters: a typo would otherwise be a rule that never fires."""
     raw = spec.raw
     blocks: list[tuple[tuple[str | int, ...], Any]] = [(("params",), raw.get("params"))]
-    blocks += [(("overrides", i, "params"), (o or {}).get("params")) for i, o in enumerate(raw.get("overrides") or [])]
+    blocks += [
+        (("overrides", i, "params"), (o or {}).get("params"))
+        for i, o in enumerate(raw.get("overrides") or [])
+    ]
     for base, params in blocks:
         if not isinstance(params, dict):
             continue
@@ -252,15 +250,36 @@ def _param_names(spec: Spec, diags: list[Diagnostic]) -> None:
             tail = f"; did you mean {hint[0]!r}?" if hint else ""
             line, col = spec.loaded.marks.at(path, key=isinstance(path[-1], str))
             diags.append(
-                Diagnostic(spec.file, line, col, f"{name!r} in {_where(path[:-1])} is not an OpenAI request parameter, expected one of the Chat Completions parameters{tail}", pointer_str(path))
+                Diagnostic(
+                    spec.file,
+                    line,
+                    col,
+                    f"{name!r} in {_where(path[:-1])} is not an OpenAI request parameter, expected one of the Chat Completions parameters{tail}",
+                    pointer_str(path),
+                )
             )
         for k, lim in (params.get("limits") or {}).items():
-            if isinstance(lim, dict) and isinstance(lim.get("min"), int | float) and isinstance(lim.get("max"), int | float) and lim["min"] > lim["max"]:
+            if (
+                isinstance(lim, dict)
+                and isinstance(lim.get("min"), int | float)
+                and isinstance(lim.get("max"), int | float)
+                and lim["min"] > lim["max"]
+            ):
                 line, col = spec.loaded.marks.at((*base, "limits", k))
-                diags.append(Diagnostic(spec.file, line, col, f"limit for {k!r} has min {lim['min']} > max {lim['max']}, expected min <= max", pointer_str((*base, "limits", k))))
+                diags.append(
+                    Diagnostic(
+                        spec.file,
+                        line,
+                        col,
+                        f"limit for {k!r} has min {lim['min']} > max {lim['max']}, expected min <= max",
+                        pointer_str((*base, "limits", k)),
+                    )
+                )
 
 
-def load_specs(paths: Iterable[Path], *, display_root: Path | None = None) -> tuple[list[Spec], list[Diagnostic]]:
+def load_specs(
+    paths: Iterable[Path], *, display_root: Path | None = None
+) -> tuple[list[Spec], list[Diagnostic]]:
     """Load and check every spec file; resolve ``extends``. Returns the specs and every diagnostic."""
     diags: list[Diagnostic] = []
     specs: list[Spec] = []
@@ -285,14 +304,30 @@ def load_specs(paths: Iterable[Path], *, display_root: Path | None = None) -> tu
         spec.sha256 = hashlib.sha256(text.encode()).hexdigest()
         if spec.id != p.stem:
             line, col = loaded.marks.at(("id",))
-            diags.append(Diagnostic(shown, line, col, f"id {spec.id!r} does not match the file name, expected {p.stem!r}", "/id"))
+            diags.append(
+                Diagnostic(
+                    shown,
+                    line,
+                    col,
+                    f"id {spec.id!r} does not match the file name, expected {p.stem!r}",
+                    "/id",
+                )
+            )
         specs.append(spec)
 
     by_id: dict[str, Spec] = {}
     for spec in specs:
         if spec.id in by_id:
             line, col = spec.loaded.marks.at(("id",))
-            diags.append(Diagnostic(spec.file, line, col, f"duplicate provider id {spec.id!r} (also in {by_id[spec.id].file}), expected each id once", "/id"))
+            diags.append(
+                Diagnostic(
+                    spec.file,
+                    line,
+                    col,
+                    f"duplicate provider id {spec.id!r} (also in {by_id[spec.id].file}), expected each id once",
+                    "/id",
+                )
+            )
         else:
             by_id[spec.id] = spec
 
@@ -309,15 +344,31 @@ def load_specs(paths: Iterable[Path], *, display_root: Path | None = None) -> tu
             line, col = spec.loaded.marks.at(("extends",))
             parent = by_id.get(parent_id)
             if parent_id in chain or parent_id == spec.id:
-                cycle = " -> ".join((*chain, spec.id, parent_id)[(chain + (spec.id,)).index(parent_id):])
-                diags.append(Diagnostic(spec.file, line, col, f"extends forms a cycle ({cycle}), expected a chain that ends in a spec without extends", "/extends"))
+                cycle = " -> ".join((*chain, spec.id, parent_id)[((*chain, spec.id)).index(parent_id) :])
+                diags.append(
+                    Diagnostic(
+                        spec.file,
+                        line,
+                        col,
+                        f"extends forms a cycle ({cycle}), expected a chain that ends in a spec without extends",
+                        "/extends",
+                    )
+                )
                 ok = False
             elif parent is None and parent_id in broken:
                 ok = False  # the parent's own diagnostics say what is wrong
             elif parent is None:
                 hint = difflib.get_close_matches(parent_id, sorted(by_id), n=1)
                 tail = f"; did you mean {hint[0]!r}?" if hint else ""
-                diags.append(Diagnostic(spec.file, line, col, f"extends names unknown spec {parent_id!r}, expected one of: {', '.join(sorted(by_id))}{tail}", "/extends"))
+                diags.append(
+                    Diagnostic(
+                        spec.file,
+                        line,
+                        col,
+                        f"extends names unknown spec {parent_id!r}, expected one of: {', '.join(sorted(by_id))}{tail}",
+                        "/extends",
+                    )
+                )
                 ok = False
             elif not resolve(parent, (*chain, spec.id)):
                 ok = False
@@ -337,7 +388,15 @@ def load_specs(paths: Iterable[Path], *, display_root: Path | None = None) -> tu
         for need in ("protocol", "base_url", "auth", "endpoints"):
             if need not in r:
                 line, col = spec.loaded.marks.at(("extends",) if "extends" in spec.raw else ())
-                diags.append(Diagnostic(spec.file, line, col, f"missing required field {need!r} after resolving extends, expected the spec or its parent to give it", f"/{need}"))
+                diags.append(
+                    Diagnostic(
+                        spec.file,
+                        line,
+                        col,
+                        f"missing required field {need!r} after resolving extends, expected the spec or its parent to give it",
+                        f"/{need}",
+                    )
+                )
         _placeholders(spec, diags)
         _param_names(spec, diags)
 
@@ -345,14 +404,22 @@ def load_specs(paths: Iterable[Path], *, display_root: Path | None = None) -> tu
     seen: dict[str, tuple[Spec, str]] = {}
     for spec in by_id.values():
         for i, m in enumerate(spec.raw.get("models") or []):
-            names = [("id", m["id"], (("models", i, "id")))]
+            names: list[tuple[str, Any, tuple[str | int, ...]]] = [("id", m["id"], ("models", i, "id"))]
             names += [("alias", a, ("models", i, "aliases", j)) for j, a in enumerate(m.get("aliases") or [])]
             for kind, name, path in names:
                 if name in seen:
                     other, what = seen[name]
                     line, col = spec.loaded.marks.at(path)
                     where = "this spec" if other is spec else other.file
-                    diags.append(Diagnostic(spec.file, line, col, f"model {kind} {name!r} is already declared as a model {what} in {where}, expected each model id and alias once", pointer_str(path)))
+                    diags.append(
+                        Diagnostic(
+                            spec.file,
+                            line,
+                            col,
+                            f"model {kind} {name!r} is already declared as a model {what} in {where}, expected each model id and alias once",
+                            pointer_str(path),
+                        )
+                    )
                 else:
                     seen[name] = (spec, kind)
 

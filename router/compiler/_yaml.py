@@ -60,7 +60,11 @@ def load_yaml(file: str, text: str) -> Loaded:
     marks = Marks()
     diags: list[Diagnostic] = []
     if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
-        diags.append(Diagnostic(file, 1, 1, "the file is empty, expected a provider spec (a mapping with spec_version and id)"))
+        diags.append(
+            Diagnostic(
+                file, 1, 1, "the file is empty, expected a provider spec (a mapping with spec_version and id)"
+            )
+        )
         return Loaded(file, None, marks, diags)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -90,12 +94,26 @@ def load_yaml(file: str, text: str) -> Loaded:
             for knode, vnode in node.value:
                 if knode.tag == "tag:yaml.org,2002:merge":
                     diags.append(
-                        Diagnostic(file, *_mark(knode), "YAML merge keys (<<) are not supported, expected `extends:` to share fields", pointer_str(path))
+                        Diagnostic(
+                            file,
+                            *_mark(knode),
+                            "YAML merge keys (<<) are not supported, expected `extends:` to share fields",
+                            pointer_str(path),
+                        )
                     )
                     continue
-                key = scalars.construct_object(knode, deep=True) if isinstance(knode, yaml.ScalarNode) else None
+                key = (
+                    scalars.construct_object(knode, deep=True) if isinstance(knode, yaml.ScalarNode) else None
+                )
                 if not isinstance(key, str | int | float | bool) or isinstance(key, bool):
-                    diags.append(Diagnostic(file, *_mark(knode), "a mapping key must be a plain string, expected `name: value`", pointer_str(path)))
+                    diags.append(
+                        Diagnostic(
+                            file,
+                            *_mark(knode),
+                            "a mapping key must be a plain string, expected `name: value`",
+                            pointer_str(path),
+                        )
+                    )
                     continue
                 key = str(key)
                 if key in out:
@@ -119,11 +137,24 @@ def load_yaml(file: str, text: str) -> Loaded:
         try:
             return scalars.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as e:
-            diags.append(Diagnostic(file, *_mark(node), f"bad scalar: {e.problem}, expected a plain YAML value", pointer_str(path)))
+            diags.append(
+                Diagnostic(
+                    file,
+                    *_mark(node),
+                    f"bad scalar: {e.problem}, expected a plain YAML value",
+                    pointer_str(path),
+                )
+            )
             return None
 
     data = build(root, ())
     if not isinstance(data, dict):
-        diags.append(Diagnostic(file, *_mark(root), f"the document is a {type(data).__name__}, expected a mapping of spec fields"))
+        diags.append(
+            Diagnostic(
+                file,
+                *_mark(root),
+                f"the document is a {type(data).__name__}, expected a mapping of spec fields",
+            )
+        )
         data = None
     return Loaded(file, data, marks, diags)

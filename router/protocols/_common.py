@@ -25,7 +25,14 @@ from router._exceptions import (
     UnsupportedParamsError,
 )
 from router._streaming import Event
-from router._types import ChatCompletionChunk, CompletionTokensDetails, HttpRequest, PromptTokensDetails, Receipt, Usage
+from router._types import (
+    ChatCompletionChunk,
+    CompletionTokensDetails,
+    HttpRequest,
+    PromptTokensDetails,
+    Receipt,
+    Usage,
+)
 from router.protocols._config import Limit, ParamRules, Path, ProviderConfig, UsagePaths
 
 __all__ = [
@@ -187,7 +194,9 @@ def _set_dotted(body: dict[str, Any], target: str, value: Any) -> None:
     node[leaf] = value
 
 
-def _check_limit(cfg: ProviderConfig, name: str, value: Any, limit: Limit, receipt: Receipt, strict: bool) -> Any:
+def _check_limit(
+    cfg: ProviderConfig, name: str, value: Any, limit: Limit, receipt: Receipt, strict: bool
+) -> Any:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise BadRequestError(f"{name} must be a number, got {type(value).__name__}", provider=cfg.id)
     lo, hi = limit.min, limit.max
@@ -266,7 +275,10 @@ def load_json(body: bytes | str | Mapping[str, Any] | list[Any] | None, *, provi
     except ValueError:
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
         raise InvalidResponseError(
-            f"provider sent a body that is not JSON: {text[:200]!r}", status=status, provider=provider, body=text[:2000]
+            f"provider sent a body that is not JSON: {text[:200]!r}",
+            status=status,
+            provider=provider,
+            body=text[:2000],
         ) from None
 
 
@@ -387,7 +399,11 @@ def map_error(
     if kind is None:
         kind = rules.status.get(status)
     if kind is None:
-        cls: type[APIError] = InternalServerError if status >= 500 else (BadRequestError if status < 500 and status >= 400 else APIError)
+        cls: type[APIError] = (
+            InternalServerError
+            if status >= 500
+            else (BadRequestError if status < 500 and status >= 400 else APIError)
+        )
     else:
         cls = ERROR_KINDS[kind]
     lower = {k.lower(): v for k, v in headers.items()}
@@ -401,7 +417,9 @@ def map_error(
         model=model,
         request_id=request_id,
         body=data,
-        native_type=str(native_type) if native_type is not None else (str(code) if code is not None else None),
+        native_type=str(native_type)
+        if native_type is not None
+        else (str(code) if code is not None else None),
         retry_after=_retry_after(headers, rules.retry_after),
     )
 

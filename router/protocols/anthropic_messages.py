@@ -16,7 +16,12 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from router._exceptions import APIConnectionError, BadRequestError, InvalidResponseError, UnsupportedParamsError
+from router._exceptions import (
+    APIConnectionError,
+    BadRequestError,
+    InvalidResponseError,
+    UnsupportedParamsError,
+)
 from router._streaming import Event
 from router._types import (
     ChatCompletion,
@@ -115,7 +120,9 @@ def _tool_result(cfg: ProviderConfig, m: Mapping[str, Any]) -> dict[str, Any]:
     return block
 
 
-def _convert_messages(cfg: ProviderConfig, messages: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _convert_messages(
+    cfg: ProviderConfig, messages: list[Any]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     system: list[dict[str, Any]] = []
     turns: list[dict[str, Any]] = []
     for raw in messages:
@@ -329,12 +336,16 @@ class StreamDecoder:
             if dtype == "text_delta":
                 return self._chunk(Delta(content=d.get("text") or ""))
             if dtype == "input_json_delta":
-                call = ToolCallDelta(index=self._tool(data.get("index", 0)), arguments=d.get("partial_json") or "")
+                call = ToolCallDelta(
+                    index=self._tool(data.get("index", 0)), arguments=d.get("partial_json") or ""
+                )
                 return self._chunk(Delta(tool_calls=[call]))
             if dtype == "thinking_delta":
                 return self._chunk(Delta(reasoning_content=d.get("thinking") or ""))
             if dtype == "signature_delta":
-                return self._chunk(Delta(reasoning_blocks=[{"type": "thinking", "signature": d.get("signature")}]))
+                return self._chunk(
+                    Delta(reasoning_blocks=[{"type": "thinking", "signature": d.get("signature")}])
+                )
             return []
         if kind == "message_start":
             msg = data.get("message") or {}
@@ -347,7 +358,10 @@ class StreamDecoder:
             btype = block.get("type")
             if btype == "tool_use":
                 call = ToolCallDelta(
-                    index=self._tool(data.get("index", 0)), id=block.get("id"), name=block.get("name"), arguments=""
+                    index=self._tool(data.get("index", 0)),
+                    id=block.get("id"),
+                    name=block.get("name"),
+                    arguments="",
                 )
                 return self._chunk(Delta(tool_calls=[call]))
             if btype == "text" and block.get("text"):
@@ -367,7 +381,11 @@ class StreamDecoder:
             u = _common.usage_from(cfg.usage, {"usage": self._usage})
             if u is None:
                 return []
-            return [ChatCompletionChunk(id=self._id, created=self._created, model=self._model, choices=[], usage=u)]
+            return [
+                ChatCompletionChunk(
+                    id=self._id, created=self._created, model=self._model, choices=[], usage=u
+                )
+            ]
         if kind == "error" or ev.event == cfg.stream.error_event:
             raise _common.map_error(cfg, 500, {}, data, model=self._model)
         # ping, content_block_stop and unknown future events carry nothing for the unified shape.
@@ -376,7 +394,9 @@ class StreamDecoder:
     def close(self) -> list[ChatCompletionChunk]:
         if not self._finished:
             raise APIConnectionError(
-                "stream ended before the provider finished its answer", provider=self._cfg.id, model=self._model
+                "stream ended before the provider finished its answer",
+                provider=self._cfg.id,
+                model=self._model,
             )
         return []
 

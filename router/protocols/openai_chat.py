@@ -120,7 +120,9 @@ def _reasoning(m: Mapping[str, Any]) -> Any:
     return r if r is not None else m.get("reasoning") if isinstance(m.get("reasoning"), str) else None
 
 
-def _raise_if_error(cfg: ProviderConfig, status: int, headers: Mapping[str, str], data: Any, model: str | None) -> None:
+def _raise_if_error(
+    cfg: ProviderConfig, status: int, headers: Mapping[str, str], data: Any, model: str | None
+) -> None:
     if isinstance(data, Mapping) and data.get("error") is not None and "choices" not in data:
         raise _common.map_error(cfg, status if status >= 400 else 500, headers, data, model=model)
 
@@ -245,7 +247,9 @@ class StreamDecoder:
     def close(self) -> list[ChatCompletionChunk]:
         if not self._finished:
             raise APIConnectionError(
-                "stream ended before the provider finished its answer", provider=self._cfg.id, model=self._model
+                "stream ended before the provider finished its answer",
+                provider=self._cfg.id,
+                model=self._model,
             )
         return []
 
