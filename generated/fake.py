@@ -19,15 +19,12 @@ from router.protocols import openai_chat as _codec
 from router.protocols._config import (
     Endpoint,
     ErrorRules,
-    Limit,
     Model,
     Override,
     ParamRules,
-    Price,
     ProviderConfig,
     StreamRules,
     UsagePaths,
-    Variable,
 )
 
 __all__ = [

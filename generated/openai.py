@@ -20,7 +20,6 @@ from router.protocols import openai_chat as _codec
 from router.protocols._config import (
     Endpoint,
     ErrorRules,
-    Limit,
     Model,
     Override,
     ParamRules,
@@ -28,7 +27,6 @@ from router.protocols._config import (
     ProviderConfig,
     StreamRules,
     UsagePaths,
-    Variable,
 )
 
 __all__ = [

@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import httpx
+from router._httpx import httpx
 
 __all__ = ["FakeTransport", "reset", "script"]
 

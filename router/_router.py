@@ -10,10 +10,9 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
-import httpx
-
 from router import _transport
 from router._exceptions import APIError, ConfigError, InvalidResponseError
+from router._httpx import httpx
 from router._streaming import aiter_events, iter_events
 from router._types import ChatCompletion, ChatCompletionChunk, Receipt
 

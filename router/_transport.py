@@ -15,9 +15,8 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import httpx
-
 from router._exceptions import APIConnectionError, APITimeoutError
+from router._httpx import httpx
 from router._types import HttpRequest
 
 __all__ = ["DEFAULT_MAX_RETRIES", "DEFAULT_TIMEOUT", "RETRY_STATUSES", "asend", "backoff", "send"]

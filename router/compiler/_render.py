@@ -78,6 +78,7 @@ def _params(p: dict[str, Any] | None) -> dict[str, Any]:
         "limits": {k: (v.get("min"), v.get("max"), v["policy"]) for k, v in (p.get("limits") or {}).items()},
         "unsupported": frozenset(p.get("unsupported") or ()),
         "to_list": frozenset(p.get("to_list") or ()),
+        "exclusive": tuple(tuple(g) for g in p.get("exclusive") or ()),
     }
 
 
@@ -129,7 +130,27 @@ def context(spec: Spec) -> dict[str, Any]:
                 },
             }
         )
+    params = _params(r.get("params"))
+    overrides = [
+        {
+            "patterns": tuple([o["match"]] if isinstance(o["match"], str) else o["match"]),
+            "params": _params(o.get("params")),
+            "note": o.get("note"),
+        }
+        for o in r.get("overrides") or []
+    ]
+    variables = {k: (v.get("env"), v.get("default")) for k, v in (r.get("variables") or {}).items()}
+    used = {"Endpoint", "ErrorRules", "Model", "ParamRules", "ProviderConfig", "StreamRules", "UsagePaths"}
+    if overrides:
+        used.add("Override")
+    if params["limits"] or any(o["params"]["limits"] for o in overrides):
+        used.add("Limit")
+    if any(m["price"] for m in models):
+        used.add("Price")
+    if variables:
+        used.add("Variable")
     return {
+        "config_imports": sorted(used),
         "source": spec.file,
         "sha256": spec.sha256,
         "template_format": TEMPLATE_FORMAT,
@@ -142,7 +163,7 @@ def context(spec: Spec) -> dict[str, Any]:
         "transport": r.get("transport", "http"),
         "base_url": r["base_url"],
         "base_url_env": r.get("base_url_env"),
-        "variables": {k: (v.get("env"), v.get("default")) for k, v in (r.get("variables") or {}).items()},
+        "variables": variables,
         "auth_env": tuple([env] if isinstance(env, str) else env),
         "auth_header": auth.get("header"),
         "auth_scheme": auth.get("scheme", "bearer"),
@@ -152,15 +173,8 @@ def context(spec: Spec) -> dict[str, Any]:
         "query": {k: v for k, v in (r.get("query") or {}).items() if v is not None},
         "chat": _endpoint((r.get("endpoints") or {}).get("chat"), "POST"),
         "models_endpoint": _endpoint((r.get("endpoints") or {}).get("models"), "GET"),
-        "params": _params(r.get("params")),
-        "overrides": [
-            {
-                "patterns": tuple([o["match"]] if isinstance(o["match"], str) else o["match"]),
-                "params": _params(o.get("params")),
-                "note": o.get("note"),
-            }
-            for o in r.get("overrides") or []
-        ],
+        "params": params,
+        "overrides": overrides,
         "finish_reasons": dict(finish.get("map") or {}),
         "finish_reason_unknown": finish.get("unknown", "stop"),
         "usage": {

@@ -243,6 +243,9 @@ def _param_names(spec: Spec, diags: list[Diagnostic]) -> None:
         for section in ("unsupported", "to_list"):
             for i, k in enumerate(params.get(section) or []):
                 names.append(((*base, section, i), k))
+        for i, group in enumerate(params.get("exclusive") or []):
+            for j, k in enumerate(group):
+                names.append(((*base, "exclusive", i, j), k))
         for path, name in names:
             if not isinstance(name, str) or name in OPENAI_PARAMS:
                 continue

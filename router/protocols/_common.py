@@ -164,6 +164,7 @@ def _merge_rules(base: ParamRules, over: ParamRules) -> ParamRules:
         limits={**base.limits, **over.limits},
         unsupported=base.unsupported | over.unsupported,
         to_list=base.to_list | over.to_list,
+        exclusive=base.exclusive + tuple(g for g in over.exclusive if g not in base.exclusive),
     )
 
 
@@ -217,6 +218,19 @@ def _check_limit(
 _DROP = object()
 
 
+def _excluded(cfg: ProviderConfig, rules: ParamRules, request: Mapping[str, Any], strict: bool) -> set[str]:
+    out: set[str] = set()
+    for group in rules.exclusive:
+        present = [n for n in group if request.get(n) is not None and n not in rules.unsupported]
+        if len(present) > 1:
+            if strict:
+                raise UnsupportedParamsError(
+                    f"{cfg.id} does not take {' and '.join(present)} together", provider=cfg.id
+                )
+            out.update(present[1:])
+    return out
+
+
 def apply_params(
     cfg: ProviderConfig,
     request: Mapping[str, Any],
@@ -231,6 +245,7 @@ def apply_params(
     ``handled`` names the keys the codec translates itself (messages, tools, ...).
     """
     rules = rules_for(cfg, receipt.model)
+    excluded = _excluded(cfg, rules, request, strict) if rules.exclusive else ()
     for name, value in request.items():
         if name in handled or name in ROUTER_KWARGS or value is None:
             continue
@@ -241,6 +256,9 @@ def apply_params(
         if name in rules.unsupported:
             if strict:
                 raise UnsupportedParamsError(f"{cfg.id} does not support {name!r}", provider=cfg.id)
+            receipt.dropped.append(name)
+            continue
+        if name in excluded:
             receipt.dropped.append(name)
             continue
         limit = rules.limits.get(name)

@@ -54,7 +54,8 @@ class Limit:
 class ParamRules:
     """How OpenAI-named request parameters become provider body fields.
 
-    Order: unsupported -> limits -> to_list -> rename (dotted targets nest) -> defaults (body keys).
+    Order: unsupported -> exclusive -> limits -> to_list -> rename (dotted targets nest) -> defaults
+    (body keys).
     """
 
     rename: Mapping[str, str] = field(default_factory=dict)
@@ -62,6 +63,7 @@ class ParamRules:
     limits: Mapping[str, Limit] = field(default_factory=dict)
     unsupported: frozenset[str] = frozenset()
     to_list: frozenset[str] = frozenset()
+    exclusive: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from syrupy.extensions.json import JSONSnapshotExtension
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL = ROOT.parent / "shared" / "fixtures" / "real"
+CASES = ROOT / "tests" / "cases"
+FIXED_NOW = 1_767_225_600  # 2026-01-01T00:00:00Z: snapshots must not depend on the clock
+
+# Environment variables that would change what an adapter sends.
+_ENV = ["OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"]
+
+
+@pytest.fixture
+def snapshot_json(snapshot: Any) -> Any:
+    return snapshot.use_extension(JSONSnapshotExtension)
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in _ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> int:
+    from router.protocols import _common
+
+    monkeypatch.setattr(_common, "now", lambda: FIXED_NOW)
+    return FIXED_NOW
+
+
+def real_cases(*providers: str) -> list[Path]:
+    if not REAL.is_dir():
+        raise RuntimeError(f"{REAL} is missing: the recorded traffic must sit beside the repo (../shared)")
+    out: list[Path] = []
+    for p in providers:
+        out += sorted((REAL / p).glob("*.json"))
+    return out
+
+
+def load_case(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def canonical_cases() -> list[Path]:
+    return sorted(CASES.glob("*.json"))

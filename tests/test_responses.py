@@ -1,0 +1,209 @@
+"""Response normalisation on real recorded traffic (../shared/fixtures/real): every openai and
+anthropic recording through parse_response / parse_stream_bytes / map_error, snapshotted, and the
+unified results checked against the official openai package's own types."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import load_case, real_cases
+from openai.types.chat import ChatCompletion as OpenAIChatCompletion
+from openai.types.chat import ChatCompletionChunk as OpenAIChatCompletionChunk
+
+import router
+
+CASES = real_cases("openai", "anthropic")
+OK = [c for c in CASES if load_case(c)["response"]["status"] < 400]
+ERRORS = [c for c in CASES if load_case(c)["response"]["status"] >= 400]
+
+
+def _ids(paths: list[Path]) -> list[str]:
+    return [f"{p.parent.name}-{p.stem}" for p in paths]
+
+
+def _adapter(case: dict[str, Any]) -> Any:
+    return importlib.import_module(f"generated.{case['provider']}")
+
+
+def _body(case: dict[str, Any]) -> Any:
+    r = case["response"]
+    return r["body"] if r.get("body") is not None else r.get("raw_body")
+
+
+@pytest.mark.parametrize("path", OK, ids=_ids(OK))
+def test_recorded_answer(path: Path, snapshot_json: Any, fixed_clock: int) -> None:
+    case = load_case(path)
+    mod = _adapter(case)
+    resp = case["response"]
+    if case["stream"]:
+        chunks = list(mod.parse_stream_bytes([resp["raw_stream"].encode()]))
+        dicts = [c.to_dict() for c in chunks]
+        for d in dicts:
+            OpenAIChatCompletionChunk.model_validate(d)
+        assert chunks[0].choices[0].delta.role == "assistant"
+        assert any(c.choices and c.choices[0].finish_reason for c in chunks)
+        assert dicts == snapshot_json
+    else:
+        result = mod.parse_response(resp["status"], resp["headers"], _body(case))
+        d = result.to_dict()
+        OpenAIChatCompletion.model_validate(d)
+        choice = result.choices[0]
+        assert choice.native_finish_reason is not None
+        assert choice.finish_reason in ("stop", "length", "tool_calls", "content_filter")
+        u = result.usage
+        assert u is not None and u.total_tokens == u.prompt_tokens + u.completion_tokens
+        assert d == snapshot_json
+
+
+@pytest.mark.parametrize("path", ERRORS, ids=_ids(ERRORS))
+def test_recorded_error(path: Path, snapshot_json: Any) -> None:
+    case = load_case(path)
+    mod = _adapter(case)
+    resp = case["response"]
+    with pytest.raises(router.APIError) as info:
+        mod.parse_response(resp["status"], resp["headers"], _body(case))
+    err = info.value
+    assert err.status == resp["status"]
+    assert err.provider == case["provider"]
+    out = {
+        "class": type(err).__name__,
+        "retryable": err.retryable,
+        "status": err.status,
+        "native_type": err.native_type,
+        "request_id": err.request_id,
+        "retry_after": err.retry_after,
+        "str": str(err),
+    }
+    assert out == snapshot_json
+
+
+def test_anthropic_usage_counts_cache_in_prompt_tokens() -> None:
+    import generated.anthropic as anthropic
+
+    body = {
+        "id": "msg_1", "type": "message", "role": "assistant", "model": "m", "stop_reason": "end_turn",
+        "content": [{"type": "text", "text": "hi"}],
+        "usage": {"input_tokens": 10, "cache_read_input_tokens": 100, "cache_creation_input_tokens": 5, "output_tokens": 3},
+    }  # fmt: skip
+    u = anthropic.parse_response(200, {}, body).usage
+    assert u is not None
+    assert (u.prompt_tokens, u.completion_tokens, u.total_tokens) == (115, 3, 118)
+    assert u.prompt_tokens_details.cached_tokens == 100
+    assert u.prompt_tokens_details.cache_creation_tokens == 5
+
+
+def test_unknown_finish_reason_is_kept_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    import generated.anthropic as anthropic
+
+    body = {
+        "id": "m",
+        "content": [{"type": "text", "text": "x"}],
+        "stop_reason": "brand_new_reason",
+        "model": "m",
+    }
+    with caplog.at_level("WARNING", logger="router"):
+        result = anthropic.parse_response(200, {}, body)
+    assert result.choices[0].native_finish_reason == "brand_new_reason"
+    assert result.choices[0].finish_reason == "stop"  # the spec's declared `unknown`
+    assert "brand_new_reason" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("provider", "status", "body", "cls"),
+    [
+        ("openai", 200, b"<html><body>Bad gateway</body></html>", router.InvalidResponseError),
+        ("openai", 502, b"<html><body>Bad gateway</body></html>", router.ServiceUnavailableError),
+        ("openai", 200, b'{"choices": [', router.InvalidResponseError),
+        ("openai", 200, b'{"object": "list"}', router.InvalidResponseError),
+        ("anthropic", 200, b'{"type": "message"}', router.InvalidResponseError),
+        (
+            "anthropic",
+            529,
+            b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}',
+            router.ServiceUnavailableError,
+        ),
+        (
+            "anthropic",
+            400,
+            b'{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 250000 tokens > 200000 maximum"}}',
+            router.ContextWindowExceededError,
+        ),
+        (
+            "openai",
+            400,
+            b'{"error":{"message":"too long","type":"invalid_request_error","code":"context_length_exceeded"}}',
+            router.ContextWindowExceededError,
+        ),
+        (
+            "openai",
+            200,
+            b'{"error":{"message":"upstream failed","type":"server_error","code":null}}',
+            router.InternalServerError,
+        ),
+    ],
+    ids=[
+        "html-200",
+        "html-502",
+        "truncated-json",
+        "no-choices",
+        "no-content",
+        "overloaded",
+        "prompt-too-long",
+        "context-length-code",
+        "error-in-200",
+    ],
+)
+def test_bad_answers_give_typed_errors(provider: str, status: int, body: bytes, cls: type[Exception]) -> None:
+    mod = importlib.import_module(f"generated.{provider}")
+    with pytest.raises(cls):
+        mod.parse_response(status, {}, body)
+
+
+def test_html_error_page_message_says_html() -> None:
+    import generated.openai as openai
+
+    err = openai.map_error(502, {}, b"<!DOCTYPE html><html>nginx</html>")
+    assert "HTML" in str(err)
+
+
+def test_retry_after_header_is_read() -> None:
+    import generated.openai as openai
+
+    err = openai.map_error(
+        429,
+        {"retry-after-ms": "1500"},
+        b'{"error":{"message":"slow","type":"requests","code":"rate_limit_exceeded"}}',
+    )
+    assert isinstance(err, router.RateLimitError)
+    assert err.retry_after == 1.5
+
+
+@pytest.mark.parametrize(
+    ("provider", "stream", "cls"),
+    [
+        (
+            "anthropic",
+            b'event: message_start\ndata: {"type":"message_start","message":{"id":"m","model":"x","usage":{"input_tokens":1}}}\n\nevent: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hel"}}\n\n',
+            router.APIConnectionError,
+        ),
+        (
+            "anthropic",
+            b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n',
+            router.ServiceUnavailableError,
+        ),
+        (
+            "openai",
+            b'data: {"id":"c","choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n',
+            router.APIConnectionError,
+        ),
+        ("openai", b"data: {not json}\n\n", router.InvalidResponseError),
+    ],
+    ids=["anthropic-truncated", "anthropic-error-event", "openai-truncated", "openai-bad-frame"],
+)
+def test_bad_streams_give_typed_errors(provider: str, stream: bytes, cls: type[Exception]) -> None:
+    mod = importlib.import_module(f"generated.{provider}")
+    with pytest.raises(cls):
+        list(mod.parse_stream_bytes([stream]))
