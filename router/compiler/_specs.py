@@ -11,6 +11,7 @@ parent's value whole; a ``null`` value removes the inherited key. ``id``, ``name
 from __future__ import annotations
 
 import copy
+import datetime
 import difflib
 import hashlib
 import json
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-from jsonschema.exceptions import ValidationError
+from jsonschema.exceptions import ValidationError, best_match
 
 from router.compiler._diagnostics import Diagnostic, pointer_str
 from router.compiler._yaml import Loaded, load_yaml
@@ -149,14 +150,28 @@ def _schema_diagnostics(loaded: Loaded) -> list[Diagnostic]:
         elif v == "const":
             msg = f"field {where} is {json.dumps(instance)}, expected {json.dumps(expected)}"
         elif v == "pattern":
-            msg = (
-                f"field {where} is {json.dumps(instance)}, expected {desc or 'a value'} (matching {expected})"
-            )
+            about = f" ({where}: {desc[0].lower() + desc[1:]})" if desc else ""
+            msg = f"field {where} is {json.dumps(instance)}, expected a string matching {expected}{about}"
+        elif v == "oneOf" and err.context:
+            # Report the branch that fits the value's type (e.g. the pattern of a string), not "no branch matched".
+            same_type = [c for c in err.context if c.validator != "type"]
+            emit(best_match(same_type) if same_type else best_match(err.context))
+            return
         elif v == "oneOf":
             shape = (desc[0].lower() + desc[1:]) if desc else "another shape"
             msg = f"field {where} is {_type_name(instance)}, expected {shape}"
+        elif v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+            op = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}[str(v)]
+            msg = f"field {where} is {json.dumps(instance)}, expected a number {op} {expected}"
+        elif v == "minLength":
+            msg = f"field {where} is an empty string, expected at least {expected} character(s)"
+        elif v == "minItems":
+            msg = f"field {where} has {len(instance)} item(s), expected at least {expected}"
+        elif v == "uniqueItems":
+            dup = next((x for i, x in enumerate(instance) if x in instance[:i]), None)
+            msg = f"field {where} lists {json.dumps(dup)} more than once, expected each item once"
         else:
-            msg = f"field {where}: {err.message}, expected {desc or 'a valid value'}"
+            msg = f"field {where}: {err.message}, expected {desc[0].lower() + desc[1:] if desc else 'a valid value'}"
         line, col = loaded.marks.at(path)
         out.append(Diagnostic(loaded.file, line, col, msg, pointer_str(path)))
 
@@ -204,8 +219,8 @@ def _placeholders(spec: Spec, diags: list[Diagnostic]) -> None:
         for key in ("path", "stream_path"):
             places.append((("endpoints", name, key), (ep or {}).get(key)))
     for path, value in places:
-        if not isinstance(value, str):
-            continue
+        if not isinstance(value, str) or _raw_at(spec.raw, path) is None:
+            continue  # inherited values are checked in the spec that defines them
         for m in _PLACEHOLDER.finditer(value):
             name = m.group(1)
             if name in known:
@@ -223,6 +238,37 @@ def _placeholders(spec: Spec, diags: list[Diagnostic]) -> None:
                     pointer_str(path),
                 )
             )
+
+
+def _dates(spec: Spec, diags: list[Diagnostic]) -> None:
+    for i, m in enumerate(spec.raw.get("models") or []):
+        for path, value in (
+            (("models", i, "price", "as_of"), (m.get("price") or {}).get("as_of")),
+            (("models", i, "deprecated"), m.get("deprecated")),
+        ):
+            if not isinstance(value, str):
+                continue
+            try:
+                datetime.date.fromisoformat(value)
+            except ValueError:
+                line, col = spec.loaded.marks.at(path)
+                diags.append(
+                    Diagnostic(
+                        spec.file,
+                        line,
+                        col,
+                        f"{_where(path)} is {value!r}, which is no calendar date, expected YYYY-MM-DD",
+                        pointer_str(path),
+                    )
+                )
+
+
+def _raw_at(raw: Any, path: tuple[str | int, ...]) -> Any:
+    for p in path:
+        if not isinstance(raw, dict) or p not in raw:
+            return None
+        raw = raw[p]
+    return raw
 
 
 def _param_names(spec: Spec, diags: list[Diagnostic]) -> None:
@@ -293,10 +339,12 @@ def load_specs(
             text = p.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
             diags.append(Diagnostic(shown, 1, 1, f"cannot read the file ({e}), expected a UTF-8 text file"))
+            broken.add(p.stem)
             continue
         loaded = load_yaml(shown, text)
         diags += loaded.diagnostics
         if loaded.data is None:
+            broken.add(p.stem)
             continue
         schema_diags = _schema_diagnostics(loaded)
         diags += schema_diags
@@ -361,14 +409,15 @@ def load_specs(
             elif parent is None and parent_id in broken:
                 ok = False  # the parent's own diagnostics say what is wrong
             elif parent is None:
-                hint = difflib.get_close_matches(parent_id, sorted(by_id), n=1)
+                others = sorted(i for i in by_id if i != spec.id)
+                hint = difflib.get_close_matches(parent_id, others, n=1)
                 tail = f"; did you mean {hint[0]!r}?" if hint else ""
                 diags.append(
                     Diagnostic(
                         spec.file,
                         line,
                         col,
-                        f"extends names unknown spec {parent_id!r}, expected one of: {', '.join(sorted(by_id))}{tail}",
+                        f"extends names unknown spec {parent_id!r}, expected one of: {', '.join(others) or '(no other spec)'}{tail}",
                         "/extends",
                     )
                 )
@@ -402,29 +451,31 @@ def load_specs(
                 )
         _placeholders(spec, diags)
         _param_names(spec, diags)
+        _dates(spec, diags)
 
     # Model ids and aliases must route to exactly one model, within a spec and across specs.
-    seen: dict[str, tuple[Spec, str]] = {}
+    seen: dict[str, tuple[Spec, str, tuple[str | int, ...]]] = {}
     for spec in by_id.values():
         for i, m in enumerate(spec.raw.get("models") or []):
             names: list[tuple[str, Any, tuple[str | int, ...]]] = [("id", m["id"], ("models", i, "id"))]
             names += [("alias", a, ("models", i, "aliases", j)) for j, a in enumerate(m.get("aliases") or [])]
             for kind, name, path in names:
                 if name in seen:
-                    other, what = seen[name]
+                    other, what, other_path = seen[name]
                     line, col = spec.loaded.marks.at(path)
-                    where = "this spec" if other is spec else other.file
+                    first_line = other.loaded.marks.at(other_path)[0]
+                    where = f"line {first_line}" if other is spec else f"{other.file}:{first_line}"
                     diags.append(
                         Diagnostic(
                             spec.file,
                             line,
                             col,
-                            f"model {kind} {name!r} is already declared as a model {what} in {where}, expected each model id and alias once",
+                            f"model {kind} {name!r} is already declared as a model {what} at {where}, expected each model id and alias once",
                             pointer_str(path),
                         )
                     )
                 else:
-                    seen[name] = (spec, kind)
+                    seen[name] = (spec, kind, path)
 
     ok_specs = [s for s in by_id.values() if resolved_ok.get(s.id)]
     return ok_specs, sorted(set(diags), key=lambda d: (d.file, d.line, d.col, d.message))

@@ -56,6 +56,42 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
     return (node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+_KINDS = {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}
+
+
+def _syntax_error(file: str, lines: list[str], e: yaml.MarkedYAMLError) -> Diagnostic:
+    """One diagnostic for a PyYAML error, placed where a person would look."""
+    problem = (e.problem or "invalid YAML").strip()
+    pm, cm = e.problem_mark, e.context_mark
+    mark = pm or cm
+    # At end of file PyYAML points past the last line; the opening bracket or quote is more useful.
+    if pm is not None and pm.line >= len(lines) and cm is not None:
+        mark = cm
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    line = min(line, max(len(lines), 1))
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    if "\t" in problem or "'\\t'" in problem:
+        indent = text[: len(text) - len(text.lstrip(" \t"))]
+        if "\t" in indent:
+            return Diagnostic(
+                file,
+                line,
+                col,
+                "a tab character indents this line, expected spaces (YAML forbids tabs for indentation)",
+            )
+        return Diagnostic(file, line, col, "a tab character where YAML cannot take one, expected spaces")
+    if "another document" in problem:
+        return Diagnostic(
+            file, line, col, "a second YAML document (---) starts here, expected one document per spec file"
+        )
+    ctx = ""
+    if e.context and cm is not None and cm is not mark:
+        ctx = f" ({e.context} that starts at line {cm.line + 1}, column {cm.column + 1})"
+    elif e.context:
+        ctx = f" ({e.context})"
+    return Diagnostic(file, line, col, f"invalid YAML: {problem}{ctx}, expected well-formed YAML")
+
+
 def load_yaml(file: str, text: str) -> Loaded:
     marks = Marks()
     diags: list[Diagnostic] = []
@@ -66,24 +102,24 @@ def load_yaml(file: str, text: str) -> Loaded:
             )
         )
         return Loaded(file, None, marks, diags)
+    lines = text.splitlines()
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = (e.problem or "invalid YAML").strip()
-        if "\t" in text.splitlines()[line - 1][: max(col, 1)] if line - 1 < len(text.splitlines()) else False:
-            msg = "a tab character indents this line, expected spaces (YAML forbids tabs for indentation)"
-        else:
-            ctx = f" ({e.context})" if e.context else ""
-            msg = f"invalid YAML: {problem}{ctx}, expected well-formed YAML"
-        diags.append(Diagnostic(file, line, col, msg))
+        diags.append(_syntax_error(file, lines, e))
         return Loaded(file, None, marks, diags)
     except yaml.YAMLError as e:  # pragma: no cover - every PyYAML parse error is marked
         diags.append(Diagnostic(file, 1, 1, f"invalid YAML: {e}"))
         return Loaded(file, None, marks, diags)
     if root is None:
-        diags.append(Diagnostic(file, 1, 1, "the file is empty, expected a provider spec"))
+        diags.append(
+            Diagnostic(
+                file,
+                1,
+                1,
+                "the document is empty, expected a provider spec (a mapping with spec_version and id)",
+            )
+        )
         return Loaded(file, None, marks, diags)
     scalars = _Scalars()
 
@@ -105,15 +141,16 @@ def load_yaml(file: str, text: str) -> Loaded:
                 key = (
                     scalars.construct_object(knode, deep=True) if isinstance(knode, yaml.ScalarNode) else None
                 )
-                if not isinstance(key, str | int | float | bool) or isinstance(key, bool):
-                    diags.append(
-                        Diagnostic(
-                            file,
-                            *_mark(knode),
-                            "a mapping key must be a plain string, expected `name: value`",
-                            pointer_str(path),
-                        )
+                if isinstance(key, bool):
+                    msg = (
+                        f"key {knode.value!r} is read by YAML as the boolean {key}, "
+                        f'expected a string key: quote it ("{knode.value}")'
                     )
+                    diags.append(Diagnostic(file, *_mark(knode), msg, pointer_str(path)))
+                    continue
+                if not isinstance(key, str | int | float):
+                    msg = "a mapping key must be a plain string, expected `name: value`"
+                    diags.append(Diagnostic(file, *_mark(knode), msg, pointer_str(path)))
                     continue
                 key = str(key)
                 if key in out:
@@ -149,12 +186,11 @@ def load_yaml(file: str, text: str) -> Loaded:
 
     data = build(root, ())
     if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {_KINDS.get(type(data), 'scalar')}"
+        line, col = _mark(root)
+        line = min(line, max(len(lines), 1))
         diags.append(
-            Diagnostic(
-                file,
-                *_mark(root),
-                f"the document is a {type(data).__name__}, expected a mapping of spec fields",
-            )
+            Diagnostic(file, line, col, f"the document is {kind}, expected a mapping of spec fields")
         )
         data = None
     return Loaded(file, data, marks, diags)

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Every check and test, as CI runs them: lint, format, types (strict), generated/ in step, pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source tests/venv.sh
+ensure_venv "[dev]"
+echo "== ruff check"
+.venv/bin/ruff check .
+echo "== ruff format --check"
+.venv/bin/ruff format --check router tests examples
+echo "== mypy --strict (router/, generated/)"
+.venv/bin/mypy
+echo "== router build --check"
+.venv/bin/router build --check
+echo "== pytest"
+.venv/bin/pytest "$@"
