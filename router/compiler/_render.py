@@ -20,7 +20,12 @@ __all__ = ["TEMPLATE_FORMAT", "module_name", "py", "render_all"]
 TEMPLATE_FORMAT = 1
 
 # Which codec module in router/protocols speaks each protocol named in the schema.
-CODECS = {"openai-chat": "openai_chat", "anthropic-messages": "anthropic_messages"}
+CODECS = {
+    "openai-chat": "openai_chat",
+    "anthropic-messages": "anthropic_messages",
+    "gemini": "gemini",
+    "ollama-chat": "ollama_chat",
+}
 
 
 def module_name(provider_id: str) -> str:
@@ -149,8 +154,41 @@ def context(spec: Spec) -> dict[str, Any]:
         used.add("Price")
     if variables:
         used.add("Variable")
+    reasoning = r.get("reasoning") or {}
+    structured = r.get("structured_output") or {}
+    tools = r.get("tools") or {}
+    messages = r.get("messages") or {}
+    for name, present in (
+        ("ReasoningRules", bool(reasoning)),
+        ("StructuredOutput", bool(structured)),
+        ("ToolRules", bool(tools)),
+        ("MessageRules", bool(messages)),
+    ):
+        if present:
+            used.add(name)
     return {
         "config_imports": sorted(used),
+        "reasoning": None
+        if not reasoning
+        else {
+            "effort": dict(reasoning.get("effort") or {}),
+            "drops": frozenset(reasoning.get("drops") or ()),
+            "budget_path": _path(reasoning.get("budget_path")),
+            "max_tokens_key": reasoning.get("max_tokens_key", "max_tokens"),
+        },
+        "structured_output": None
+        if not structured
+        else {
+            "json_schema": structured.get("json_schema", "native"),
+            "json_object": structured.get("json_object", "native"),
+            "tool_name": structured.get("tool_name", "json_output"),
+        },
+        "tools": None
+        if not tools
+        else {"schema_drop_keywords": frozenset(tools.get("schema_drop_keywords") or ())},
+        "messages": None
+        if not messages
+        else {"reasoning_content": messages.get("reasoning_content", "drop")},
         "source": spec.file,
         "sha256": spec.sha256,
         "template_format": TEMPLATE_FORMAT,

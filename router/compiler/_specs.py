@@ -289,6 +289,9 @@ def _param_names(spec: Spec, diags: list[Diagnostic]) -> None:
         for section in ("unsupported", "to_list"):
             for i, k in enumerate(params.get(section) or []):
                 names.append(((*base, section, i), k))
+        if base == ("params",):
+            for i, k in enumerate((raw.get("reasoning") or {}).get("drops") or []):
+                names.append((("reasoning", "drops", i), k))
         for i, group in enumerate(params.get("exclusive") or []):
             for j, k in enumerate(group):
                 names.append(((*base, "exclusive", i, j), k))

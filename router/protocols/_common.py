@@ -4,6 +4,7 @@ tables, and error mapping. No provider names live here: every variation arrives 
 
 from __future__ import annotations
 
+import copy
 import difflib
 import fnmatch
 import json
@@ -38,10 +39,14 @@ from router.protocols._config import Limit, ParamRules, Path, ProviderConfig, Us
 __all__ = [
     "ROUTER_KWARGS",
     "apply_params",
+    "apply_reasoning",
     "build_http",
+    "clean_schema",
     "decode_stream",
+    "deep_merge",
     "finish_reason",
     "get_path",
+    "json_arguments",
     "load_json",
     "map_error",
     "new_id",
@@ -218,6 +223,82 @@ def _check_limit(
 _DROP = object()
 
 
+def _reasoning_fragment(
+    cfg: ProviderConfig, effort: Any, receipt: Receipt, strict: bool
+) -> Mapping[str, Any] | None:
+    if effort not in _EFFORT_LEVELS:
+        raise BadRequestError(
+            f"reasoning_effort={effort!r} is not a level, expected one of: {', '.join(_EFFORT_LEVELS)}",
+            provider=cfg.id,
+        )
+    fragment = cfg.reasoning.effort.get(effort)
+    if fragment is None:
+        levels = ", ".join(cfg.reasoning.effort)
+        if strict:
+            raise UnsupportedParamsError(
+                f"{cfg.id} has no reasoning_effort={effort!r} (it has: {levels})", provider=cfg.id
+            )
+        receipt.dropped.append("reasoning_effort")
+    return fragment
+
+
+def deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    """Merge ``extra`` into ``base`` in place: mappings key by key, anything else replaced."""
+    for k, v in extra.items():
+        cur = base.get(k)
+        if isinstance(v, Mapping) and isinstance(cur, dict):
+            deep_merge(cur, v)
+        else:
+            base[k] = copy.deepcopy(v) if isinstance(v, Mapping | list) else v
+
+
+def apply_reasoning(
+    cfg: ProviderConfig, body: dict[str, Any], fragment: Mapping[str, Any], receipt: Receipt
+) -> None:
+    """Merge the effort fragment; keep the output limit above a thinking budget the provider counts in it."""
+    deep_merge(body, fragment)
+    rr = cfg.reasoning
+    if rr.budget_path is None:
+        return
+    budget = get_path(body, rr.budget_path)
+    if not isinstance(budget, int):
+        return
+    key = rr.max_tokens_key
+    current = get_path(body, tuple(key.split(".")))
+    if isinstance(current, int) and current > budget:
+        return
+    # The answer keeps the room the caller asked for (or the spec's default), on top of the budget.
+    raised = budget + (current if isinstance(current, int) else 1024)
+    _set_dotted(body, key, raised)
+    receipt.clamped[key] = {"from": current, "to": raised}
+
+
+def clean_schema(schema: Any, drop: frozenset[str]) -> Any:
+    """A copy of a JSON Schema without the keywords in ``drop`` (property names are left alone)."""
+    if not drop:
+        return schema
+    if isinstance(schema, list):
+        return [clean_schema(s, drop) for s in schema]
+    if not isinstance(schema, Mapping):
+        return schema
+    out: dict[str, Any] = {}
+    for k, v in schema.items():
+        if k in drop:
+            continue
+        if k in ("properties", "$defs", "definitions", "patternProperties") and isinstance(v, Mapping):
+            out[k] = {name: clean_schema(sub, drop) for name, sub in v.items()}
+        else:
+            out[k] = clean_schema(v, drop)
+    return out
+
+
+def json_arguments(value: Any) -> str:
+    """Tool-call arguments as the JSON string OpenAI's shape promises."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value if value is not None else {}, ensure_ascii=False, separators=(",", ":"))
+
+
 def _excluded(cfg: ProviderConfig, rules: ParamRules, request: Mapping[str, Any], strict: bool) -> set[str]:
     out: set[str] = set()
     for group in rules.exclusive:
@@ -231,6 +312,9 @@ def _excluded(cfg: ProviderConfig, rules: ParamRules, request: Mapping[str, Any]
     return out
 
 
+_EFFORT_LEVELS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+
+
 def apply_params(
     cfg: ProviderConfig,
     request: Mapping[str, Any],
@@ -240,12 +324,20 @@ def apply_params(
     receipt: Receipt,
     strict: bool,
 ) -> None:
-    """Copy every plain parameter of ``request`` into ``body`` through the spec's rules.
+    """Copy every plain parameter of ``request`` into ``body`` through the spec's rules, then apply
+    the reasoning table (``reasoning_effort``) when the spec has one.
 
     ``handled`` names the keys the codec translates itself (messages, tools, ...).
     """
     rules = rules_for(cfg, receipt.model)
-    excluded = _excluded(cfg, rules, request, strict) if rules.exclusive else ()
+    excluded: set[str] | tuple[()] = _excluded(cfg, rules, request, strict) if rules.exclusive else ()
+    fragment = None
+    effort = request.get("reasoning_effort")
+    if effort is not None and cfg.reasoning.effort and "reasoning_effort" not in rules.unsupported:
+        fragment = _reasoning_fragment(cfg, effort, receipt, strict)
+        handled = handled | {"reasoning_effort"}
+        if fragment is not None and cfg.reasoning.drops:
+            excluded = set(excluded) | {n for n in cfg.reasoning.drops if request.get(n) is not None}
     for name, value in request.items():
         if name in handled or name in ROUTER_KWARGS or value is None:
             continue
@@ -278,6 +370,8 @@ def apply_params(
         if key not in body:
             body[key] = value
             receipt.defaulted[key] = value
+    if fragment is not None:
+        apply_reasoning(cfg, body, fragment, receipt)
     if receipt.dropped:
         log.debug("%s: dropped unsupported params %s", cfg.id, receipt.dropped)
 

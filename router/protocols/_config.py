@@ -14,12 +14,16 @@ __all__ = [
     "Endpoint",
     "ErrorRules",
     "Limit",
+    "MessageRules",
     "Model",
     "Override",
     "ParamRules",
     "Price",
     "ProviderConfig",
+    "ReasoningRules",
     "StreamRules",
+    "StructuredOutput",
+    "ToolRules",
     "UsagePaths",
     "Variable",
 ]
@@ -111,6 +115,49 @@ class StreamRules:
 
 
 @dataclass(frozen=True, slots=True)
+class ReasoningRules:
+    """How ``reasoning_effort`` reaches the provider.
+
+    ``effort`` maps each OpenAI effort level to a body fragment deep-merged into the request (an
+    empty table means: pass ``reasoning_effort`` through as a plain parameter). ``drops`` are the
+    parameters the provider rejects while reasoning. ``budget_path`` names the fragment's token
+    budget; when set, ``max_tokens`` (body key ``max_tokens_key``) is raised above it.
+    """
+
+    effort: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    drops: frozenset[str] = frozenset()
+    budget_path: Path | None = None
+    max_tokens_key: str = "max_tokens"
+
+
+@dataclass(frozen=True, slots=True)
+class StructuredOutput:
+    """How ``response_format`` is carried: the protocol's ``native`` field, a forced ``tool`` whose
+    arguments become the message content, or ``unsupported`` (dropped or, in strict mode, an error)."""
+
+    json_schema: Literal["native", "tool", "unsupported"] = "native"
+    json_object: Literal["native", "tool", "unsupported"] = "native"
+    tool_name: str = "json_output"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolRules:
+    """JSON Schema keywords the provider rejects in tool parameters (and response schemas): removed
+    recursively before sending."""
+
+    schema_drop_keywords: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRules:
+    """What of an earlier assistant turn is sent back: ``reasoning_content`` (DeepSeek-style text)
+    is ``drop``ped or ``send``t; provider-native reasoning blocks are always sent to the protocol
+    that made them."""
+
+    reasoning_content: Literal["send", "drop"] = "drop"
+
+
+@dataclass(frozen=True, slots=True)
 class Price:
     """USD per million tokens."""
 
@@ -156,6 +203,10 @@ class ProviderConfig:
     usage: UsagePaths = field(default_factory=UsagePaths)
     errors: ErrorRules = field(default_factory=ErrorRules)
     stream: StreamRules = field(default_factory=StreamRules)
+    reasoning: ReasoningRules = field(default_factory=ReasoningRules)
+    structured_output: StructuredOutput = field(default_factory=StructuredOutput)
+    tools: ToolRules = field(default_factory=ToolRules)
+    messages: MessageRules = field(default_factory=MessageRules)
     models: Mapping[str, Model] = field(default_factory=dict)
     aliases: Mapping[str, str] = field(default_factory=dict)
     # Per-model merged parameter rules, filled on first use (overrides are matched once per model).
