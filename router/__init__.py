@@ -12,6 +12,7 @@ Importing it loads neither yaml, jsonschema, jinja2 nor click.
 
 from __future__ import annotations
 
+from router._accumulate import StreamAccumulator, accumulate
 from router._exceptions import (
     APIConnectionError,
     APIError,
@@ -77,10 +78,12 @@ __all__ = [
     "ServiceUnavailableError",
     "SpecError",
     "Stream",
+    "StreamAccumulator",
     "ToolCall",
     "ToolCallDelta",
     "UnsupportedParamsError",
     "Usage",
+    "accumulate",
     "acompletion",
     "completion",
     "resolve",

@@ -51,7 +51,9 @@ __all__ = [
     "map_error",
     "new_id",
     "now",
+    "response_schema",
     "rules_for",
+    "tools_and_choice",
     "usage_from",
 ]
 
@@ -299,6 +301,51 @@ def json_arguments(value: Any) -> str:
     return json.dumps(value if value is not None else {}, ensure_ascii=False, separators=(",", ":"))
 
 
+def tools_and_choice(request: Mapping[str, Any]) -> tuple[list[Any], Any]:
+    """``tools`` and ``tool_choice``, with the legacy ``functions`` / ``function_call`` folded in."""
+    tools = request.get("tools")
+    if not tools and request.get("functions"):
+        tools = [{"type": "function", "function": f} for f in request["functions"]]
+    choice = request.get("tool_choice")
+    legacy = request.get("function_call")
+    if choice is None and legacy is not None:
+        choice = (
+            legacy
+            if isinstance(legacy, str)
+            else {"type": "function", "function": {"name": legacy.get("name")}}
+        )
+    return list(tools or ()), choice
+
+
+def response_schema(
+    cfg: ProviderConfig, request: Mapping[str, Any], receipt: Receipt, strict: bool
+) -> tuple[str, dict[str, Any]] | None:
+    """For a JSON ``response_format``: (mechanism, cleaned schema), or None when there is nothing to do.
+
+    json_object has no schema: it becomes ``{"type": "object"}``. An ``unsupported`` mechanism drops
+    the parameter onto the receipt (or raises in strict mode).
+    """
+    rf = request.get("response_format")
+    if not isinstance(rf, Mapping) or rf.get("type") in (None, "text"):
+        return None
+    kind = rf.get("type")
+    if kind == "json_schema":
+        mechanism: str = cfg.structured_output.json_schema
+        spec = rf.get("json_schema") or {}
+        schema = spec.get("schema") or {"type": "object"}
+    elif kind == "json_object":
+        mechanism = cfg.structured_output.json_object
+        schema = {"type": "object"}
+    else:
+        raise BadRequestError(f"response_format type {kind!r} is not one OpenAI defines", provider=cfg.id)
+    if mechanism == "unsupported":
+        if strict:
+            raise UnsupportedParamsError(f"{cfg.id} cannot take response_format {kind}", provider=cfg.id)
+        receipt.dropped.append("response_format")
+        return None
+    return mechanism, clean_schema(schema, cfg.tools.schema_drop_keywords)
+
+
 def _excluded(cfg: ProviderConfig, rules: ParamRules, request: Mapping[str, Any], strict: bool) -> set[str]:
     out: set[str] = set()
     for group in rules.exclusive:
@@ -336,7 +383,7 @@ def apply_params(
     if effort is not None and cfg.reasoning.effort and "reasoning_effort" not in rules.unsupported:
         fragment = _reasoning_fragment(cfg, effort, receipt, strict)
         handled = handled | {"reasoning_effort"}
-        if fragment is not None and cfg.reasoning.drops:
+        if fragment and cfg.reasoning.drops:
             excluded = set(excluded) | {n for n in cfg.reasoning.drops if request.get(n) is not None}
     for name, value in request.items():
         if name in handled or name in ROUTER_KWARGS or value is None:

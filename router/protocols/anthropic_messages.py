@@ -43,8 +43,11 @@ from router.protocols.openai_chat import check_messages
 __all__ = ["StreamDecoder", "build_request", "parse_response", "parse_stream"]
 
 _HANDLED = frozenset(
-    {"model", "messages", "stream", "stream_options", "tools", "tool_choice", "parallel_tool_calls"}
-)
+    {
+        "model", "messages", "stream", "stream_options", "tools", "tool_choice", "parallel_tool_calls",
+        "response_format", "functions", "function_call",
+    }
+)  # fmt: skip
 
 
 def _as_dict(m: Any) -> Mapping[str, Any]:
@@ -151,14 +154,13 @@ def _convert_messages(
     return system, turns
 
 
-def _tools(request: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _tools(cfg: ProviderConfig, tools: list[Any]) -> list[dict[str, Any]]:
     out = []
-    for t in request.get("tools") or ():
+    drop = cfg.tools.schema_drop_keywords
+    for t in tools:
         fn = t.get("function") or {}
-        tool: dict[str, Any] = {
-            "name": fn.get("name"),
-            "input_schema": fn.get("parameters") or {"type": "object", "properties": {}},
-        }
+        schema = fn.get("parameters") or {"type": "object", "properties": {}}
+        tool: dict[str, Any] = {"name": fn.get("name"), "input_schema": _common.clean_schema(schema, drop)}
         if fn.get("description"):
             tool["description"] = fn["description"]
         if "cache_control" in t:
@@ -167,9 +169,7 @@ def _tools(request: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _tool_choice(cfg: ProviderConfig, request: Mapping[str, Any]) -> dict[str, Any] | None:
-    choice = request.get("tool_choice")
-    parallel = request.get("parallel_tool_calls")
+def _tool_choice(cfg: ProviderConfig, choice: Any, parallel: Any) -> dict[str, Any] | None:
     if choice is None and parallel is None:
         return None
     if choice is None or choice == "auto":
@@ -208,11 +208,29 @@ def build_request(
         plain = all(set(b) == {"type", "text"} for b in system)
         body["system"] = "\n\n".join(b["text"] for b in system) if plain else system
     body["messages"] = turns
-    if request.get("tools"):
-        body["tools"] = _tools(request)
-    choice = _tool_choice(cfg, request)
+    tools, tool_choice = _common.tools_and_choice(request)
+    if tools:
+        body["tools"] = _tools(cfg, tools)
+    choice = _tool_choice(cfg, tool_choice, request.get("parallel_tool_calls"))
     if choice is not None:
         body["tool_choice"] = choice
+    structured = _common.response_schema(cfg, request, receipt, strict)
+    if structured is not None:
+        mechanism, schema = structured
+        if mechanism == "native":
+            # https://platform.claude.com/docs/en/build-with-claude/structured-outputs
+            body["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
+        else:
+            # A forced tool whose input is the answer; parse_response turns it back into content.
+            name = cfg.structured_output.tool_name
+            body.setdefault("tools", []).append(
+                {
+                    "name": name,
+                    "description": "Answer with JSON that matches this schema.",
+                    "input_schema": schema,
+                }
+            )
+            body["tool_choice"] = {"type": "tool", "name": name}
     _common.apply_params(cfg, request, body, handled=_HANDLED, receipt=receipt, strict=strict)
     stream = bool(request.get("stream"))
     if stream:
@@ -233,7 +251,12 @@ def build_request(
     )
 
 
-def _message(blocks: Iterable[Mapping[str, Any]]) -> Message:
+def _json_tool(cfg: ProviderConfig) -> str | None:
+    so = cfg.structured_output
+    return so.tool_name if "tool" in (so.json_schema, so.json_object) else None
+
+
+def _message(blocks: Iterable[Mapping[str, Any]], json_tool: str | None = None) -> Message:
     text: list[str] = []
     thinking: list[str] = []
     kept: list[dict[str, Any]] = []
@@ -242,6 +265,8 @@ def _message(blocks: Iterable[Mapping[str, Any]]) -> Message:
         kind = b.get("type")
         if kind == "text":
             text.append(b.get("text") or "")
+        elif kind == "tool_use" and json_tool is not None and b.get("name") == json_tool:
+            text.append(_common.json_arguments(b.get("input")))
         elif kind == "tool_use":
             calls.append(
                 ToolCall(
@@ -282,27 +307,32 @@ def parse_response(
     if not isinstance(data, Mapping) or not isinstance(data.get("content"), list):
         raise InvalidResponseError("response has no content list", status=status, provider=cfg.id, body=data)
     native = data.get("stop_reason")
+    message = _message(data["content"], _json_tool(cfg))
+    finish = _common.finish_reason(cfg, native)
+    if finish == "tool_calls" and not message.tool_calls:
+        finish = "stop"  # the forced structured-output tool answered: that is the content
     return ChatCompletion(
         id=data.get("id") or _common.new_id("msg_"),
         created=_common.now(),
         model=data.get("model") or model or "",
-        choices=[
-            Choice(
-                index=0,
-                message=_message(data["content"]),
-                finish_reason=_common.finish_reason(cfg, native),
-                native_finish_reason=native,
-            )
-        ],
+        choices=[Choice(index=0, message=message, finish_reason=finish, native_finish_reason=native)],
         usage=_common.usage_from(cfg.usage, data),
         router=receipt,
     )
 
 
 class StreamDecoder:
-    """Anthropic stream events to OpenAI chunks: role first, text/thinking/tool deltas, finish, usage."""
+    """Anthropic stream events to OpenAI chunks: role first, text/thinking/tool deltas, finish, usage.
 
-    __slots__ = ("_cfg", "_created", "_finished", "_id", "_model", "_tool_index", "_usage", "done")
+    A thinking block's text streams as ``reasoning_content``; the whole signed block (needed to send
+    it back on the next turn) is emitted once as ``reasoning_blocks`` when the block closes. The
+    forced structured-output tool, when the spec uses one, streams as plain content.
+    """
+
+    __slots__ = (
+        "_blocks", "_cfg", "_created", "_finished", "_id", "_json_tool", "_model", "_tool_index", "_usage",
+        "done",
+    )  # fmt: skip
 
     def __init__(self, cfg: ProviderConfig, receipt: Receipt | None = None) -> None:
         self._cfg = cfg
@@ -311,6 +341,8 @@ class StreamDecoder:
         self._created = _common.now()
         self._usage: dict[str, Any] = {}
         self._tool_index: dict[int, int] = {}  # content block index -> tool call index
+        self._blocks: dict[int, dict[str, Any]] = {}  # open thinking / structured-output blocks by index
+        self._json_tool = _json_tool(cfg)
         self._finished = False
         self.done = False
 
@@ -333,19 +365,24 @@ class StreamDecoder:
         if kind == "content_block_delta":  # the hot path first
             d = data.get("delta") or {}
             dtype = d.get("type")
+            index = data.get("index", 0)
             if dtype == "text_delta":
                 return self._chunk(Delta(content=d.get("text") or ""))
             if dtype == "input_json_delta":
-                call = ToolCallDelta(
-                    index=self._tool(data.get("index", 0)), arguments=d.get("partial_json") or ""
-                )
-                return self._chunk(Delta(tool_calls=[call]))
+                part = d.get("partial_json") or ""
+                if self._blocks.get(index, {}).get("type") == "json_output":
+                    return self._chunk(Delta(content=part))
+                return self._chunk(Delta(tool_calls=[ToolCallDelta(index=self._tool(index), arguments=part)]))
             if dtype == "thinking_delta":
-                return self._chunk(Delta(reasoning_content=d.get("thinking") or ""))
+                text = d.get("thinking") or ""
+                block = self._blocks.get(index)
+                if block is not None:
+                    block["thinking"] += text
+                return self._chunk(Delta(reasoning_content=text))
             if dtype == "signature_delta":
-                return self._chunk(
-                    Delta(reasoning_blocks=[{"type": "thinking", "signature": d.get("signature")}])
-                )
+                block = self._blocks.get(index)
+                if block is not None:
+                    block["signature"] = block.get("signature", "") + (d.get("signature") or "")
             return []
         if kind == "message_start":
             msg = data.get("message") or {}
@@ -356,18 +393,27 @@ class StreamDecoder:
         if kind == "content_block_start":
             block = data.get("content_block") or {}
             btype = block.get("type")
+            index = data.get("index", 0)
+            if btype == "tool_use" and self._json_tool is not None and block.get("name") == self._json_tool:
+                self._blocks[index] = {"type": "json_output"}
+                return []
             if btype == "tool_use":
                 call = ToolCallDelta(
-                    index=self._tool(data.get("index", 0)),
-                    id=block.get("id"),
-                    name=block.get("name"),
-                    arguments="",
+                    index=self._tool(index), id=block.get("id"), name=block.get("name"), arguments=""
                 )
                 return self._chunk(Delta(tool_calls=[call]))
             if btype == "text" and block.get("text"):
                 return self._chunk(Delta(content=block["text"]))
+            if btype == "thinking":
+                self._blocks[index] = {"type": "thinking", "thinking": block.get("thinking") or ""}
+                return []
             if btype == "redacted_thinking":
                 return self._chunk(Delta(reasoning_blocks=[dict(block)]))
+            return []
+        if kind == "content_block_stop":
+            block = self._blocks.pop(data.get("index", 0), None)
+            if block is not None and block["type"] == "thinking":
+                return self._chunk(Delta(reasoning_blocks=[block]))
             return []
         if kind == "message_delta":
             self._usage.update({k: v for k, v in (data.get("usage") or {}).items() if v is not None})
@@ -375,7 +421,10 @@ class StreamDecoder:
             if native is None:
                 return []
             self._finished = True
-            return self._chunk(Delta(), _common.finish_reason(cfg, native), native)
+            finish = _common.finish_reason(cfg, native)
+            if finish == "tool_calls" and not self._tool_index:
+                finish = "stop"  # only the structured-output tool answered
+            return self._chunk(Delta(), finish, native)
         if kind == "message_stop":
             self.done = True
             u = _common.usage_from(cfg.usage, {"usage": self._usage})
@@ -388,7 +437,7 @@ class StreamDecoder:
             ]
         if kind == "error" or ev.event == cfg.stream.error_event:
             raise _common.map_error(cfg, 500, {}, data, model=self._model)
-        # ping, content_block_stop and unknown future events carry nothing for the unified shape.
+        # ping and unknown future events carry nothing for the unified shape.
         return []
 
     def close(self) -> list[ChatCompletionChunk]:

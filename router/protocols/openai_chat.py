@@ -32,19 +32,35 @@ from router.protocols._config import ProviderConfig
 __all__ = ["StreamDecoder", "build_request", "parse_response", "parse_stream"]
 
 _HANDLED = frozenset({"model", "messages", "stream", "stream_options"})
-# Keys the router adds to assistant messages that no openai-chat server defines.
-_ROUTER_ONLY_MESSAGE_KEYS = ("reasoning_blocks", "native_finish_reason")
+_HANDLED_WITH_FORMAT = _HANDLED | {"response_format"}
+# Keys the router adds to assistant messages that no openai-chat server defines; reasoning_content is
+# sent back only where the spec says the server wants it (messages.reasoning_content: send).
+_ROUTER_ONLY = ("reasoning_blocks", "native_finish_reason")
+_ROUTER_ONLY_AND_REASONING = (*_ROUTER_ONLY, "reasoning_content")
 
 
-def _message_dict(m: Any) -> Mapping[str, Any]:
+def _message_dict(m: Any, strip: tuple[str, ...]) -> Mapping[str, Any]:
     if isinstance(m, Mapping):
-        if any(k in m for k in _ROUTER_ONLY_MESSAGE_KEYS):
-            return {k: v for k, v in m.items() if k not in _ROUTER_ONLY_MESSAGE_KEYS}
-        return m
+        if any(k in m for k in strip):
+            return {k: v for k, v in m.items() if k not in strip}
+        return m  # the common case: no copy
     to_dict = getattr(m, "to_dict", None)
     if to_dict is None:
         raise BadRequestError(f"a message must be a dict, got {type(m).__name__}")
-    return _message_dict(to_dict())
+    return _message_dict(to_dict(), strip)
+
+
+def _clean_tools(cfg: ProviderConfig, tools: Any) -> Any:
+    drop = cfg.tools.schema_drop_keywords
+    if not drop or not isinstance(tools, list):
+        return tools
+    out = []
+    for t in tools:
+        fn = t.get("function")
+        if isinstance(fn, Mapping) and "parameters" in fn:
+            t = {**t, "function": {**fn, "parameters": _common.clean_schema(fn["parameters"], drop)}}
+        out.append(t)
+    return out
 
 
 def check_messages(cfg: ProviderConfig, request: Mapping[str, Any]) -> list[Any]:
@@ -70,8 +86,24 @@ def build_request(
     messages = check_messages(cfg, request)
     if receipt is None:
         receipt = Receipt(cfg.id, model)
-    body: dict[str, Any] = {"model": model, "messages": [_message_dict(m) for m in messages]}
-    _common.apply_params(cfg, request, body, handled=_HANDLED, receipt=receipt, strict=strict)
+    strip = _ROUTER_ONLY if cfg.messages.reasoning_content == "send" else _ROUTER_ONLY_AND_REASONING
+    body: dict[str, Any] = {"model": model, "messages": [_message_dict(m, strip) for m in messages]}
+    handled = _HANDLED
+    rf = request.get("response_format")
+    if isinstance(rf, Mapping) and rf.get("type") in ("json_schema", "json_object"):
+        so = cfg.structured_output
+        if (so.json_schema if rf["type"] == "json_schema" else so.json_object) != "native":
+            handled = _HANDLED_WITH_FORMAT
+            structured = _common.response_schema(cfg, request, receipt, strict)
+            if structured is not None:  # the tool mechanism: a forced function whose arguments are the answer
+                fn = {"name": so.tool_name, "description": "Answer with JSON that matches this schema.",
+                      "parameters": structured[1]}  # fmt: skip
+                body["tools"] = [*(request.get("tools") or ()), {"type": "function", "function": fn}]
+                body["tool_choice"] = {"type": "function", "function": {"name": so.tool_name}}
+                handled = handled | {"tools", "tool_choice"}
+    _common.apply_params(cfg, request, body, handled=handled, receipt=receipt, strict=strict)
+    if "tools" in body and cfg.tools.schema_drop_keywords:
+        body["tools"] = _clean_tools(cfg, body["tools"])
     stream = bool(request.get("stream"))
     if stream:
         body["stream"] = True
@@ -93,25 +125,32 @@ def build_request(
     )
 
 
-def _arguments(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(value if value is not None else {}, ensure_ascii=False, separators=(",", ":"))
+_arguments = _common.json_arguments
 
 
-def _tool_calls(raw: Any) -> list[ToolCall] | None:
+def _json_tool(cfg: ProviderConfig) -> str | None:
+    so = cfg.structured_output
+    return so.tool_name if "tool" in (so.json_schema, so.json_object) else None
+
+
+def _tool_calls(raw: Any, json_tool: str | None = None) -> tuple[list[ToolCall] | None, str | None]:
+    """The tool calls, and the structured-output answer when the forced json tool was called."""
     if not isinstance(raw, list) or not raw:
-        return None
+        return None, None
     calls = []
+    answer = None
     for i, tc in enumerate(raw):
         fn = tc.get("function") or {}
+        if json_tool is not None and fn.get("name") == json_tool:
+            answer = _arguments(fn.get("arguments"))
+            continue
         calls.append(
             ToolCall(
                 id=tc.get("id") or f"call_{i}",
                 function=FunctionCall(name=fn.get("name") or "", arguments=_arguments(fn.get("arguments"))),
             )
         )
-    return calls
+    return calls or None, answer
 
 
 def _reasoning(m: Mapping[str, Any]) -> Any:
@@ -143,19 +182,24 @@ def parse_response(
     if not isinstance(data, Mapping) or not isinstance(data.get("choices"), list):
         raise InvalidResponseError("response has no choices list", status=status, provider=cfg.id, body=data)
     choices = []
+    json_tool = _json_tool(cfg)
     for i, c in enumerate(data["choices"]):
         m = c.get("message") or {}
         native = c.get("finish_reason")
+        calls, answer = _tool_calls(m.get("tool_calls"), json_tool)
+        finish = _common.finish_reason(cfg, native)
+        if answer is not None and not calls and finish == "tool_calls":
+            finish = "stop"
         choices.append(
             Choice(
                 index=c.get("index", i),
                 message=Message(
-                    content=m.get("content"),
-                    tool_calls=_tool_calls(m.get("tool_calls")),
+                    content=answer if answer is not None else m.get("content"),
+                    tool_calls=calls,
                     reasoning_content=_reasoning(m),
                     refusal=m.get("refusal"),
                 ),
-                finish_reason=_common.finish_reason(cfg, native),
+                finish_reason=finish,
                 native_finish_reason=native,
             )
         )
@@ -198,13 +242,30 @@ class StreamDecoder:
     """Framed events in, unified chunks out; one instance per stream. ``done`` turns true at the
     provider's end sentinel; ``close()`` raises if the stream was cut off before a finish reason."""
 
-    __slots__ = ("_cfg", "_finished", "_model", "done")
+    __slots__ = ("_cfg", "_finished", "_json_indexes", "_json_tool", "_model", "_real_tools", "done")
 
     def __init__(self, cfg: ProviderConfig, receipt: Receipt | None = None) -> None:
         self._cfg = cfg
         self._model = receipt.model if receipt else None
         self._finished = False
+        self._json_tool = _json_tool(cfg)
+        self._json_indexes: set[int] = set()  # tool call indexes of the structured-output tool
+        self._real_tools = False
         self.done = False
+
+    def _structured(self, delta: Delta) -> Delta:
+        """Turn the forced structured-output tool's argument fragments into content."""
+        calls = []
+        for tc in delta.tool_calls or ():
+            if tc.name == self._json_tool:
+                self._json_indexes.add(tc.index)
+            if tc.index in self._json_indexes:
+                delta.content = (delta.content or "") + (tc.arguments or "")
+            else:
+                self._real_tools = True
+                calls.append(tc)
+        delta.tool_calls = calls or None
+        return delta
 
     def feed(self, ev: Event) -> list[ChatCompletionChunk]:
         cfg = self._cfg
@@ -224,14 +285,17 @@ class StreamDecoder:
         choices = []
         for i, c in enumerate(data.get("choices") or ()):
             native = c.get("finish_reason")
+            delta = _delta(c.get("delta") or {})
+            if self._json_tool is not None and delta.tool_calls:
+                delta = self._structured(delta)
+            finish = _common.finish_reason(cfg, native)
             if native is not None:
                 self._finished = True
+                if finish == "tool_calls" and self._json_indexes and not self._real_tools:
+                    finish = "stop"
             choices.append(
                 ChunkChoice(
-                    index=c.get("index", i),
-                    delta=_delta(c.get("delta") or {}),
-                    finish_reason=_common.finish_reason(cfg, native),
-                    native_finish_reason=native,
+                    index=c.get("index", i), delta=delta, finish_reason=finish, native_finish_reason=native
                 )
             )
         return [

@@ -1,0 +1,127 @@
+"""Fold a stream of ChatCompletionChunk into the ChatCompletion the same answer gives without streaming.
+
+>>> chunks = list(router.completion(model="fake/echo", messages=msgs, stream=True))
+>>> router.accumulate(chunks).choices[0].message.content
+'Hi'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from router._types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    Choice,
+    FunctionCall,
+    Message,
+    Receipt,
+    ToolCall,
+    Usage,
+)
+
+__all__ = ["StreamAccumulator", "accumulate"]
+
+
+@dataclass
+class _Call:
+    id: str | None = None
+    name: str = ""
+    arguments: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _ChoiceState:
+    content: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    reasoning_blocks: list[dict[str, Any]] = field(default_factory=list)
+    calls: dict[int, _Call] = field(default_factory=dict)
+    finish_reason: Any = None
+    native_finish_reason: str | None = None
+    saw_content: bool = False
+
+
+class StreamAccumulator:
+    """Feed chunks with ``add()``; ``result()`` gives the ChatCompletion so far."""
+
+    def __init__(self, receipt: Receipt | None = None) -> None:
+        self.id = ""
+        self.model = ""
+        self.created = 0
+        self.usage: Usage | None = None
+        self.receipt = receipt
+        self._choices: dict[int, _ChoiceState] = {}
+
+    def add(self, chunk: ChatCompletionChunk) -> None:
+        self.id = self.id or chunk.id
+        self.model = self.model or chunk.model
+        self.created = self.created or chunk.created
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+        for c in chunk.choices:
+            st = self._choices.setdefault(c.index, _ChoiceState())
+            d = c.delta
+            if d.content is not None:
+                st.saw_content = True
+                st.content.append(d.content)
+            if d.reasoning_content:
+                st.reasoning.append(d.reasoning_content)
+            if d.reasoning_blocks:
+                st.reasoning_blocks.extend(d.reasoning_blocks)
+            for tc in d.tool_calls or ():
+                call = st.calls.setdefault(tc.index, _Call())
+                if tc.id:
+                    call.id = tc.id
+                if tc.name:
+                    call.name = tc.name
+                if tc.arguments:
+                    call.arguments.append(tc.arguments)
+            if c.finish_reason is not None:
+                st.finish_reason = c.finish_reason
+            if c.native_finish_reason is not None:
+                st.native_finish_reason = c.native_finish_reason
+
+    def result(self) -> ChatCompletion:
+        choices = []
+        for index in sorted(self._choices):
+            st = self._choices[index]
+            calls = [
+                ToolCall(
+                    id=call.id or f"call_{i}",
+                    function=FunctionCall(name=call.name, arguments="".join(call.arguments)),
+                )
+                for i, call in sorted(st.calls.items())
+            ]
+            content = "".join(st.content)
+            message = Message(
+                content=content if content or (st.saw_content and not calls) else None,
+                tool_calls=calls or None,
+                reasoning_content="".join(st.reasoning) or None,
+                reasoning_blocks=st.reasoning_blocks or None,
+            )
+            choices.append(
+                Choice(
+                    index=index,
+                    message=message,
+                    finish_reason=st.finish_reason,
+                    native_finish_reason=st.native_finish_reason,
+                )
+            )
+        return ChatCompletion(
+            id=self.id,
+            created=self.created,
+            model=self.model,
+            choices=choices,
+            usage=self.usage,
+            router=self.receipt,
+        )
+
+
+def accumulate(chunks: Iterable[ChatCompletionChunk], receipt: Receipt | None = None) -> ChatCompletion:
+    """The ChatCompletion a whole stream amounts to."""
+    acc = StreamAccumulator(receipt)
+    for chunk in chunks:
+        acc.add(chunk)
+    return acc.result()
