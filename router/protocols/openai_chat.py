@@ -162,8 +162,17 @@ def _reasoning(m: Mapping[str, Any]) -> Any:
 def _raise_if_error(
     cfg: ProviderConfig, status: int, headers: Mapping[str, str], data: Any, model: str | None
 ) -> None:
+    """An error object where an answer should be (a 200 body or a stream frame) raises the typed error.
+
+    Servers that report the real status inside the object (Groq's ``status_code``, OpenRouter's
+    numeric ``code``) get that status; otherwise it counts as a server-side failure (500).
+    """
     if isinstance(data, Mapping) and data.get("error") is not None and "choices" not in data:
-        raise _common.map_error(cfg, status if status >= 400 else 500, headers, data, model=model)
+        err = data["error"]
+        inner = (err.get("status_code") or err.get("code")) if isinstance(err, Mapping) else None
+        if status < 400:
+            status = inner if isinstance(inner, int) and 400 <= inner < 600 else 500
+        raise _common.map_error(cfg, status, headers, data, model=model)
 
 
 def parse_response(
@@ -278,10 +287,9 @@ class StreamDecoder:
             raise InvalidResponseError(
                 f"stream frame is not JSON: {ev.data[:200]!r}", provider=cfg.id, model=self._model
             ) from None
-        if cfg.stream.error_event is not None and ev.event == cfg.stream.error_event:
-            err = data.get("error") if isinstance(data.get("error"), Mapping) else data
-            raise _common.map_error(cfg, int(err.get("status_code") or 500), {}, data, model=self._model)
-        _raise_if_error(cfg, 500, {}, data, self._model)
+        if cfg.stream.error_event is not None and ev.event == cfg.stream.error_event and "error" not in data:
+            data = {"error": data}
+        _raise_if_error(cfg, 200, {}, data, self._model)
         choices = []
         for i, c in enumerate(data.get("choices") or ()):
             native = c.get("finish_reason")
