@@ -8,13 +8,15 @@ import json
 from collections.abc import AsyncIterator, Iterator, Mapping
 from functools import cache
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from router import _transport
 from router._exceptions import APIError, ConfigError, InvalidResponseError
-from router._httpx import httpx
 from router._streaming import aiter_events, iter_events
 from router._types import ChatCompletion, ChatCompletionChunk, Receipt
+
+if TYPE_CHECKING:  # httpx loads on the first call, not on `import router` (~80 ms saved)
+    from router import _transport
+    from router._httpx import httpx
 
 __all__ = ["AsyncStream", "Stream", "acompletion", "adapter", "completion", "provider_table", "resolve"]
 
@@ -60,6 +62,12 @@ def resolve(model: str) -> tuple[ModuleType, str]:
     raise ConfigError(f"cannot route model {model!r}: give it as 'provider/model'{hint}")
 
 
+def _transport_module() -> Any:
+    from router import _transport
+
+    return _transport
+
+
 def _retry_after_for(mod: ModuleType) -> _transport.RetryAfter:
     names: tuple[str, ...] = mod.CONFIG.errors.retry_after
 
@@ -88,7 +96,7 @@ def _prepare(model: str, kwargs: dict[str, Any]) -> tuple[ModuleType, Any, Recei
         "provider": mod.ID,
         "model": receipt.model,
         "timeout": kwargs.get("timeout"),
-        "max_retries": _transport.DEFAULT_MAX_RETRIES
+        "max_retries": _transport_module().DEFAULT_MAX_RETRIES
         if kwargs.get("max_retries") is None
         else int(kwargs["max_retries"]),
         "retry_after": _retry_after_for(mod),
@@ -113,7 +121,7 @@ def completion(model: str, messages: list[Any], **kwargs: Any) -> ChatCompletion
     (raise instead of dropping a parameter the provider does not take).
     """
     mod, http, receipt, opts = _prepare(model, {"messages": messages, **kwargs})
-    response = _transport.send(http, **opts)
+    response = _transport_module().send(http, **opts)
     if http.stream:
         if response.status_code >= 400:
             body = response.read()
@@ -130,7 +138,7 @@ def completion(model: str, messages: list[Any], **kwargs: Any) -> ChatCompletion
 async def acompletion(model: str, messages: list[Any], **kwargs: Any) -> ChatCompletion | AsyncStream:
     """The async twin of :func:`completion`; ``stream=True`` gives an :class:`AsyncStream`."""
     mod, http, receipt, opts = _prepare(model, {"messages": messages, **kwargs})
-    response = await _transport.asend(http, **opts)
+    response = await _transport_module().asend(http, **opts)
     if http.stream:
         if response.status_code >= 400:
             body = await response.aread()
@@ -144,8 +152,15 @@ async def acompletion(model: str, messages: list[Any], **kwargs: Any) -> ChatCom
     return result
 
 
-def _wrap_read_error(exc: httpx.HTTPError, provider: str, model: str) -> APIError:
-    return _transport._connection_error(exc, _NO_SECRETS, provider, model)
+def _wrap_read_error(exc: Exception, provider: str, model: str) -> APIError:
+    err: APIError = _transport_module()._connection_error(exc, _NO_SECRETS, provider, model)
+    return err
+
+
+def _http_error() -> type[Exception]:
+    from router._httpx import httpx
+
+    return httpx.HTTPError
 
 
 class _NoSecrets:
@@ -169,7 +184,7 @@ class Stream:
             yield from self._mod.parse_stream(
                 iter_events(self.response.iter_bytes(), framing), receipt=self.receipt
             )
-        except httpx.HTTPError as exc:
+        except _http_error() as exc:
             raise _wrap_read_error(exc, self._mod.ID, self.receipt.model) from None
         except json.JSONDecodeError as exc:  # pragma: no cover - codecs wrap their own parses
             raise InvalidResponseError(str(exc), provider=self._mod.ID) from None
@@ -204,7 +219,7 @@ class AsyncStream:
                     return
             for chunk in decoder.close():
                 yield chunk
-        except httpx.HTTPError as exc:
+        except _http_error() as exc:
             raise _wrap_read_error(exc, self._mod.ID, self.receipt.model) from None
         finally:
             await self.response.aclose()
