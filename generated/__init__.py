@@ -13,13 +13,19 @@ __all__ = ["MODEL_INDEX", "PROTOCOLS", "PROVIDERS"]
 PROVIDERS: Final[Mapping[str, str]] = {
     'anthropic': 'anthropic',
     'fake': 'fake',
+    'gemini': 'gemini',
+    'ollama': 'ollama',
     'openai': 'openai',
+    'xai': 'xai',
 }
 
 PROTOCOLS: Final[Mapping[str, str]] = {
     'anthropic': 'anthropic-messages',
     'fake': 'openai-chat',
+    'gemini': 'gemini',
+    'ollama': 'ollama-chat',
     'openai': 'openai-chat',
+    'xai': 'openai-chat',
 }
 
 # model id or alias -> provider id, for bare model names ("gpt-4o" -> openai)
@@ -32,10 +38,28 @@ MODEL_INDEX: Final[Mapping[str, str]] = {
     'claude-haiku-4-5': 'anthropic',
     'echo': 'fake',
     'lorem': 'fake',
+    'gemini-2.5-pro': 'gemini',
+    'gemini-2.5-flash': 'gemini',
+    'gemini-2.5-flash-lite': 'gemini',
+    'gemini-3-flash-preview': 'gemini',
+    'gemini-3.1-pro-preview': 'gemini',
+    'llama3.2': 'ollama',
+    'llama3.1': 'ollama',
+    'qwen3': 'ollama',
+    'gpt-oss:20b': 'ollama',
+    'gemma3': 'ollama',
     'gpt-4o': 'openai',
     'gpt-4o-mini': 'openai',
     'gpt-4.1': 'openai',
     'gpt-5': 'openai',
     'gpt-5-mini': 'openai',
     'gpt-5-nano': 'openai',
+    'grok-4.3': 'xai',
+    'grok-4.20-0309-reasoning': 'xai',
+    'grok-4.20-0309-non-reasoning': 'xai',
+    'grok-4.3-latest': 'xai',
+    'grok-latest': 'xai',
+    'grok-4.20': 'xai',
+    'grok-4.20-reasoning': 'xai',
+    'grok-4.20-non-reasoning': 'xai',
 }

@@ -13,6 +13,8 @@ Importing it loads neither yaml, jsonschema, jinja2 nor click.
 from __future__ import annotations
 
 from router._accumulate import StreamAccumulator, accumulate
+from router._cost import cost
+from router._deployment import Deployment, ProviderStatus, Router, models, providers
 from router._exceptions import (
     APIConnectionError,
     APIError,
@@ -32,7 +34,9 @@ from router._exceptions import (
     SpecError,
     UnsupportedParamsError,
 )
+from router._probe import Health, health, list_models
 from router._router import AsyncStream, Stream, acompletion, completion, resolve
+from router._tokens import count_tokens
 from router._types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -65,15 +69,19 @@ __all__ = [
     "ContentFilterError",
     "ContextWindowExceededError",
     "Delta",
+    "Deployment",
     "FunctionCall",
+    "Health",
     "HttpRequest",
     "InternalServerError",
     "InvalidResponseError",
     "Message",
     "NotFoundError",
     "PermissionDeniedError",
+    "ProviderStatus",
     "RateLimitError",
     "Receipt",
+    "Router",
     "RouterError",
     "ServiceUnavailableError",
     "SpecError",
@@ -86,5 +94,11 @@ __all__ = [
     "accumulate",
     "acompletion",
     "completion",
+    "cost",
+    "count_tokens",
+    "health",
+    "list_models",
+    "models",
+    "providers",
     "resolve",
 ]

@@ -87,6 +87,13 @@ def _error(status: int, message: str, code: str | None = None) -> httpx.Response
 
 
 def _respond(request: httpx.Request) -> httpx.Response:
+    if request.method == "GET" and request.url.path.endswith("/models"):
+        with _lock:
+            ids = ["echo", "lorem", *sorted(_scripts)]
+        listing = {"object": "list", "data": [{"id": i, "object": "model", "owned_by": "fake"} for i in ids]}
+        return httpx.Response(
+            200, headers={"content-type": "application/json"}, content=json.dumps(listing).encode()
+        )
     if not request.url.path.endswith("/chat/completions"):
         return _error(404, f"no route for {request.method} {request.url.path}")
     try:

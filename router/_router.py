@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.util
 import json
+import os
+import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
 from functools import cache
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -18,30 +22,56 @@ if TYPE_CHECKING:  # httpx loads on the first call, not on `import router` (~80 
     from router import _transport
     from router._httpx import httpx
 
-__all__ = ["AsyncStream", "Stream", "acompletion", "adapter", "completion", "provider_table", "resolve"]
+__all__ = [
+    "AsyncStream",
+    "Stream",
+    "acompletion",
+    "adapter",
+    "completion",
+    "index",
+    "provider_table",
+    "resolve",
+]
 
 _INDEX_PACKAGE = "generated"
 
 
 @cache
-def _index() -> ModuleType:
-    try:
-        return importlib.import_module(_INDEX_PACKAGE)
-    except ImportError as e:  # pragma: no cover - a broken install
-        raise ConfigError("no compiled adapters found: run `router build`") from e
+def index() -> ModuleType:
+    """The index of compiled adapters: the installed ``generated`` package, or the directory named by
+    ``$ROUTER_ADAPTERS`` (what ``router build --out DIR`` wrote), read on first use."""
+    where = os.environ.get("ROUTER_ADAPTERS")
+    if not where:
+        try:
+            return importlib.import_module(_INDEX_PACKAGE)
+        except ImportError as e:  # pragma: no cover - a broken install
+            raise ConfigError("no compiled adapters found: run `router build`") from e
+    init = Path(where) / "__init__.py"
+    if not init.is_file():
+        raise ConfigError(
+            f"ROUTER_ADAPTERS={where!r} holds no compiled adapters: run `router build --out {where}`"
+        )
+    name = "router_adapters"
+    spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(Path(where))])
+    if spec is None or spec.loader is None:  # pragma: no cover - spec_from_file_location on a .py file
+        raise ConfigError(f"cannot load adapters from {where!r}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 @cache
 def adapter(provider: str) -> ModuleType:
     """The generated module for ``provider`` (imported on first use)."""
-    index = _index()
-    providers: Mapping[str, str] = index.PROVIDERS
+    idx = index()
+    providers: Mapping[str, str] = idx.PROVIDERS
     module = providers.get(provider)
     if module is None:
         close = difflib.get_close_matches(provider, sorted(providers), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(sorted(providers))}"
         raise ConfigError(f"unknown provider {provider!r}{hint}")
-    return importlib.import_module(f"{index.__name__}.{module}")
+    return importlib.import_module(f"{idx.__name__}.{module}")
 
 
 def resolve(model: str) -> tuple[ModuleType, str]:
@@ -49,15 +79,15 @@ def resolve(model: str) -> tuple[ModuleType, str]:
     if not isinstance(model, str) or not model:
         raise ConfigError("model must be a non-empty string such as 'openai/gpt-4o'")
     provider, sep, name = model.partition("/")
-    index = _index()
-    if sep and provider in index.PROVIDERS:
+    idx = index()
+    if sep and provider in idx.PROVIDERS:
         return adapter(provider), name
-    owner = index.MODEL_INDEX.get(model)
+    owner = idx.MODEL_INDEX.get(model)
     if owner is not None:
         return adapter(owner), model
     if sep:
         adapter(provider)  # raises the unknown-provider error with suggestions
-    close = difflib.get_close_matches(model, sorted(index.MODEL_INDEX), n=3)
+    close = difflib.get_close_matches(model, sorted(idx.MODEL_INDEX), n=3)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     raise ConfigError(f"cannot route model {model!r}: give it as 'provider/model'{hint}")
 
@@ -132,6 +162,7 @@ def completion(model: str, messages: list[Any], **kwargs: Any) -> ChatCompletion
     result: ChatCompletion = mod.parse_response(
         response.status_code, response.headers, response.content, receipt=receipt
     )
+    result.cost = _cost(mod, result)
     return result
 
 
@@ -149,7 +180,17 @@ async def acompletion(model: str, messages: list[Any], **kwargs: Any) -> ChatCom
     result: ChatCompletion = mod.parse_response(
         response.status_code, response.headers, response.content, receipt=receipt
     )
+    result.cost = _cost(mod, result)
     return result
+
+
+def _cost(mod: ModuleType, resp: ChatCompletion) -> float | None:
+    from router._cost import find_model, usage_cost
+
+    if resp.usage is None or resp.router is None:
+        return None
+    found = find_model(mod, resp.router.model, resp.model)
+    return usage_cost(found.price, resp.usage) if found is not None and found.price is not None else None
 
 
 def _wrap_read_error(exc: Exception, provider: str, model: str) -> APIError:
@@ -235,9 +276,8 @@ class AsyncStream:
 
 
 def provider_table() -> list[str]:
-    index = _index()
     rows = []
-    for pid in sorted(index.PROVIDERS):
+    for pid in sorted(index().PROVIDERS):
         mod = adapter(pid)
         env = ", ".join(mod.API_KEY_ENV) or "no key"
         rows.append(f"{pid:<14} {mod.PROTOCOL:<20} {len(mod.MODELS):>3} models  key: {env}")

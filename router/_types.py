@@ -177,6 +177,8 @@ class ChatCompletion:
     object: Literal["chat.completion"] = "chat.completion"
     system_fingerprint: str | None = None
     router: Receipt | None = None
+    # USD from the catalogue's prices and this usage; None when the model has no declared price.
+    cost: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -192,6 +194,8 @@ class ChatCompletion:
             d["system_fingerprint"] = self.system_fingerprint
         if self.router is not None:
             d["router"] = self.router.to_dict()
+        if self.cost is not None:
+            d["cost"] = self.cost
         return d
 
 

@@ -78,6 +78,10 @@ class Loopback:
                 for k, v in reply.headers.items():
                     self.send_header(k, v)
                 self.send_header("content-length", str(len(payload)))
+                # One request per connection: a pooled keep-alive connection must never reach a
+                # handler thread that outlives the server.
+                self.send_header("connection", "close")
+                self.close_connection = True
                 self.end_headers()
                 try:
                     for piece in reply.pieces:

@@ -67,8 +67,12 @@ def _reply(case: dict[str, Any]) -> Reply:
 
 
 def _strip(d: dict[str, Any]) -> dict[str, Any]:
+    # created and, for protocols that send no id (Ollama), id are made up locally at parse time.
     d.pop("created", None)
     d.pop("router", None)
+    d.pop("cost", None)
+    if str(d.get("id", "")).startswith("chatcmpl-") and len(d["id"]) == 33:
+        d.pop("id")
     return d
 
 

@@ -95,6 +95,9 @@ def _endpoint(e: dict[str, Any] | None, method: str) -> dict[str, Any] | None:
         "path": e["path"],
         "stream_path": e.get("stream_path"),
         "stream_query": dict(e.get("stream_query") or {}),
+        "list_items": _path(e.get("items")),
+        "id_field": _path(e.get("id_field")),
+        "strip_prefix": e.get("strip_prefix"),
     }
 
 

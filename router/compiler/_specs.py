@@ -29,7 +29,7 @@ from router.compiler._diagnostics import Diagnostic, pointer_str
 from router.compiler._yaml import Loaded, load_yaml
 from router.protocols._common import OPENAI_PARAMS
 
-__all__ = ["NOT_INHERITED", "Spec", "load_specs", "schema_path"]
+__all__ = ["NOT_INHERITED", "Spec", "load_specs", "schema_diagnostics", "schema_path"]
 
 NOT_INHERITED = ("id", "name", "docs", "models", "extends")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -48,13 +48,13 @@ class Spec:
         return str(self.raw["id"])
 
 
-def schema_path() -> Path:
+def schema_path(name: str = "provider.v1.schema.json") -> Path:
     here = Path(__file__).resolve()
     for candidate in (here.parents[2] / "schemas", here.parents[1] / "_schemas"):
-        p = candidate / "provider.v1.schema.json"
+        p = candidate / name
         if p.exists():
             return p
-    raise FileNotFoundError("provider.v1.schema.json not found next to the router package")
+    raise FileNotFoundError(f"{name} not found next to the router package")
 
 
 @cache
@@ -96,8 +96,10 @@ def _expected_type(t: Any) -> str:
     return _TYPE_WORDS.get(str(t), str(t))
 
 
-def _schema_diagnostics(loaded: Loaded) -> list[Diagnostic]:
-    validator = jsonschema.Draft202012Validator(_schema())
+def schema_diagnostics(loaded: Loaded, root_schema: dict[str, Any] | None = None) -> list[Diagnostic]:
+    """Every JSON Schema violation in a loaded document, as diagnostics at the offending node."""
+    root_schema = root_schema or _schema()
+    validator = jsonschema.Draft202012Validator(root_schema)
     out: list[Diagnostic] = []
 
     def emit(err: ValidationError) -> None:
@@ -127,13 +129,13 @@ def _schema_diagnostics(loaded: Loaded) -> list[Diagnostic]:
                 out.append(Diagnostic(loaded.file, line, col, msg, pointer_str((*path, extra))))
             return
         if v == "required":
-            props: dict[str, Any] = schema.get("properties") or _schema()["properties"]
+            props: dict[str, Any] = schema.get("properties") or root_schema["properties"]
             for name in [r for r in expected if r not in instance]:
                 what = str(props.get(name, {}).get("description", "")).rstrip(".")
                 place = f"in {where}" if path else "at the top level"
                 why = (
                     " (a spec without `extends` must give it)"
-                    if not path and name not in ("id", "spec_version")
+                    if not path and "then" in err.schema_path
                     else ""
                 )
                 line, col = loaded.marks.at(path)
@@ -349,7 +351,7 @@ def load_specs(
         if loaded.data is None:
             broken.add(p.stem)
             continue
-        schema_diags = _schema_diagnostics(loaded)
+        schema_diags = schema_diagnostics(loaded)
         diags += schema_diags
         if schema_diags or loaded.diagnostics or not isinstance(loaded.data.get("id"), str):
             broken.add(p.stem)

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from router._exceptions import (
     ERROR_KINDS,
@@ -122,6 +122,18 @@ def _api_key(cfg: ProviderConfig, api_key: str | None) -> str | None:
     raise ConfigError(f"{cfg.id}: no API key; set {names} or pass api_key=")
 
 
+def _complete_host(value: str, default: str) -> str:
+    """An env base URL given as a bare host (``localhost``, ``0.0.0.0:11434``, as OLLAMA_HOST often is)
+    takes the scheme, and the port if it has none, of the spec's default base_url."""
+    if "://" in value:
+        return value
+    parsed = urlsplit(default)
+    host, _, rest = value.partition("/")
+    if ":" not in host and parsed.port is not None:
+        host = f"{host}:{parsed.port}"
+    return f"{parsed.scheme}://{host}" + (f"/{rest}" if rest else "")
+
+
 def build_http(
     cfg: ProviderConfig,
     body: dict[str, Any],
@@ -134,7 +146,8 @@ def build_http(
     extra_query: Mapping[str, str] | None = None,
 ) -> HttpRequest:
     values = _variables(cfg, model)
-    base = base_url or (os.environ.get(cfg.base_url_env) if cfg.base_url_env else None) or cfg.base_url
+    from_env = os.environ.get(cfg.base_url_env) if cfg.base_url_env and not base_url else None
+    base = base_url or (_complete_host(from_env, cfg.base_url) if from_env else None) or cfg.base_url
     base = _fill(base, values).rstrip("/")
     ep = cfg.chat
     path = ep.stream_path if stream and ep.stream_path else ep.path

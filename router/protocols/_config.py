@@ -45,6 +45,10 @@ class Endpoint:
     path: str
     stream_path: str | None = None
     stream_query: Mapping[str, str] = field(default_factory=dict)
+    # For a models endpoint: where the list is, where each id is, and a prefix to strip from ids.
+    items: Path | None = None
+    id_field: Path | None = None
+    strip_prefix: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

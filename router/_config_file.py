@@ -1,0 +1,110 @@
+"""Router.from_config: a deployment YAML file, validated by schemas/router-config.v1.schema.json with
+the same line-aware loader and ``file:line:col: error: ...`` diagnostics as provider specs."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from router._exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from router._deployment import Router
+
+__all__ = ["load_config"]
+
+
+def load_config(path: Path, cls: type[Router]) -> Router:
+    from router._deployment import Deployment
+    from router.compiler._diagnostics import Diagnostic
+    from router.compiler._specs import schema_diagnostics, schema_path
+    from router.compiler._yaml import load_yaml
+
+    shown = path.as_posix()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(
+            f"{shown}:1:1: error: cannot read the file ({e}), expected a UTF-8 YAML file"
+        ) from None
+    loaded = load_yaml(shown, text)
+    diags: list[Diagnostic] = list(loaded.diagnostics)
+    if loaded.data is not None:
+        schema = json.loads(schema_path("router-config.v1.schema.json").read_text())
+        diags += schema_diagnostics(loaded, schema)
+    data: Any = loaded.data
+    entries = data.get("models") if isinstance(data, dict) else None
+    if isinstance(entries, list):  # semantic checks run beside the schema's: every problem at once
+        items = [(i, m) for i, m in enumerate(entries) if isinstance(m, dict)]
+        names = [m.get("name") for _, m in items]
+        for i, m in items:
+            if names.count(m.get("name")) > 1 and names.index(m.get("name")) != [j for j, _ in items].index(
+                i
+            ):
+                line, col = loaded.marks.at(("models", i, "name"))
+                diags.append(
+                    Diagnostic(
+                        shown, line, col, f"model name {m['name']!r} is used twice, expected each name once"
+                    )
+                )
+            fallbacks = m.get("fallbacks")
+            for j, fb in enumerate(fallbacks if isinstance(fallbacks, list) else []):
+                if isinstance(fb, str) and fb not in names and "/" not in fb:
+                    line, col = loaded.marks.at(("models", i, "fallbacks", j))
+                    diags.append(
+                        Diagnostic(
+                            shown,
+                            line,
+                            col,
+                            f"fallback {fb!r} names no model in this file, expected a model name or provider/model",
+                        )
+                    )
+        from router._router import index
+
+        known = index().PROVIDERS
+        for i, m in items:
+            provider = str(m.get("model", "")).partition("/")[0]
+            if isinstance(m.get("model"), str) and "/" in m["model"] and provider not in known:
+                line, col = loaded.marks.at(("models", i, "model"))
+                diags.append(
+                    Diagnostic(
+                        shown,
+                        line,
+                        col,
+                        f"unknown provider {provider!r}, expected a provider id that `router list` shows"
+                        + "".join(
+                            f"; did you mean {h!r}?"
+                            for h in difflib.get_close_matches(provider, sorted(known), n=1)
+                        ),
+                    )
+                )
+    if diags:
+        raise ConfigError("\n".join(str(d) for d in sorted(diags)))
+    defaults = data.get("defaults") or {}
+    deployments = [
+        Deployment(
+            name=m["name"],
+            model=m["model"],
+            params=dict(m.get("params") or {}),
+            fallbacks=list(m.get("fallbacks") or []),
+            base_url=m.get("base_url"),
+            api_key_env=m.get("api_key_env"),
+            timeout=m.get("timeout"),
+            max_retries=m.get("max_retries"),
+            headers=dict(m.get("headers") or {}),
+        )
+        for m in data["models"]
+    ]
+    kwargs: dict[str, Any] = {}
+    if "fallback_on" in defaults:
+        kwargs["fallback_on"] = defaults["fallback_on"]
+    return cls(
+        deployments,
+        providers=data.get("providers") or {},
+        timeout=defaults.get("timeout"),
+        max_retries=defaults.get("max_retries"),
+        strict=bool(defaults.get("strict", False)),
+        **kwargs,
+    )

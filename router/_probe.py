@@ -1,0 +1,123 @@
+"""Ask a provider what it has: its model list, and whether it is reachable with the key we hold.
+
+>>> router.list_models("groq")
+['llama-3.1-8b-instant', ...]
+>>> router.health("ollama")
+Health(provider='ollama', status='ok', latency_ms=3.1, detail='12 models')
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from router._exceptions import (
+    APIConnectionError,
+    APIError,
+    AuthenticationError,
+    ConfigError,
+    PermissionDeniedError,
+)
+from router._types import HttpRequest
+from router.protocols import _common
+
+__all__ = ["Health", "health", "list_models"]
+
+
+@dataclass(frozen=True)
+class Health:
+    provider: str
+    status: Literal["ok", "auth_failed", "down", "error"]
+    latency_ms: float | None
+    detail: str
+
+
+def _models_request(provider: str, api_key: str | None, base_url: str | None) -> tuple[Any, HttpRequest]:
+    from router._router import adapter
+
+    mod = adapter(provider)
+    cfg = mod.CONFIG
+    ep = cfg.models_endpoint
+    if ep is None:
+        raise ConfigError(
+            f"{provider} declares no models endpoint (endpoints.models in specs/{provider}.yaml)"
+        )
+    http = _common.build_http(cfg, {}, model="", stream=False, api_key=api_key, base_url=base_url)
+    base = http.url[: -len(cfg.chat.path)] if http.url.endswith(cfg.chat.path) else http.url.split("?")[0]
+    query = http.url.partition("?")[2]
+    url = base + ep.path + (f"?{query}" if query else "")
+    headers = {k: v for k, v in http.headers.items() if k.lower() != "content-type"}
+    return mod, HttpRequest(ep.method, url, headers, {}, secrets=http.secrets)
+
+
+def _get(mod: Any, req: HttpRequest, timeout: float) -> tuple[int, Any]:
+    from router._transport import send
+
+    # A GET with no body: the transport's request builder sends json={} only for POST-style calls.
+    resp = send(
+        req,
+        transport=mod.TRANSPORT,
+        provider=mod.ID,
+        model="",
+        timeout=timeout,
+        max_retries=0,
+        retry_after=lambda r: None,
+    )
+    if resp.status_code >= 400:
+        raise mod.map_error(resp.status_code, resp.headers, resp.content)
+    try:
+        return resp.status_code, json.loads(resp.content)
+    except ValueError:
+        raise APIError(
+            "models endpoint answered with something that is not JSON",
+            status=resp.status_code,
+            provider=mod.ID,
+        ) from None
+
+
+def list_models(
+    provider: str, *, api_key: str | None = None, base_url: str | None = None, timeout: float = 10.0
+) -> list[str]:
+    """The model ids the provider's models endpoint lists, as the spec says to read them."""
+    mod, req = _models_request(provider, api_key, base_url)
+    _, data = _get(mod, req, timeout)
+    ep = mod.CONFIG.models_endpoint
+    items = _common.get_path(data, ep.items) if ep.items else data
+    if not isinstance(items, list):
+        raise APIError(
+            f"models endpoint answer has no list at {'.'.join(ep.items or ())!r}", provider=mod.ID, body=data
+        )
+    ids = []
+    for item in items:
+        value = _common.get_path(item, ep.id_field) if ep.id_field and isinstance(item, dict) else item
+        if isinstance(value, str):
+            if ep.strip_prefix and value.startswith(ep.strip_prefix):
+                value = value[len(ep.strip_prefix) :]
+            ids.append(value)
+    return ids
+
+
+def health(
+    provider: str, *, api_key: str | None = None, base_url: str | None = None, timeout: float = 5.0
+) -> Health:
+    """Reachable with our key (ok), reachable but the key is refused (auth_failed), or down."""
+    start = time.perf_counter()
+    try:
+        n = len(list_models(provider, api_key=api_key, base_url=base_url, timeout=timeout))
+    except (AuthenticationError, PermissionDeniedError) as e:
+        return Health(provider, "auth_failed", _ms(start), f"{e.status}: {e.message}")
+    except APIConnectionError as e:
+        return Health(provider, "down", None, e.message)
+    except APIError as e:
+        if (e.status or 0) >= 500:
+            return Health(provider, "down", _ms(start), str(e))
+        return Health(provider, "error", _ms(start), str(e))
+    except ConfigError as e:
+        return Health(provider, "error", None, str(e))
+    return Health(provider, "ok", _ms(start), f"{n} models")
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 1)
