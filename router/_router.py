@@ -162,7 +162,8 @@ def completion(model: str, messages: list[Any], **kwargs: Any) -> ChatCompletion
     result: ChatCompletion = mod.parse_response(
         response.status_code, response.headers, response.content, receipt=receipt
     )
-    result.cost = _cost(mod, result)
+    if result.cost is None:
+        result.cost = _cost(mod, result)
     return result
 
 
@@ -180,7 +181,8 @@ async def acompletion(model: str, messages: list[Any], **kwargs: Any) -> ChatCom
     result: ChatCompletion = mod.parse_response(
         response.status_code, response.headers, response.content, receipt=receipt
     )
-    result.cost = _cost(mod, result)
+    if result.cost is None:
+        result.cost = _cost(mod, result)
     return result
 
 

@@ -271,3 +271,40 @@ def test_new_provider_is_yaml_only(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "acme from upstream"
     assert srv.seen[0].headers["authorization"] == "Bearer sk-acme"
+
+
+def test_azure_deployment_in_path_version_in_query(monkeypatch: pytest.MonkeyPatch) -> None:
+    import generated.azure_openai as azure
+
+    req = {"model": "my-gpt4o", "messages": MSGS}
+    with pytest.raises(router.ConfigError, match="AZURE_OPENAI_ENDPOINT"):
+        azure.build_request(req, api_key="k")
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", "https://res.openai.azure.com")
+    monkeypatch.setenv("OPENAI_API_VERSION", "2025-04-01-preview")
+    http = azure.build_request(req, api_key="az-key")
+    assert (
+        http.url
+        == "https://res.openai.azure.com/openai/deployments/my-gpt4o/chat/completions?api-version=2025-04-01-preview"
+    )
+    assert http.headers["api-key"] == "az-key" and "Authorization" not in http.headers
+
+
+def test_litellm_extensions_and_cost_header() -> None:
+    import generated.litellm as litellm
+
+    receipt = router.Receipt("litellm", "team-model")
+    http = litellm.build_request(
+        {"model": "team-model", "messages": MSGS, "litellm:tags": ["a"], "litellm:metadata": {"run": 1}},
+        receipt=receipt,
+    )
+    assert http.url == "http://localhost:4000/chat/completions"
+    assert http.json["tags"] == ["a"] and http.json["metadata"] == {"run": 1}
+    assert "litellm:tags" not in http.json
+    assert receipt.renamed == {"litellm:tags": "tags", "litellm:metadata": "metadata"}
+    with pytest.raises(router.UnsupportedParamsError, match="unknown parameter 'tags'"):
+        litellm.build_request({"model": "m", "messages": MSGS, "tags": ["a"]})
+    with Loopback() as srv:
+        srv.replies.append(Reply.json(OPENAI_OK, headers={"x-litellm-response-cost": "0.00042"}))
+        resp = router.completion("litellm/team-model", MSGS, base_url=srv.url)
+    assert isinstance(resp, router.ChatCompletion)
+    assert resp.cost == pytest.approx(0.00042)  # the proxy's price wins over the catalogue's

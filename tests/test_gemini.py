@@ -44,6 +44,9 @@ OK = [p for p in RECORDED if load_case(p)["response"]["status"] < 400]
 ERRORS = [p for p in RECORDED if load_case(p)["response"]["status"] >= 400]
 STREAMS = [p for p in OK if load_case(p)["stream"]]
 BODIES = [p for p in OK if not load_case(p)["stream"]]
+SPLITTABLE = [
+    p for p in BODIES if (load_case(p)["response"]["body"]["candidates"][0].get("content") or {}).get("parts")
+]
 
 # GenerateContentRequest's fields (https://ai.google.dev/api/generate-content#request-body), each with
 # the google-genai type that describes it. The model travels in the URL.
@@ -596,11 +599,9 @@ def test_recorded_stream_adds_up_to_the_answer(path: Path) -> None:
     assert [c.to_dict() | {"created": 0} for c in again] == [c.to_dict() | {"created": 0} for c in chunks]
 
 
-@pytest.mark.parametrize("path", BODIES, ids=_ids(BODIES))
+@pytest.mark.parametrize("path", SPLITTABLE, ids=_ids(SPLITTABLE))
 def test_recorded_answer_streamed_adds_up_to_the_same(path: Path) -> None:
     body = load_case(path)["response"]["body"]
-    if not (body["candidates"][0].get("content") or {}).get("parts"):
-        pytest.skip("no parts to stream")
     chunks = list(adapter.parse_stream_bytes([_split(body)]))
     for c in chunks:
         OpenAIChatCompletionChunk.model_validate(c.to_dict())
@@ -780,6 +781,25 @@ _TEXT = {
 def test_bad_streams_give_typed_errors(stream: bytes, cls: type[Exception]) -> None:
     with pytest.raises(cls):
         list(adapter.parse_stream_bytes([stream]))
+
+
+def test_a_stream_of_two_candidates_needs_both_to_finish() -> None:
+    def frame(index: int, text: str, finish: str | None = None) -> dict[str, Any]:
+        c: dict[str, Any] = {"content": {"parts": [{"text": text}], "role": "model"}, "index": index}
+        if finish:
+            c["finishReason"] = finish
+        return {"candidates": [c], "responseId": "r"}
+
+    with pytest.raises(router.APIConnectionError):
+        list(adapter.parse_stream_bytes([_sse(frame(0, "a"), frame(1, "b"), frame(0, "!", "STOP"))]))
+    chunks = list(
+        adapter.parse_stream_bytes([_sse(frame(0, "a"), frame(1, "b", "MAX_TOKENS"), frame(0, "!", "STOP"))])
+    )
+    acc, _ = _accumulate(chunks)
+    assert {i: (a["content"], a["finish_reason"]) for i, a in acc.items()} == {
+        0: ("a!", "stop"),
+        1: ("b", "length"),
+    }
 
 
 def test_blocked_prompt_in_a_stream_finishes_with_content_filter() -> None:

@@ -84,6 +84,7 @@ def _params(p: dict[str, Any] | None) -> dict[str, Any]:
         "unsupported": frozenset(p.get("unsupported") or ()),
         "to_list": frozenset(p.get("to_list") or ()),
         "exclusive": tuple(tuple(g) for g in p.get("exclusive") or ()),
+        "extension_prefix": p.get("extension_prefix"),
     }
 
 
@@ -230,6 +231,8 @@ def context(spec: Spec) -> dict[str, Any]:
             )
         },
         "reasoning_excluded": bool(usage.get("reasoning_excluded_from_completion", False)),
+        "usage_cost": _paths(usage.get("cost")),
+        "usage_cost_headers": tuple(usage.get("cost_headers") or ()),
         "errors": {
             "status": {int(k): v for k, v in (errors.get("status") or {}).items()},
             "type_at": _path(errors.get("type_at")),

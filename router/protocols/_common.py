@@ -51,6 +51,7 @@ __all__ = [
     "map_error",
     "new_id",
     "now",
+    "response_cost",
     "response_schema",
     "rules_for",
     "tools_and_choice",
@@ -185,6 +186,7 @@ def _merge_rules(base: ParamRules, over: ParamRules) -> ParamRules:
         unsupported=base.unsupported | over.unsupported,
         to_list=base.to_list | over.to_list,
         exclusive=base.exclusive + tuple(g for g in over.exclusive if g not in base.exclusive),
+        extension_prefix=over.extension_prefix or base.extension_prefix,
     )
 
 
@@ -402,6 +404,11 @@ def apply_params(
         if name in handled or name in ROUTER_KWARGS or value is None:
             continue
         if name not in OPENAI_PARAMS:
+            prefix = rules.extension_prefix
+            if prefix is not None and name.startswith(prefix):
+                body[name[len(prefix) :]] = value
+                receipt.renamed[name] = name[len(prefix) :]
+                continue
             hint = difflib.get_close_matches(name, sorted(OPENAI_PARAMS), n=1)
             extra = f"; did you mean {hint[0]!r}?" if hint else "; provider-specific fields go in extra_body"
             raise UnsupportedParamsError(f"unknown parameter {name!r}{extra}", provider=cfg.id)
@@ -500,6 +507,25 @@ def usage_from(paths: UsagePaths, obj: Any) -> Usage | None:
         ),
         completion_tokens_details=CompletionTokensDetails(reasoning_tokens=reasoning),
     )
+
+
+def response_cost(cfg: ProviderConfig, headers: Mapping[str, str], data: Any) -> float | None:
+    """The cost the provider itself reports (a header or a body field), in USD."""
+    u = cfg.usage
+    if u.cost_headers:
+        lower = {k.lower(): v for k, v in headers.items()}
+        for name in u.cost_headers:
+            raw = lower.get(name.lower())
+            if raw is not None:
+                try:
+                    return float(raw)
+                except ValueError:
+                    continue
+    for path in u.cost:
+        v = get_path(data, path)
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            return float(v)
+    return None
 
 
 def finish_reason(cfg: ProviderConfig, native: Any) -> Any:

@@ -72,6 +72,7 @@ class ParamRules:
     unsupported: frozenset[str] = frozenset()
     to_list: frozenset[str] = frozenset()
     exclusive: tuple[tuple[str, ...], ...] = ()
+    extension_prefix: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,8 @@ class UsagePaths:
     cached_tokens: tuple[Path, ...] = ()
     cache_creation_tokens: tuple[Path, ...] = ()
     reasoning_tokens: tuple[Path, ...] = ()
+    cost: tuple[Path, ...] = ()
+    cost_headers: tuple[str, ...] = ()
     # True where the provider's completion figure leaves reasoning tokens out (the unified figure
     # always includes them, as OpenAI's does).
     reasoning_excluded_from_completion: bool = False

@@ -98,7 +98,10 @@ def _system_text(cfg: ProviderConfig, content: Any) -> list[dict[str, Any]]:
 
 
 def _assistant_blocks(cfg: ProviderConfig, m: Mapping[str, Any]) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = list(m.get("reasoning_blocks") or ())
+    # Only this protocol's own signed blocks go back; other codecs' (e.g. Gemini signatures) are not ours.
+    blocks: list[dict[str, Any]] = [
+        b for b in m.get("reasoning_blocks") or () if b.get("type") in ("thinking", "redacted_thinking")
+    ]
     blocks += _blocks(cfg, m.get("content"))
     for tc in m.get("tool_calls") or ():
         fn = tc.get("function") or {}
@@ -318,6 +321,7 @@ def parse_response(
         choices=[Choice(index=0, message=message, finish_reason=finish, native_finish_reason=native)],
         usage=_common.usage_from(cfg.usage, data),
         router=receipt,
+        cost=_common.response_cost(cfg, headers, data),
     )
 
 

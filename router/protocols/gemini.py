@@ -598,9 +598,9 @@ def parse_response(
 class StreamDecoder:
     """Gemini stream frames to OpenAI chunks: role first, text/thought/tool deltas, finish reason on the
     candidate's last frame, one usage chunk (choices=[]) at the end. The stream has no end marker, so
-    ``close()`` raises APIConnectionError when no finish reason arrived."""
+    ``close()`` raises APIConnectionError unless every candidate that began has finished."""
 
-    __slots__ = ("_calls", "_cfg", "_created", "_finished", "_id", "_model", "_started", "_usage", "done")
+    __slots__ = ("_calls", "_cfg", "_created", "_ended", "_id", "_model", "_started", "_usage", "done")
 
     def __init__(self, cfg: ProviderConfig, receipt: Receipt | None = None) -> None:
         self._cfg = cfg
@@ -610,7 +610,7 @@ class StreamDecoder:
         self._usage: Usage | None = None
         self._calls: dict[int, int] = {}  # candidate index -> function calls seen so far
         self._started: set[int] = set()  # candidate indexes whose role was sent
-        self._finished = False
+        self._ended: set[int] = set()  # candidate indexes whose finish reason was sent
         self.done = False
 
     def _choice(self, index: int, delta: Delta, native: Any) -> ChunkChoice:
@@ -619,7 +619,7 @@ class StreamDecoder:
             delta.role = "assistant"
         finish = None
         if native is not None:
-            self._finished = True
+            self._ended.add(index)
             finish = _finish(self._cfg, native, self._calls.get(index, 0) > 0)
         return ChunkChoice(index=index, delta=delta, finish_reason=finish, native_finish_reason=native)
 
@@ -668,9 +668,9 @@ class StreamDecoder:
             block = data["promptFeedback"].get("blockReason")
             if block is not None:
                 # The prompt was blocked: no candidates will come.
-                self._finished = True
                 delta = Delta(role=None if 0 in self._started else "assistant")
                 self._started.add(0)
+                self._ended.add(0)
                 choices.append(
                     ChunkChoice(
                         index=0, delta=delta, finish_reason="content_filter", native_finish_reason=block
@@ -681,7 +681,8 @@ class StreamDecoder:
         return [ChatCompletionChunk(id=self._id, created=self._created, model=self._model, choices=choices)]
 
     def close(self) -> list[ChatCompletionChunk]:
-        if not self._finished:
+        # Complete when every candidate that began has its finish reason (n > 1 streams several).
+        if not self._ended or not self._started <= self._ended:
             raise APIConnectionError(
                 "stream ended before the provider finished its answer",
                 provider=self._cfg.id,

@@ -220,6 +220,7 @@ def parse_response(
         usage=_common.usage_from(cfg.usage, data),
         system_fingerprint=data.get("system_fingerprint"),
         router=receipt,
+        cost=_common.response_cost(cfg, headers, data),
     )
 
 
