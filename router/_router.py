@@ -278,9 +278,14 @@ class AsyncStream:
 
 
 def provider_table() -> list[str]:
+    """`router list`: one row a provider: id, protocol, catalogue size, and whether it is usable here."""
+    from router._deployment import providers
+
     rows = []
-    for pid in sorted(index().PROVIDERS):
-        mod = adapter(pid)
-        env = ", ".join(mod.API_KEY_ENV) or "no key"
-        rows.append(f"{pid:<14} {mod.PROTOCOL:<20} {len(mod.MODELS):>3} models  key: {env}")
+    statuses = providers()
+    width = max(len(p.id) for p in statuses)
+    for p in statuses:
+        n = len(adapter(p.id).MODELS)
+        state = "enabled " if p.enabled else "disabled"
+        rows.append(f"{p.id:<{width}}  {p.protocol:<18}  {n:>2} models  {state}  {p.reason}")
     return rows

@@ -210,11 +210,6 @@ def test_unsupported_content_is_named(part: dict[str, Any], message: str) -> Non
             "answers no earlier assistant tool call",
         ),
         (
-            {"model": MODEL, "messages": [_user()], "functions": [{"name": "f", "parameters": {}}]},
-            router.UnsupportedParamsError,
-            "legacy",
-        ),
-        (
             {"model": MODEL, "messages": [{"role": "function", "name": "f", "content": "1"}]},
             router.UnsupportedParamsError,
             "legacy",
@@ -262,7 +257,6 @@ def test_unsupported_content_is_named(part: dict[str, Any], message: str) -> Non
         "unknown-role",
         "system-only",
         "orphan-tool-result",
-        "legacy-functions",
         "legacy-function-role",
         "non-function-tool",
         "bad-tool-choice",
@@ -958,3 +952,21 @@ def test_request_is_not_mutated() -> None:
     before = copy.deepcopy(request)
     adapter.build_request(request, api_key=KEY)
     assert request == before
+
+
+def test_legacy_functions_become_tools() -> None:
+    req = {
+        "model": MODEL,
+        "messages": [_user()],
+        "functions": [{"name": "f", "description": "d", "parameters": {"type": "object", "properties": {}}}],
+        "function_call": {"name": "f"},
+    }
+    body = adapter.build_request(req, api_key=KEY).json
+    assert body["tools"] == [
+        {
+            "functionDeclarations": [
+                {"name": "f", "description": "d", "parameters": {"type": "object", "properties": {}}}
+            ]
+        }
+    ]
+    assert body["toolConfig"] == {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["f"]}}

@@ -40,6 +40,7 @@ __all__ = [
     "ROUTER_KWARGS",
     "apply_params",
     "apply_reasoning",
+    "as_dict",
     "build_http",
     "clean_schema",
     "decode_stream",
@@ -49,6 +50,8 @@ __all__ = [
     "json_arguments",
     "load_json",
     "map_error",
+    "messages_of",
+    "model_of",
     "new_id",
     "now",
     "response_cost",
@@ -87,6 +90,35 @@ def now() -> int:
 
 def new_id(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:24]}"
+
+
+# --------------------------------------------------------------------------- request basics
+
+
+def model_of(cfg: ProviderConfig, request: Mapping[str, Any]) -> str:
+    """The request's model id, aliases resolved through the spec's catalogue."""
+    model = request.get("model")
+    if not isinstance(model, str) or not model:
+        raise BadRequestError("model must be a non-empty string", provider=cfg.id)
+    return cfg.aliases.get(model, model)
+
+
+def messages_of(cfg: ProviderConfig, request: Mapping[str, Any]) -> list[Any]:
+    messages = request.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise BadRequestError("messages must be a non-empty list", provider=cfg.id)
+    return messages
+
+
+def as_dict(m: Any) -> Mapping[str, Any]:
+    """A message as a mapping: dicts as they are, unified objects (an earlier answer) via to_dict()."""
+    if isinstance(m, Mapping):
+        return m
+    to_dict = getattr(m, "to_dict", None)
+    if to_dict is None:
+        raise BadRequestError(f"a message must be a dict, got {type(m).__name__}")
+    d: Mapping[str, Any] = to_dict()
+    return d
 
 
 # --------------------------------------------------------------------------- HTTP assembly

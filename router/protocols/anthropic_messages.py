@@ -38,7 +38,6 @@ from router._types import (
 )
 from router.protocols import _common
 from router.protocols._config import ProviderConfig
-from router.protocols.openai_chat import check_messages
 
 __all__ = ["StreamDecoder", "build_request", "parse_response", "parse_stream"]
 
@@ -48,16 +47,6 @@ _HANDLED = frozenset(
         "response_format", "functions", "function_call",
     }
 )  # fmt: skip
-
-
-def _as_dict(m: Any) -> Mapping[str, Any]:
-    if isinstance(m, Mapping):
-        return m
-    to_dict = getattr(m, "to_dict", None)
-    if to_dict is None:
-        raise BadRequestError(f"a message must be a dict, got {type(m).__name__}")
-    d: Mapping[str, Any] = to_dict()
-    return d
 
 
 def _image_block(cfg: ProviderConfig, part: Mapping[str, Any]) -> dict[str, Any]:
@@ -132,7 +121,7 @@ def _convert_messages(
     system: list[dict[str, Any]] = []
     turns: list[dict[str, Any]] = []
     for raw in messages:
-        m = _as_dict(raw)
+        m = _common.as_dict(raw)
         role = m.get("role")
         if role in ("system", "developer"):
             system += _system_text(cfg, m.get("content"))
@@ -199,13 +188,10 @@ def build_request(
     strict: bool = False,
     receipt: Receipt | None = None,
 ) -> HttpRequest:
-    model = request.get("model")
-    if not isinstance(model, str) or not model:
-        raise BadRequestError("model must be a non-empty string", provider=cfg.id)
-    model = cfg.aliases.get(model, model)
+    model = _common.model_of(cfg, request)
     if receipt is None:
         receipt = Receipt(cfg.id, model)
-    system, turns = _convert_messages(cfg, check_messages(cfg, request))
+    system, turns = _convert_messages(cfg, _common.messages_of(cfg, request))
     body: dict[str, Any] = {"model": model}
     if system:
         plain = all(set(b) == {"type", "text"} for b in system)

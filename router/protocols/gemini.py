@@ -102,23 +102,6 @@ _MODES = {"auto": "AUTO", "none": "NONE", "required": "ANY"}
 # --------------------------------------------------------------------------- request
 
 
-def _as_dict(m: Any) -> Mapping[str, Any]:
-    if isinstance(m, Mapping):
-        return m
-    to_dict = getattr(m, "to_dict", None)
-    if to_dict is None:
-        raise BadRequestError(f"a message must be a dict, got {type(m).__name__}")
-    d: Mapping[str, Any] = to_dict()
-    return d
-
-
-def _messages(cfg: ProviderConfig, request: Mapping[str, Any]) -> list[Any]:
-    messages = request.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise BadRequestError("messages must be a non-empty list", provider=cfg.id)
-    return messages
-
-
 def _data_url(cfg: ProviderConfig, url: str, what: str) -> dict[str, Any]:
     header, _, data = url.partition(",")
     if ";base64" not in header:
@@ -304,7 +287,7 @@ def _convert_messages(
     names: dict[str, str] = {}  # tool call id -> function name, from earlier assistant turns
     native_ids: set[str] = set()
     for raw in messages:
-        m = _as_dict(raw)
+        m = _common.as_dict(raw)
         role = m.get("role")
         if role in ("system", "developer"):
             system += _text_only(cfg, m.get("content"), "a system message")
@@ -424,20 +407,16 @@ def build_request(
     strict: bool = False,
     receipt: Receipt | None = None,
 ) -> HttpRequest:
-    model = request.get("model")
-    if not isinstance(model, str) or not model:
-        raise BadRequestError("model must be a non-empty string", provider=cfg.id)
-    model = cfg.aliases.get(model, model)
+    model = _common.model_of(cfg, request)
     # The API names models "models/<id>"; the path template adds the prefix itself.
     model = model.removeprefix("models/")
     if receipt is None:
         receipt = Receipt(cfg.id, model)
-    if request.get("functions") is not None or request.get("function_call") is not None:
-        raise UnsupportedParamsError(
-            f"{cfg.id}: functions/function_call (legacy) are not supported; use tools/tool_choice",
-            provider=cfg.id,
-        )
-    system, contents = _convert_messages(cfg, _messages(cfg, request))
+    if request.get("functions") or request.get("function_call") is not None:
+        # The legacy functions/function_call become tools/tool_choice (a shallow view, no deep copy).
+        tools, choice = _common.tools_and_choice(request)
+        request = {**request, "tools": tools, "tool_choice": choice}
+    system, contents = _convert_messages(cfg, _common.messages_of(cfg, request))
     body: dict[str, Any] = {}
     if system:
         body["systemInstruction"] = {"parts": system}

@@ -81,23 +81,6 @@ _TOOL_CHOICES = ("auto", "none", "required")
 # --------------------------------------------------------------------------- request
 
 
-def _as_dict(m: Any) -> Mapping[str, Any]:
-    if isinstance(m, Mapping):
-        return m
-    to_dict = getattr(m, "to_dict", None)
-    if to_dict is None:
-        raise BadRequestError(f"a message must be a dict, got {type(m).__name__}")
-    d: Mapping[str, Any] = to_dict()
-    return d
-
-
-def _messages_of(cfg: ProviderConfig, request: Mapping[str, Any]) -> list[Any]:
-    messages = request.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise BadRequestError("messages must be a non-empty list", provider=cfg.id)
-    return messages
-
-
 def _image(cfg: ProviderConfig, part: Mapping[str, Any]) -> str:
     image = part.get("image_url")
     url = image.get("url", "") if isinstance(image, Mapping) else image if isinstance(image, str) else ""
@@ -161,7 +144,7 @@ def _convert_messages(cfg: ProviderConfig, messages: list[Any]) -> list[dict[str
     out: list[dict[str, Any]] = []
     names: dict[str, str] = {}  # tool call id -> function name, for the tool results that follow
     for raw in messages:
-        m = _as_dict(raw)
+        m = _common.as_dict(raw)
         role = m.get("role")
         if role == "developer":
             role = "system"
@@ -253,13 +236,13 @@ def build_request(
     strict: bool = False,
     receipt: Receipt | None = None,
 ) -> HttpRequest:
-    model = request.get("model")
-    if not isinstance(model, str) or not model:
-        raise BadRequestError("model must be a non-empty string", provider=cfg.id)
-    model = cfg.aliases.get(model, model)
+    model = _common.model_of(cfg, request)
     if receipt is None:
         receipt = Receipt(cfg.id, model)
-    body: dict[str, Any] = {"model": model, "messages": _convert_messages(cfg, _messages_of(cfg, request))}
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": _convert_messages(cfg, _common.messages_of(cfg, request)),
+    }
     tools, choice = _common.tools_and_choice(request)
     if tools:
         body["tools"] = _tools(cfg, tools)

@@ -63,13 +63,6 @@ def _clean_tools(cfg: ProviderConfig, tools: Any) -> Any:
     return out
 
 
-def check_messages(cfg: ProviderConfig, request: Mapping[str, Any]) -> list[Any]:
-    messages = request.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise BadRequestError("messages must be a non-empty list", provider=cfg.id)
-    return messages
-
-
 def build_request(
     cfg: ProviderConfig,
     request: Mapping[str, Any],
@@ -79,11 +72,8 @@ def build_request(
     strict: bool = False,
     receipt: Receipt | None = None,
 ) -> HttpRequest:
-    model = request.get("model")
-    if not isinstance(model, str) or not model:
-        raise BadRequestError("model must be a non-empty string", provider=cfg.id)
-    model = cfg.aliases.get(model, model)
-    messages = check_messages(cfg, request)
+    model = _common.model_of(cfg, request)
+    messages = _common.messages_of(cfg, request)
     if receipt is None:
         receipt = Receipt(cfg.id, model)
     strip = _ROUTER_ONLY if cfg.messages.reasoning_content == "send" else _ROUTER_ONLY_AND_REASONING
