@@ -308,3 +308,25 @@ def test_litellm_extensions_and_cost_header() -> None:
         resp = router.completion("litellm/team-model", MSGS, base_url=srv.url)
     assert isinstance(resp, router.ChatCompletion)
     assert resp.cost == pytest.approx(0.00042)  # the proxy's price wins over the catalogue's
+
+
+def test_optional_headers_are_left_out_when_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    import generated.openrouter as openrouter
+
+    req = {"model": "openai/gpt-4o", "messages": MSGS}
+    assert {"HTTP-Referer", "X-Title"}.isdisjoint(openrouter.build_request(req, api_key="k").headers)
+    monkeypatch.setenv("OPENROUTER_SITE_URL", "https://app.example")
+    headers = openrouter.build_request(req, api_key="k").headers
+    assert headers["HTTP-Referer"] == "https://app.example" and "X-Title" not in headers
+
+
+def test_base_url_argument_stands_in_for_a_required_variable() -> None:
+    import generated.openai_compatible as compat
+
+    req = {"model": "m", "messages": MSGS}
+    with pytest.raises(router.ConfigError, match="OPENAI_COMPATIBLE_BASE_URL"):
+        compat.build_request(req)
+    assert (
+        compat.build_request(req, base_url="http://127.0.0.1:1/v1").url
+        == "http://127.0.0.1:1/v1/chat/completions"
+    )

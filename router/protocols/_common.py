@@ -130,16 +130,25 @@ def _fill(template: str, values: Mapping[str, str]) -> str:
     return template.format_map(values)
 
 
-def _variables(cfg: ProviderConfig, model: str) -> dict[str, str]:
-    values = {"model": quote(model, safe="")}
-    for name, var in cfg.variables.items():
+class _Variables(dict[str, str]):
+    """Placeholder values, read from the environment only when a template uses them, so a variable
+    the call does not need (a base URL passed as base_url=) is never demanded."""
+
+    def __init__(self, cfg: ProviderConfig, model: str) -> None:
+        super().__init__(model=quote(model, safe=""))
+        self._cfg = cfg
+
+    def __missing__(self, name: str) -> str:
+        var = self._cfg.variables.get(name)
+        if var is None:  # the compiler checks placeholders; this is a hand-built config
+            raise ConfigError(f"{self._cfg.id}: no variable {{{name}}}")
         value = os.environ.get(var.env) if var.env else None
         if value is None:
             value = var.default
         if value is None:
-            raise ConfigError(f"{cfg.id}: set {var.env} (fills {{{name}}} in the provider's URL or headers)")
-        values[name] = value
-    return values
+            raise ConfigError(f"{self._cfg.id}: set {var.env} (fills {{{name}}} in the provider's URL or headers)")
+        self[name] = value
+        return value
 
 
 def _api_key(cfg: ProviderConfig, api_key: str | None) -> str | None:
@@ -178,7 +187,7 @@ def build_http(
     extra_headers: Mapping[str, str] | None = None,
     extra_query: Mapping[str, str] | None = None,
 ) -> HttpRequest:
-    values = _variables(cfg, model)
+    values = _Variables(cfg, model)
     from_env = os.environ.get(cfg.base_url_env) if cfg.base_url_env and not base_url else None
     base = base_url or (_complete_host(from_env, cfg.base_url) if from_env else None) or cfg.base_url
     base = _fill(base, values).rstrip("/")
@@ -189,7 +198,10 @@ def build_http(
     if stream:
         query.update(ep.stream_query)
     headers = {"content-type": "application/json"}
-    headers.update({k: _fill(v, values) for k, v in cfg.headers.items()})
+    for k, v in cfg.headers.items():
+        filled = _fill(v, values)
+        if filled:  # a header whose placeholders are all empty (an optional one left unset) is not sent
+            headers[k] = filled
     key = _api_key(cfg, api_key)
     secrets: tuple[str, ...] = ()
     if key:
