@@ -40,15 +40,21 @@ class Seen:
     body: bytes
 
 
-def split_awkwardly(data: bytes) -> list[bytes]:
-    """Cut before and inside every line break, inside every multi-byte UTF-8 character, and every 7 bytes."""
+def split_awkwardly(data: bytes, max_pieces: int = 600) -> list[bytes]:
+    """Cut before and inside every line break, inside every multi-byte UTF-8 character, and every 7
+    bytes; long bodies keep an evenly spread subset of those cuts (at most ``max_pieces`` pieces, so a
+    100 kB stream is not thousands of flushed writes)."""
     cuts = set(range(7, len(data), 7))
     for i, b in enumerate(data):
         if b in (10, 13):
             cuts.update((i, i + 1))
         if b >= 0xC0:  # the lead byte of a multi-byte character: cut right after it
             cuts.add(i + 1)
-    points = [0, *sorted(c for c in cuts if 0 < c < len(data)), len(data)]
+    inner = sorted(c for c in cuts if 0 < c < len(data))
+    if len(inner) > max_pieces:
+        step = len(inner) / max_pieces
+        inner = [inner[int(k * step)] for k in range(max_pieces)]
+    points = [0, *inner, len(data)]
     return [data[a:b] for a, b in itertools.pairwise(points) if b > a]
 
 
