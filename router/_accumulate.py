@@ -41,6 +41,7 @@ class _ChoiceState:
     finish_reason: Any = None
     native_finish_reason: str | None = None
     saw_content: bool = False
+    logprobs: dict[str, list[Any]] | None = None
 
 
 class StreamAccumulator:
@@ -78,6 +79,12 @@ class StreamAccumulator:
                     call.name = tc.name
                 if tc.arguments:
                     call.arguments.append(tc.arguments)
+            if c.logprobs:
+                if st.logprobs is None:
+                    st.logprobs = {}
+                for key, items in c.logprobs.items():
+                    if isinstance(items, list):
+                        st.logprobs.setdefault(key, []).extend(items)
             if c.finish_reason is not None:
                 st.finish_reason = c.finish_reason
             if c.native_finish_reason is not None:
@@ -107,6 +114,7 @@ class StreamAccumulator:
                     message=message,
                     finish_reason=st.finish_reason,
                     native_finish_reason=st.native_finish_reason,
+                    logprobs=dict(st.logprobs) if st.logprobs is not None else None,
                 )
             )
         return ChatCompletion(

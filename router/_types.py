@@ -93,6 +93,8 @@ class Choice:
     message: Message
     finish_reason: FinishReason | None
     native_finish_reason: str | None = None
+    # OpenAI's logprobs object ({"content": [...], "refusal": ...}) where the provider returned one.
+    logprobs: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -100,7 +102,7 @@ class Choice:
             "message": self.message.to_dict(),
             "finish_reason": self.finish_reason,
             "native_finish_reason": self.native_finish_reason,
-            "logprobs": None,
+            "logprobs": self.logprobs,
         }
 
 
@@ -242,6 +244,7 @@ class ChunkChoice:
     delta: Delta
     finish_reason: FinishReason | None = None
     native_finish_reason: str | None = None
+    logprobs: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -249,7 +252,7 @@ class ChunkChoice:
             "delta": self.delta.to_dict(),
             "finish_reason": self.finish_reason,
             "native_finish_reason": self.native_finish_reason,
-            "logprobs": None,
+            "logprobs": self.logprobs,
         }
 
 

@@ -5,6 +5,7 @@ unified results checked against the official openai package's own types."""
 from __future__ import annotations
 
 import importlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -207,3 +208,27 @@ def test_bad_streams_give_typed_errors(provider: str, stream: bytes, cls: type[E
     mod = importlib.import_module(f"generated.{provider}")
     with pytest.raises(cls):
         list(mod.parse_stream_bytes([stream]))
+
+
+def test_openai_logprobs_are_kept_and_accumulated() -> None:
+    import generated.openai as openai
+
+    lp = {
+        "content": [{"token": "Hi", "logprob": -0.1, "bytes": [72, 105], "top_logprobs": []}],
+        "refusal": None,
+    }
+    body = {
+        "id": "c", "object": "chat.completion", "created": 1, "model": "m",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop", "logprobs": lp}],
+    }  # fmt: skip
+    result = openai.parse_response(200, {}, body)
+    assert result.choices[0].logprobs == lp
+    OpenAIChatCompletion.model_validate(result.to_dict())
+    frames = [
+        {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+         "choices": [{"index": 0, "delta": {"content": w}, "finish_reason": f, "logprobs": {"content": [{"token": w, "logprob": -0.5, "bytes": None, "top_logprobs": []}]}}]}
+        for w, f in (("Hi", None), ("!", "stop"))
+    ]  # fmt: skip
+    stream = "".join(f"data: {json.dumps(f)}\n\n" for f in frames) + "data: [DONE]\n\n"
+    merged = router.accumulate(openai.parse_stream_bytes([stream.encode()]))
+    assert [t["token"] for t in merged.choices[0].logprobs["content"]] == ["Hi", "!"]

@@ -529,6 +529,10 @@ def _sum(obj: Any, paths: tuple[Path, ...]) -> int | None:
 
 def usage_from(paths: UsagePaths, obj: Any) -> Usage | None:
     """Read usage through the spec's paths; None when the object reports none."""
+    # Most stream chunks carry no usage: one dict lookup per path root decides that.
+    roots = paths.prompt_tokens + paths.completion_tokens
+    if not isinstance(obj, Mapping) or not any(obj.get(p[0]) is not None for p in roots if p):
+        return None
     prompt = _sum(obj, paths.prompt_tokens)
     completion = _sum(obj, paths.completion_tokens)
     if prompt is None and completion is None:

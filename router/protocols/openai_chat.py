@@ -200,6 +200,7 @@ def parse_response(
                 ),
                 finish_reason=finish,
                 native_finish_reason=native,
+                logprobs=c.get("logprobs"),
             )
         )
     return ChatCompletion(
@@ -294,7 +295,11 @@ class StreamDecoder:
                     finish = "stop"
             choices.append(
                 ChunkChoice(
-                    index=c.get("index", i), delta=delta, finish_reason=finish, native_finish_reason=native
+                    index=c.get("index", i),
+                    delta=delta,
+                    finish_reason=finish,
+                    native_finish_reason=native,
+                    logprobs=c.get("logprobs"),
                 )
             )
         return [
