@@ -269,6 +269,7 @@ CONFIG: Final = ProviderConfig(
         messages=(('prompt is too long', 'context_window_exceeded'),),
         retry_after=('retry-after',),
         request_id=('request-id',),
+        retry_after_at=None,
     ),
     stream=StreamRules(
         framing='sse',

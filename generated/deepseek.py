@@ -192,6 +192,7 @@ CONFIG: Final = ProviderConfig(
         messages=(('maximum context length', 'context_window_exceeded'),),
         retry_after=('retry-after-ms', 'retry-after'),
         request_id=('x-request-id',),
+        retry_after_at=None,
     ),
     stream=StreamRules(
         framing='sse',
@@ -218,7 +219,10 @@ CONFIG: Final = ProviderConfig(
         json_object='native',
         tool_name='json_output',
     ),
-    messages=MessageRules(reasoning_content='send'),
+    messages=MessageRules(
+        reasoning_content='send',
+        drop_fields=frozenset(),
+    ),
     models=MODELS,
     aliases=ALIASES,
 )

@@ -178,6 +178,7 @@ CONFIG: Final = ProviderConfig(
         messages=(('not found', 'not_found'), ('does not support', 'unsupported_params')),
         retry_after=(),
         request_id=(),
+        retry_after_at=None,
     ),
     stream=StreamRules(
         framing='ndjson',
@@ -201,7 +202,10 @@ CONFIG: Final = ProviderConfig(
         json_object='native',
         tool_name='json_output',
     ),
-    messages=MessageRules(reasoning_content='send'),
+    messages=MessageRules(
+        reasoning_content='send',
+        drop_fields=frozenset(),
+    ),
     models=MODELS,
     aliases=ALIASES,
 )

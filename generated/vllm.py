@@ -142,6 +142,7 @@ CONFIG: Final = ProviderConfig(
         messages=(('maximum context length', 'context_window_exceeded'),),
         retry_after=('retry-after-ms', 'retry-after'),
         request_id=('x-request-id',),
+        retry_after_at=None,
     ),
     stream=StreamRules(
         framing='sse',

@@ -232,3 +232,41 @@ def test_openai_logprobs_are_kept_and_accumulated() -> None:
     stream = "".join(f"data: {json.dumps(f)}\n\n" for f in frames) + "data: [DONE]\n\n"
     merged = router.accumulate(openai.parse_stream_bytes([stream.encode()]))
     assert [t["token"] for t in merged.choices[0].logprobs["content"]] == ["Hi", "!"]
+
+
+def test_gemini_retry_delay_from_the_body() -> None:
+    import generated.gemini as gemini
+
+    body = {"error": {"code": 429, "message": "Resource has been exhausted", "status": "RESOURCE_EXHAUSTED", "details": [
+        {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": []},
+        {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "37s"},
+    ]}}  # fmt: skip
+    err = gemini.map_error(429, {}, json.dumps(body).encode())
+    assert isinstance(err, router.RateLimitError) and err.retry_after == 37.0
+    assert gemini.map_error(429, {"retry-after": "3"}, json.dumps(body).encode()).retry_after == 3.0
+
+
+def test_content_as_typed_parts_splits_text_and_thinking() -> None:
+    import generated.mistral as mistral
+
+    body = {
+        "id": "x", "object": "chat.completion", "created": 1, "model": "magistral-medium-latest",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": [
+            {"type": "thinking", "thinking": [{"type": "text", "text": "Let me add: 2+2."}]},
+            {"type": "text", "text": "4"},
+        ]}}],
+    }  # fmt: skip
+    msg = mistral.parse_response(200, {}, body).choices[0].message
+    assert (msg.content, msg.reasoning_content) == ("4", "Let me add: 2+2.")
+
+
+def test_groq_drops_message_names_onto_the_receipt() -> None:
+    import generated.groq as groq
+
+    receipt = router.Receipt("groq", "llama-3.1-8b-instant")
+    msgs = [{"role": "user", "content": "hi", "name": "alice"}]
+    http = groq.build_request(
+        {"model": "llama-3.1-8b-instant", "messages": msgs}, api_key="k", receipt=receipt
+    )
+    assert http.json["messages"] == [{"role": "user", "content": "hi"}]
+    assert receipt.dropped == ["messages[].name"]

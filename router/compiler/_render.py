@@ -34,6 +34,8 @@ def module_name(provider_id: str) -> str:
 
 def py(value: Any, indent: int = 0, width: int = 100) -> str:
     """A Python literal for ``value``: one line when short, one item per line otherwise."""
+    if isinstance(value, jinja2.Undefined):
+        value._fail_with_undefined_error()  # StrictUndefined's repr() would not raise: make it
     flat = repr(value) if not isinstance(value, dict | list | tuple | frozenset) else _flat(value)
     if len(flat) + indent <= width or not isinstance(value, dict | list | tuple | frozenset) or not value:
         return flat
@@ -85,6 +87,17 @@ def _params(p: dict[str, Any] | None) -> dict[str, Any]:
         "to_list": frozenset(p.get("to_list") or ()),
         "exclusive": tuple(tuple(g) for g in p.get("exclusive") or ()),
         "extension_prefix": p.get("extension_prefix"),
+    }
+
+
+def _reasoning(r: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not r:
+        return None
+    return {
+        "effort": dict(r.get("effort") or {}),
+        "drops": frozenset(r.get("drops") or ()),
+        "budget_path": _path(r.get("budget_path")),
+        "max_tokens_key": r.get("max_tokens_key", "max_tokens"),
     }
 
 
@@ -144,6 +157,7 @@ def context(spec: Spec) -> dict[str, Any]:
         {
             "patterns": tuple([o["match"]] if isinstance(o["match"], str) else o["match"]),
             "params": _params(o.get("params")),
+            "reasoning": _reasoning(o.get("reasoning")),
             "note": o.get("note"),
         }
         for o in r.get("overrides") or []
@@ -163,7 +177,7 @@ def context(spec: Spec) -> dict[str, Any]:
     tools = r.get("tools") or {}
     messages = r.get("messages") or {}
     for name, present in (
-        ("ReasoningRules", bool(reasoning)),
+        ("ReasoningRules", bool(reasoning) or any(o["reasoning"] for o in overrides)),
         ("StructuredOutput", bool(structured)),
         ("ToolRules", bool(tools)),
         ("MessageRules", bool(messages)),
@@ -172,14 +186,7 @@ def context(spec: Spec) -> dict[str, Any]:
             used.add(name)
     return {
         "config_imports": sorted(used),
-        "reasoning": None
-        if not reasoning
-        else {
-            "effort": dict(reasoning.get("effort") or {}),
-            "drops": frozenset(reasoning.get("drops") or ()),
-            "budget_path": _path(reasoning.get("budget_path")),
-            "max_tokens_key": reasoning.get("max_tokens_key", "max_tokens"),
-        },
+        "reasoning": _reasoning(reasoning),
         "structured_output": None
         if not structured
         else {
@@ -192,7 +199,10 @@ def context(spec: Spec) -> dict[str, Any]:
         else {"schema_drop_keywords": frozenset(tools.get("schema_drop_keywords") or ())},
         "messages": None
         if not messages
-        else {"reasoning_content": messages.get("reasoning_content", "drop")},
+        else {
+            "reasoning_content": messages.get("reasoning_content", "drop"),
+            "drop_fields": frozenset(messages.get("drop_fields") or ()),
+        },
         "source": spec.file,
         "sha256": spec.sha256,
         "template_format": TEMPLATE_FORMAT,
@@ -243,6 +253,7 @@ def context(spec: Spec) -> dict[str, Any]:
             "messages": tuple((m["match"], m["error"]) for m in errors.get("messages") or ()),
             "retry_after": tuple(errors.get("retry_after") or ()),
             "request_id": tuple(errors.get("request_id") or ()),
+            "retry_after_at": _path(errors.get("retry_after_at")),
         },
         "stream": {
             "framing": stream.get("framing", "sse"),

@@ -34,7 +34,7 @@ from router._types import (
     Receipt,
     Usage,
 )
-from router.protocols._config import Limit, ParamRules, Path, ProviderConfig, UsagePaths
+from router.protocols._config import Limit, ParamRules, Path, ProviderConfig, ReasoningRules, UsagePaths
 
 __all__ = [
     "ROUTER_KWARGS",
@@ -54,6 +54,7 @@ __all__ = [
     "model_of",
     "new_id",
     "now",
+    "reasoning_for",
     "response_cost",
     "response_schema",
     "rules_for",
@@ -146,7 +147,9 @@ class _Variables(dict[str, str]):
         if value is None:
             value = var.default
         if value is None:
-            raise ConfigError(f"{self._cfg.id}: set {var.env} (fills {{{name}}} in the provider's URL or headers)")
+            raise ConfigError(
+                f"{self._cfg.id}: set {var.env} (fills {{{name}}} in the provider's URL or headers)"
+            )
         self[name] = value
         return value
 
@@ -246,6 +249,18 @@ def rules_for(cfg: ProviderConfig, model: str) -> ParamRules:
     return rules
 
 
+def reasoning_for(cfg: ProviderConfig, model: str) -> ReasoningRules:
+    """The reasoning rules for ``model``: the last matching override that has some, else the provider's."""
+    rr = cfg._reasoning_cache.get(model)
+    if rr is None:
+        rr = cfg.reasoning
+        for ov in cfg.overrides:
+            if ov.reasoning is not None and any(fnmatch.fnmatchcase(model, p) for p in ov.patterns):
+                rr = ov.reasoning
+        cfg._reasoning_cache[model] = rr
+    return rr
+
+
 def _set_dotted(body: dict[str, Any], target: str, value: Any) -> None:
     if "." not in target:
         body[target] = value
@@ -285,16 +300,16 @@ _DROP = object()
 
 
 def _reasoning_fragment(
-    cfg: ProviderConfig, effort: Any, receipt: Receipt, strict: bool
+    cfg: ProviderConfig, rr: ReasoningRules, effort: Any, receipt: Receipt, strict: bool
 ) -> Mapping[str, Any] | None:
     if effort not in _EFFORT_LEVELS:
         raise BadRequestError(
             f"reasoning_effort={effort!r} is not a level, expected one of: {', '.join(_EFFORT_LEVELS)}",
             provider=cfg.id,
         )
-    fragment = cfg.reasoning.effort.get(effort)
+    fragment = rr.effort.get(effort)
     if fragment is None:
-        levels = ", ".join(cfg.reasoning.effort)
+        levels = ", ".join(rr.effort)
         if strict:
             raise UnsupportedParamsError(
                 f"{cfg.id} has no reasoning_effort={effort!r} (it has: {levels})", provider=cfg.id
@@ -318,7 +333,7 @@ def apply_reasoning(
 ) -> None:
     """Merge the effort fragment; keep the output limit above a thinking budget the provider counts in it."""
     deep_merge(body, fragment)
-    rr = cfg.reasoning
+    rr = reasoning_for(cfg, receipt.model)
     if rr.budget_path is None:
         return
     budget = get_path(body, rr.budget_path)
@@ -326,10 +341,10 @@ def apply_reasoning(
         return
     key = rr.max_tokens_key
     current = get_path(body, tuple(key.split(".")))
-    if isinstance(current, int) and current > budget:
-        return
+    if not isinstance(current, int) or current > budget:
+        return  # no output limit set (the provider's own maximum applies), or room enough already
     # The answer keeps the room the caller asked for (or the spec's default), on top of the budget.
-    raised = budget + (current if isinstance(current, int) else 1024)
+    raised = budget + current
     _set_dotted(body, key, raised)
     receipt.clamped[key] = {"from": current, "to": raised}
 
@@ -439,11 +454,12 @@ def apply_params(
     excluded: set[str] | tuple[()] = _excluded(cfg, rules, request, strict) if rules.exclusive else ()
     fragment = None
     effort = request.get("reasoning_effort")
-    if effort is not None and cfg.reasoning.effort and "reasoning_effort" not in rules.unsupported:
-        fragment = _reasoning_fragment(cfg, effort, receipt, strict)
+    rr = reasoning_for(cfg, receipt.model) if effort is not None else cfg.reasoning
+    if effort is not None and rr.effort and "reasoning_effort" not in rules.unsupported:
+        fragment = _reasoning_fragment(cfg, rr, effort, receipt, strict)
         handled = handled | {"reasoning_effort"}
-        if fragment and cfg.reasoning.drops:
-            excluded = set(excluded) | {n for n in cfg.reasoning.drops if request.get(n) is not None}
+        if fragment and rr.drops:
+            excluded = set(excluded) | {n for n in rr.drops if request.get(n) is not None}
     for name, value in request.items():
         if name in handled or name in ROUTER_KWARGS or value is None:
             continue
@@ -506,9 +522,14 @@ def load_json(body: bytes | str | Mapping[str, Any] | list[Any] | None, *, provi
 
 
 def get_path(obj: Any, path: Path) -> Any:
-    for key in path:
+    """The value at a dotted path; a digit indexes a list, ``*`` takes the first list item that has
+    the rest of the path (``error.details.*.retryDelay``)."""
+    for i, key in enumerate(path):
         if isinstance(obj, Mapping):
             obj = obj.get(key)
+        elif isinstance(obj, list) and key == "*":
+            rest = path[i + 1 :]
+            return next((v for v in (get_path(item, rest) for item in obj) if v is not None), None)
         elif isinstance(obj, list) and key.isdigit() and int(key) < len(obj):
             obj = obj[int(key)]
         else:
@@ -613,6 +634,19 @@ def _retry_after(headers: Mapping[str, str], names: tuple[str, ...]) -> float | 
     return None
 
 
+def _body_delay(data: Any, path: Path) -> float | None:
+    """A wait hint inside the body: a number of seconds or a duration string such as "37s"/"1.5s"."""
+    value = get_path(data, path)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.removesuffix("s"))
+        except ValueError:
+            return None
+    return None
+
+
 def map_error(
     cfg: ProviderConfig, status: int, headers: Mapping[str, str], body: Any, *, model: str | None = None
 ) -> APIError:
@@ -656,6 +690,9 @@ def map_error(
     request_id = next((lower[h.lower()] for h in rules.request_id if h.lower() in lower), None)
     if request_id is None and isinstance(data, Mapping) and isinstance(data.get("request_id"), str):
         request_id = data["request_id"]
+    wait = _retry_after(headers, rules.retry_after)
+    if wait is None and rules.retry_after_at is not None:
+        wait = _body_delay(data, rules.retry_after_at)
     return cls(
         message,
         status=status,
@@ -666,7 +703,7 @@ def map_error(
         native_type=str(native_type)
         if native_type is not None
         else (str(code) if code is not None else None),
-        retry_after=_retry_after(headers, rules.retry_after),
+        retry_after=wait,
     )
 
 

@@ -81,6 +81,7 @@ class Override:
 
     patterns: tuple[str, ...]
     params: ParamRules
+    reasoning: ReasoningRules | None = None  # replaces the provider's reasoning rules for these models
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,7 @@ class ErrorRules:
     messages: tuple[tuple[str, str], ...] = ()
     retry_after: tuple[str, ...] = ()
     request_id: tuple[str, ...] = ()
+    retry_after_at: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +164,7 @@ class MessageRules:
     that made them."""
 
     reasoning_content: Literal["send", "drop"] = "drop"
+    drop_fields: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,3 +221,4 @@ class ProviderConfig:
     aliases: Mapping[str, str] = field(default_factory=dict)
     # Per-model merged parameter rules, filled on first use (overrides are matched once per model).
     _rules_cache: dict[str, ParamRules] = field(default_factory=dict, compare=False, repr=False)
+    _reasoning_cache: dict[str, ReasoningRules] = field(default_factory=dict, compare=False, repr=False)

@@ -77,6 +77,11 @@ def build_request(
     if receipt is None:
         receipt = Receipt(cfg.id, model)
     strip = _ROUTER_ONLY if cfg.messages.reasoning_content == "send" else _ROUTER_ONLY_AND_REASONING
+    if cfg.messages.drop_fields:
+        strip = (*strip, *cfg.messages.drop_fields)
+        for k in sorted(cfg.messages.drop_fields):
+            if any(isinstance(m, Mapping) and k in m for m in messages):
+                receipt.dropped.append(f"messages[].{k}")
     body: dict[str, Any] = {"model": model, "messages": [_message_dict(m, strip) for m in messages]}
     handled = _HANDLED
     rf = request.get("response_format")
@@ -149,6 +154,34 @@ def _reasoning(m: Mapping[str, Any]) -> Any:
     return r if r is not None else m.get("reasoning") if isinstance(m.get("reasoning"), str) else None
 
 
+def _text_of(parts: Any) -> str:
+    if isinstance(parts, str):
+        return parts
+    if isinstance(parts, list):
+        return "".join(
+            p.get("text") or "" for p in parts if isinstance(p, Mapping) and p.get("type") == "text"
+        )
+    return ""
+
+
+def _content(m: Mapping[str, Any]) -> tuple[Any, Any]:
+    """(content, reasoning). Some servers answer with content as typed parts (Mistral's reasoning
+    models: {"type": "thinking", "thinking": [...]} and {"type": "text", "text": ...}):
+    https://docs.mistral.ai/capabilities/reasoning ; the text parts are the content, the thinking
+    parts the reasoning."""
+    content = m.get("content")
+    reasoning = _reasoning(m)
+    if not isinstance(content, list):
+        return content, reasoning
+    text = _text_of(content)
+    thought = "".join(
+        _text_of(p.get("thinking")) for p in content if isinstance(p, Mapping) and p.get("type") == "thinking"
+    )
+    if thought:
+        reasoning = (reasoning or "") + thought
+    return text, reasoning
+
+
 def _raise_if_error(
     cfg: ProviderConfig, status: int, headers: Mapping[str, str], data: Any, model: str | None
 ) -> None:
@@ -186,6 +219,7 @@ def parse_response(
         m = c.get("message") or {}
         native = c.get("finish_reason")
         calls, answer = _tool_calls(m.get("tool_calls"), json_tool)
+        content, reasoning = _content(m)
         finish = _common.finish_reason(cfg, native)
         if answer is not None and not calls and finish == "tool_calls":
             finish = "stop"
@@ -193,9 +227,9 @@ def parse_response(
             Choice(
                 index=c.get("index", i),
                 message=Message(
-                    content=answer if answer is not None else m.get("content"),
+                    content=answer if answer is not None else content,
                     tool_calls=calls,
-                    reasoning_content=_reasoning(m),
+                    reasoning_content=reasoning,
                     refusal=m.get("refusal"),
                 ),
                 finish_reason=finish,
@@ -231,10 +265,11 @@ def _delta(d: Mapping[str, Any]) -> Delta:
                     arguments=None if args is None else _arguments(args),
                 )
             )
+    content, reasoning = _content(d)
     return Delta(
         role=d.get("role"),
-        content=d.get("content"),
-        reasoning_content=_reasoning(d),
+        content=content,
+        reasoning_content=reasoning,
         tool_calls=calls,
     )
 
