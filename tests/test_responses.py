@@ -270,3 +270,86 @@ def test_groq_drops_message_names_onto_the_receipt() -> None:
     )
     assert http.json["messages"] == [{"role": "user", "content": "hi"}]
     assert receipt.dropped == ["messages[].name"]
+
+
+def test_anthropic_forced_json_tool_comes_back_as_content() -> None:
+    import generated.anthropic as anthropic
+
+    req = {
+        "model": "claude-haiku-4-5",
+        "messages": [{"role": "user", "content": "city?"}],
+        "response_format": {"type": "json_object"},
+    }
+    sent = anthropic.build_request(req, api_key="k").json
+    assert sent["tool_choice"] == {"type": "tool", "name": "json_output"}
+    body = {
+        "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-haiku-4-5-20251001",
+        "content": [{"type": "tool_use", "id": "toolu_1", "name": "json_output", "input": {"city": "Paris"}}],
+        "stop_reason": "tool_use", "usage": {"input_tokens": 10, "output_tokens": 5},
+    }  # fmt: skip
+    choice = anthropic.parse_response(200, {}, body).choices[0]
+    assert json.loads(choice.message.content or "") == {"city": "Paris"}
+    assert choice.message.tool_calls is None
+    assert (choice.finish_reason, choice.native_finish_reason) == ("stop", "tool_use")
+    stream = "".join(
+        f"event: {e['type']}\ndata: {json.dumps(e)}\n\n"
+        for e in [
+            {"type": "message_start", "message": {"id": "m", "model": "x", "usage": {"input_tokens": 3}}},
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "t", "name": "json_output", "input": {}}},
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": '{"city": '}},
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": '"Rome"}'}},
+            {"type": "content_block_stop", "index": 0},
+            {"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 4}},
+            {"type": "message_stop"},
+        ]
+    )  # fmt: skip
+    merged = router.accumulate(anthropic.parse_stream_bytes([stream.encode()]))
+    assert merged.choices[0].message.content == '{"city": "Rome"}'
+    assert merged.choices[0].finish_reason == "stop"
+
+
+def test_anthropic_thinking_blocks_go_back_signed_on_the_next_turn() -> None:
+    import generated.anthropic as anthropic
+
+    body = {
+        "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5-20250929",
+        "content": [
+            {"type": "thinking", "thinking": "Two and two.", "signature": "sig-abc"},
+            {"type": "text", "text": "4"},
+        ],
+        "stop_reason": "end_turn", "usage": {"input_tokens": 10, "output_tokens": 5},
+    }  # fmt: skip
+    answer = anthropic.parse_response(200, {}, body).choices[0].message
+    assert answer.reasoning_content == "Two and two."
+    follow_up = [{"role": "user", "content": "2+2?"}, answer, {"role": "user", "content": "times 3?"}]
+    sent = anthropic.build_request({"model": "claude-sonnet-4-5", "messages": follow_up}, api_key="k").json
+    assert sent["messages"][1]["content"] == [
+        {"type": "thinking", "thinking": "Two and two.", "signature": "sig-abc"},
+        {"type": "text", "text": "4"},
+    ]
+    # The same answer streamed: the signed block arrives whole when the block closes.
+    events = [
+        {"type": "message_start", "message": {"id": "m", "model": "x", "usage": {"input_tokens": 3}}},
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}},
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "thinking_delta", "thinking": "Two and two."},
+        },
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "signature_delta", "signature": "sig-abc"},
+        },
+        {"type": "content_block_stop", "index": 0},
+        {"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}},
+        {"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": "4"}},
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 4}},
+        {"type": "message_stop"},
+    ]
+    stream = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events)
+    merged = router.accumulate(anthropic.parse_stream_bytes([stream.encode()])).choices[0].message
+    assert merged.reasoning_blocks == [
+        {"type": "thinking", "thinking": "Two and two.", "signature": "sig-abc"}
+    ]
+    assert merged.reasoning_content == "Two and two." and merged.content == "4"
