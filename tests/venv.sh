@@ -16,6 +16,15 @@ ensure_venv() {
   if [ ! -x .venv/bin/python ]; then
     "$py" -m venv .venv
   fi
-  # --upgrade-strategy only-if-needed keeps a warm venv fast; pip is quiet unless something fails.
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras}"
+  # pip's output is kept out of the way unless the install fails (this machine's pip config also
+  # prints a warning line per package it looks up).
+  local log
+  log=$(mktemp)
+  if ! .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras}" > "$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    echo "error: installing the project into .venv failed (output above)" >&2
+    exit 1
+  fi
+  rm -f "$log"
 }
