@@ -12,9 +12,8 @@ Importing it loads neither yaml, jsonschema, jinja2 nor click.
 
 from __future__ import annotations
 
-from router._accumulate import StreamAccumulator, accumulate
-from router._cost import cost
-from router._deployment import Deployment, ProviderStatus, Router, models, providers
+from typing import TYPE_CHECKING, Any
+
 from router._exceptions import (
     APIConnectionError,
     APIError,
@@ -34,9 +33,7 @@ from router._exceptions import (
     SpecError,
     UnsupportedParamsError,
 )
-from router._probe import Health, health, list_models
 from router._router import AsyncStream, Stream, acompletion, completion, resolve
-from router._tokens import count_tokens
 from router._types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -52,7 +49,43 @@ from router._types import (
     Usage,
 )
 
+if TYPE_CHECKING:
+    from router._accumulate import StreamAccumulator, accumulate
+    from router._cost import cost
+    from router._deployment import Deployment, ProviderStatus, Router, models, providers
+    from router._probe import Health, health, list_models
+    from router._tokens import count_tokens
+
 __version__ = "0.1.0"
+
+# Loaded on first use (PEP 562), so `import router` stays small: configuration, probes, cost and
+# token counting are not on the path of a plain completion call.
+_LAZY = {
+    "StreamAccumulator": "router._accumulate",
+    "accumulate": "router._accumulate",
+    "cost": "router._cost",
+    "Deployment": "router._deployment",
+    "ProviderStatus": "router._deployment",
+    "Router": "router._deployment",
+    "models": "router._deployment",
+    "providers": "router._deployment",
+    "Health": "router._probe",
+    "health": "router._probe",
+    "list_models": "router._probe",
+    "count_tokens": "router._tokens",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'router' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "APIConnectionError",
