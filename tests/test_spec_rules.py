@@ -94,3 +94,28 @@ def test_newer_claude_models_drop_sampling_parameters() -> None:
     body, receipt = _build("anthropic", "claude-opus-5", temperature=0.2, top_p=0.9)
     assert "temperature" not in body and "top_p" not in body
     assert sorted(receipt.dropped) == ["temperature", "top_p"]
+
+
+def test_error_finish_reasons_raise_with_the_providers_detail() -> None:
+    import json
+
+    import generated.mistral as mistral
+    import generated.openrouter as openrouter
+
+    body = {"id": "x", "object": "chat.completion", "created": 1, "model": "m",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "par"}, "finish_reason": "error"}]}  # fmt: skip
+    with pytest.raises(router.InternalServerError, match="finish_reason 'error'"):
+        mistral.parse_response(200, {}, body)
+    chunks = [
+        {"id": "g", "object": "chat.completion.chunk", "created": 1, "model": "m",
+         "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Par"}, "finish_reason": None}]},
+        {"id": "g", "object": "chat.completion.chunk", "created": 1, "model": "m",
+         "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "error",
+                      "error": {"code": 502, "message": "Upstream provider went away"}}]},
+    ]  # fmt: skip
+    raw = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks).encode()
+    received = []
+    with pytest.raises(router.InternalServerError, match="Upstream provider went away") as info:
+        for chunk in openrouter.parse_stream_bytes([raw]):
+            received.append(chunk)
+    assert len(received) == 1 and info.value.native_type == "error"

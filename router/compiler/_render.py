@@ -229,6 +229,7 @@ def context(spec: Spec) -> dict[str, Any]:
         "overrides": overrides,
         "finish_reasons": dict(finish.get("map") or {}),
         "finish_reason_unknown": finish.get("unknown", "stop"),
+        "finish_reason_errors": dict(finish.get("errors") or {}),
         "usage": {
             k: _paths(usage.get(k))
             for k in (

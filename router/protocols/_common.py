@@ -597,16 +597,23 @@ def response_cost(cfg: ProviderConfig, headers: Mapping[str, str], data: Any) ->
     return None
 
 
-def finish_reason(cfg: ProviderConfig, native: Any) -> Any:
+def finish_reason(cfg: ProviderConfig, native: Any, detail: Any = None) -> Any:
     """Map the provider's finish reason through the spec's table.
 
     An unmapped value never silently becomes ``stop``: it maps to the spec's declared
-    ``finish_reasons.unknown`` and is logged; the native value is always kept by the caller.
+    ``finish_reasons.unknown`` and is logged; the native value is always kept by the caller. A
+    reason the spec lists under ``finish_reasons.errors`` raises that error (``detail``: an error
+    object the provider attached to the choice, if any).
     """
     if native is None:
         return None
     mapped = cfg.finish_reasons.get(native)
     if mapped is None:
+        kind = cfg.finish_reason_errors.get(native)
+        if kind is not None:
+            why = detail.get("message") if isinstance(detail, Mapping) else None
+            text = f"the answer ended with finish_reason {native!r}" + (f": {why}" if why else "")
+            raise ERROR_KINDS[kind](text, provider=cfg.id, native_type=str(native), body=detail)
         log.warning("%s: unknown finish reason %r, mapped to %r", cfg.id, native, cfg.finish_reason_unknown)
         mapped = cfg.finish_reason_unknown
     return mapped

@@ -210,6 +210,7 @@ class ProviderConfig:
     overrides: tuple[Override, ...] = ()
     finish_reasons: Mapping[str, str] = field(default_factory=dict)
     finish_reason_unknown: str = "stop"
+    finish_reason_errors: Mapping[str, str] = field(default_factory=dict)
     usage: UsagePaths = field(default_factory=UsagePaths)
     errors: ErrorRules = field(default_factory=ErrorRules)
     stream: StreamRules = field(default_factory=StreamRules)

@@ -220,7 +220,7 @@ def parse_response(
         native = c.get("finish_reason")
         calls, answer = _tool_calls(m.get("tool_calls"), json_tool)
         content, reasoning = _content(m)
-        finish = _common.finish_reason(cfg, native)
+        finish = _common.finish_reason(cfg, native, c.get("error"))
         if answer is not None and not calls and finish == "tool_calls":
             finish = "stop"
         choices.append(
@@ -323,7 +323,7 @@ class StreamDecoder:
             delta = _delta(c.get("delta") or {})
             if self._json_tool is not None and delta.tool_calls:
                 delta = self._structured(delta)
-            finish = _common.finish_reason(cfg, native)
+            finish = _common.finish_reason(cfg, native, c.get("error"))
             if native is not None:
                 self._finished = True
                 if finish == "tool_calls" and self._json_indexes and not self._real_tools:
