@@ -155,6 +155,7 @@ CONFIG: Final = ProviderConfig(
         retry_after=('retry-after-ms', 'retry-after'),
         request_id=('x-request-id',),
         retry_after_at=None,
+        request_id_at=None,
     ),
     stream=StreamRules(
         framing='sse',

@@ -382,6 +382,7 @@ CONFIG: Final = ProviderConfig(
         retry_after=('retry-after',),
         request_id=(),
         retry_after_at=('error', 'details', '*', 'retryDelay'),
+        request_id_at=None,
     ),
     stream=StreamRules(
         framing='sse',

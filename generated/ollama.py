@@ -179,6 +179,7 @@ CONFIG: Final = ProviderConfig(
         retry_after=(),
         request_id=(),
         retry_after_at=None,
+        request_id_at=None,
     ),
     stream=StreamRules(
         framing='ndjson',

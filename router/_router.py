@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.util
-import json
 import os
 import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -14,7 +13,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from router._exceptions import APIError, ConfigError, InvalidResponseError
+from router._exceptions import APIError, ConfigError
 from router._streaming import aiter_events, iter_events
 from router._types import ChatCompletion, ChatCompletionChunk, Receipt
 
@@ -229,8 +228,6 @@ class Stream:
             )
         except _http_error() as exc:
             raise _wrap_read_error(exc, self._mod.ID, self.receipt.model) from None
-        except json.JSONDecodeError as exc:  # pragma: no cover - codecs wrap their own parses
-            raise InvalidResponseError(str(exc), provider=self._mod.ID) from None
         finally:
             self.response.close()
 

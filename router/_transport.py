@@ -12,7 +12,7 @@ import random
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from router._exceptions import APIConnectionError, APITimeoutError
@@ -163,7 +163,3 @@ async def asend(
             await asyncio.sleep(wait)
             continue
         return response
-
-
-def headers_of(response: httpx.Response) -> Mapping[str, str]:
-    return response.headers

@@ -114,8 +114,8 @@ def test_spec_strings_become_literals_not_code(tmp_path: Path) -> None:
     assert ns["CONFIG"].headers["x-note"] == "'''\"\"\"\\n"
 
 
-def test_generated_code_passes_mypy_strict_and_ruff() -> None:
-    # The committed tree is checked by the README's test command; this guards a fresh build too.
+def test_generated_code_passes_ruff() -> None:
+    # mypy strict on generated/ runs in the README's test command (tests/check.sh), not here.
     r = subprocess.run(
         [sys.executable, "-m", "ruff", "check", "generated"], cwd=ROOT, capture_output=True, text=True
     )

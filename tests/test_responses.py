@@ -353,3 +353,15 @@ def test_anthropic_thinking_blocks_go_back_signed_on_the_next_turn() -> None:
         {"type": "thinking", "thinking": "Two and two.", "signature": "sig-abc"}
     ]
     assert merged.reasoning_content == "Two and two." and merged.content == "4"
+
+
+def test_request_id_from_the_error_body_when_no_header_came() -> None:
+    import generated.anthropic as anthropic
+
+    body = {
+        "type": "error",
+        "error": {"type": "authentication_error", "message": "invalid x-api-key"},
+        "request_id": "req_01X",
+    }
+    assert anthropic.map_error(401, {}, json.dumps(body).encode()).request_id == "req_01X"
+    assert anthropic.map_error(401, {"request-id": "req_H"}, json.dumps(body).encode()).request_id == "req_H"

@@ -255,6 +255,7 @@ def context(spec: Spec) -> dict[str, Any]:
             "retry_after": tuple(errors.get("retry_after") or ()),
             "request_id": tuple(errors.get("request_id") or ()),
             "retry_after_at": _path(errors.get("retry_after_at")),
+            "request_id_at": _path(errors.get("request_id_at")),
         },
         "stream": {
             "framing": stream.get("framing", "sse"),

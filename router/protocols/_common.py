@@ -695,8 +695,9 @@ def map_error(
         cls = ERROR_KINDS[kind]
     lower = {k.lower(): v for k, v in headers.items()}
     request_id = next((lower[h.lower()] for h in rules.request_id if h.lower() in lower), None)
-    if request_id is None and isinstance(data, Mapping) and isinstance(data.get("request_id"), str):
-        request_id = data["request_id"]
+    if request_id is None and rules.request_id_at is not None:
+        found = get_path(data, rules.request_id_at)
+        request_id = found if isinstance(found, str) else None
     wait = _retry_after(headers, rules.retry_after)
     if wait is None and rules.retry_after_at is not None:
         wait = _body_delay(data, rules.retry_after_at)

@@ -113,6 +113,7 @@ class ErrorRules:
     retry_after: tuple[str, ...] = ()
     request_id: tuple[str, ...] = ()
     retry_after_at: Path | None = None
+    request_id_at: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,10 +82,6 @@ def _blocks(cfg: ProviderConfig, content: Any) -> list[dict[str, Any]]:
     return blocks
 
 
-def _system_text(cfg: ProviderConfig, content: Any) -> list[dict[str, Any]]:
-    return _blocks(cfg, content)
-
-
 def _assistant_blocks(cfg: ProviderConfig, m: Mapping[str, Any]) -> list[dict[str, Any]]:
     # Only this protocol's own signed blocks go back; other codecs' (e.g. Gemini signatures) are not ours.
     blocks: list[dict[str, Any]] = [
@@ -124,7 +120,7 @@ def _convert_messages(
         m = _common.as_dict(raw)
         role = m.get("role")
         if role in ("system", "developer"):
-            system += _system_text(cfg, m.get("content"))
+            system += _blocks(cfg, m.get("content"))
             continue
         if role == "user":
             wire_role, blocks = "user", _blocks(cfg, m.get("content"))
