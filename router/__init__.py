@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from router._adapter import Adapter
+from router._client import AsyncStream, Stream, acompletion, completion
 from router._exceptions import (
     APIConnectionError,
     APIError,
@@ -33,7 +35,7 @@ from router._exceptions import (
     SpecError,
     UnsupportedParamsError,
 )
-from router._router import AsyncStream, Stream, acompletion, completion, resolve
+from router._registry import resolve
 from router._types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -52,8 +54,10 @@ from router._types import (
 if TYPE_CHECKING:
     from router._accumulate import StreamAccumulator, accumulate
     from router._cost import cost
-    from router._deployment import Deployment, ProviderStatus, Router, models, providers
+    from router._deployment import Deployment
     from router._probe import Health, health, list_models
+    from router._providers import ProviderStatus, models, providers
+    from router._router import Router
     from router._tokens import count_tokens
 
 __version__ = "0.1.0"
@@ -65,10 +69,10 @@ _LAZY = {
     "accumulate": "router._accumulate",
     "cost": "router._cost",
     "Deployment": "router._deployment",
-    "ProviderStatus": "router._deployment",
-    "Router": "router._deployment",
-    "models": "router._deployment",
-    "providers": "router._deployment",
+    "ProviderStatus": "router._providers",
+    "Router": "router._router",
+    "models": "router._providers",
+    "providers": "router._providers",
     "Health": "router._probe",
     "health": "router._probe",
     "list_models": "router._probe",
@@ -80,7 +84,7 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'router' has no attribute {name!r}")
-    import importlib
+    import importlib  # PEP 562 lazy loading: these modules stay off `import router` until used
 
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
@@ -91,6 +95,7 @@ __all__ = [
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
+    "Adapter",
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",

@@ -6,18 +6,18 @@ from __future__ import annotations
 import difflib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from router._deployment import Deployment
 from router._exceptions import ConfigError
-
-if TYPE_CHECKING:
-    from router._deployment import Router
+from router._registry import provider_ids
 
 __all__ = ["load_config"]
 
 
-def load_config(path: Path, cls: type[Router]) -> Router:
-    from router._deployment import Deployment
+def load_config(path: Path) -> tuple[list[Deployment], dict[str, Any]]:
+    """The deployments a file declares and the Router options of its ``defaults``/``providers``."""
+    # The compiler's line-aware YAML loader and schema checks: they import yaml and jsonschema.
     from router.compiler._diagnostics import Diagnostic
     from router.compiler._specs import schema_diagnostics, schema_path
     from router.compiler._yaml import load_yaml
@@ -61,9 +61,7 @@ def load_config(path: Path, cls: type[Router]) -> Router:
                             f"fallback {fb!r} names no model in this file, expected a model name or provider/model",
                         )
                     )
-        from router._router import index
-
-        known = index().PROVIDERS
+        known = provider_ids()
         for i, m in items:
             provider = str(m.get("model", "")).partition("/")[0]
             if isinstance(m.get("model"), str) and "/" in m["model"] and provider not in known:
@@ -97,14 +95,12 @@ def load_config(path: Path, cls: type[Router]) -> Router:
         )
         for m in data["models"]
     ]
-    kwargs: dict[str, Any] = {}
+    options: dict[str, Any] = {
+        "providers": data.get("providers") or {},
+        "timeout": defaults.get("timeout"),
+        "max_retries": defaults.get("max_retries"),
+        "strict": bool(defaults.get("strict", False)),
+    }
     if "fallback_on" in defaults:
-        kwargs["fallback_on"] = defaults["fallback_on"]
-    return cls(
-        deployments,
-        providers=data.get("providers") or {},
-        timeout=defaults.get("timeout"),
-        max_retries=defaults.get("max_retries"),
-        strict=bool(defaults.get("strict", False)),
-        **kwargs,
-    )
+        options["fallback_on"] = defaults["fallback_on"]
+    return deployments, options

@@ -7,13 +7,11 @@ output tokens (they are inside ``completion_tokens`` in the unified usage).
 
 from __future__ import annotations
 
-from types import ModuleType
-from typing import Any
-
+from router._registry import adapter
 from router._types import ChatCompletion, Usage
-from router.protocols._config import Model, Price
+from router.protocols._config import Price
 
-__all__ = ["cost", "find_model", "usage_cost"]
+__all__ = ["cost", "usage_cost"]
 
 
 def usage_cost(price: Price, usage: Usage) -> float:
@@ -30,18 +28,6 @@ def usage_cost(price: Price, usage: Usage) -> float:
     return total / 1_000_000
 
 
-def find_model(mod: ModuleType, *names: str | None) -> Model | None:
-    models: Any = mod.MODELS
-    aliases: Any = mod.ALIASES
-    for name in names:
-        if not name:
-            continue
-        model = models.get(aliases.get(name, name))
-        if model is not None:
-            return model  # type: ignore[no-any-return]
-    return None
-
-
 def cost(resp: ChatCompletion) -> float | None:
     """USD the response cost, or None when its model has no declared price (or it reports no usage).
 
@@ -50,9 +36,7 @@ def cost(resp: ChatCompletion) -> float | None:
     """
     if resp.usage is None or resp.router is None:
         return None
-    from router._router import adapter
-
-    model = find_model(adapter(resp.router.provider), resp.router.model, resp.model)
+    model = adapter(resp.router.provider).model(resp.router.model, resp.model)
     if model is None or model.price is None:
         return None
     return usage_cost(model.price, resp.usage)

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from router._adapter import Adapter
 from router._exceptions import (
     APIConnectionError,
     APIError,
@@ -20,8 +21,10 @@ from router._exceptions import (
     ConfigError,
     PermissionDeniedError,
 )
+from router._registry import adapter
 from router._types import HttpRequest
-from router.protocols import _common
+from router.protocols._http import build_http
+from router.protocols._normalise import get_path
 
 __all__ = ["Health", "health", "list_models"]
 
@@ -34,36 +37,33 @@ class Health:
     detail: str
 
 
-def _models_request(provider: str, api_key: str | None, base_url: str | None) -> tuple[Any, HttpRequest]:
-    from router._router import adapter
-
-    mod = adapter(provider)
-    cfg = mod.CONFIG
+def _models_request(provider: str, api_key: str | None, base_url: str | None) -> tuple[Adapter, HttpRequest]:
+    found = adapter(provider)
+    cfg = found.config
     ep = cfg.models_endpoint
     if ep is None:
         raise ConfigError(
             f"{provider} declares no models endpoint (endpoints.models in specs/{provider}.yaml)"
         )
-    http = _common.build_http(cfg, {}, model="", stream=False, api_key=api_key, base_url=base_url)
+    http = build_http(cfg, {}, model="", stream=False, api_key=api_key, base_url=base_url)
     base = http.url[: -len(cfg.chat.path)] if http.url.endswith(cfg.chat.path) else http.url.split("?")[0]
     query = http.url.partition("?")[2]
     url = base + ep.path + (f"?{query}" if query else "")
     headers = {k: v for k, v in http.headers.items() if k.lower() != "content-type"}
-    return mod, HttpRequest(ep.method, url, headers, {}, secrets=http.secrets)
+    return found, HttpRequest(ep.method, url, headers, {}, secrets=http.secrets)
 
 
-def _get(mod: Any, req: HttpRequest, timeout: float) -> tuple[int, Any]:
-    from router._transport import send
+def _get(mod: Adapter, req: HttpRequest, timeout: float) -> tuple[int, Any]:
+    from router._transport import send  # imports httpx: kept off `import router`
 
     # A GET with no body: the transport's request builder sends json={} only for POST-style calls.
     resp = send(
         req,
-        transport=mod.TRANSPORT,
-        provider=mod.ID,
+        provider=mod.id,
         model="",
         timeout=timeout,
         max_retries=0,
-        retry_after=lambda r: None,
+        retry_after=lambda headers: None,
     )
     if resp.status_code >= 400:
         raise mod.map_error(resp.status_code, resp.headers, resp.content)
@@ -73,7 +73,7 @@ def _get(mod: Any, req: HttpRequest, timeout: float) -> tuple[int, Any]:
         raise APIError(
             "models endpoint answered with something that is not JSON",
             status=resp.status_code,
-            provider=mod.ID,
+            provider=mod.id,
         ) from None
 
 
@@ -83,15 +83,16 @@ def list_models(
     """The model ids the provider's models endpoint lists, as the spec says to read them."""
     mod, req = _models_request(provider, api_key, base_url)
     _, data = _get(mod, req, timeout)
-    ep = mod.CONFIG.models_endpoint
-    items = _common.get_path(data, ep.items) if ep.items else data
+    ep = mod.config.models_endpoint
+    assert ep is not None  # _models_request checked it
+    items = get_path(data, ep.items) if ep.items else data
     if not isinstance(items, list):
         raise APIError(
-            f"models endpoint answer has no list at {'.'.join(ep.items or ())!r}", provider=mod.ID, body=data
+            f"models endpoint answer has no list at {'.'.join(ep.items or ())!r}", provider=mod.id, body=data
         )
     ids = []
     for item in items:
-        value = _common.get_path(item, ep.id_field) if ep.id_field and isinstance(item, dict) else item
+        value = get_path(item, ep.id_field) if ep.id_field and isinstance(item, dict) else item
         if isinstance(value, str):
             if ep.strip_prefix and value.startswith(ep.strip_prefix):
                 value = value[len(ep.strip_prefix) :]

@@ -1,288 +1,202 @@
-"""Model resolution and the call path: ``"provider/model"`` -> generated adapter -> HTTP -> unified result."""
+"""``Router``: named models with their settings, retries and fallbacks.
+
+Router([Deployment("smart", "anthropic/claude-sonnet-4-5", fallbacks=["fast"]), ...])
+Router.from_env()                  # ROUTER_PROVIDER / ROUTER_MODEL_MAPPING / MODELS
+Router.from_config("router.yaml")  # a deployment file (schemas/router-config.v1.schema.json)
+"""
 
 from __future__ import annotations
 
-import difflib
-import importlib
-import importlib.util
+import json
+import logging
 import os
-import sys
-from collections.abc import AsyncIterator, Iterator, Mapping
-from functools import cache
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from router._exceptions import APIError, ConfigError
-from router._streaming import aiter_events, iter_events
-from router._types import ChatCompletion, ChatCompletionChunk, Receipt
+from router._client import acompletion, completion
+from router._config_file import load_config
+from router._deployment import Deployment
+from router._exceptions import ERROR_KINDS, APIError, ConfigError
+from router._providers import models
+from router._registry import adapter
 
-if TYPE_CHECKING:  # httpx loads on the first call, not on `import router` (~80 ms saved)
-    from router import _transport
+if TYPE_CHECKING:  # httpx loads on the first call, not on `import router`
     from router._httpx import httpx
 
-__all__ = [
-    "AsyncStream",
-    "Stream",
-    "acompletion",
-    "adapter",
-    "completion",
-    "index",
-    "provider_table",
-    "resolve",
-]
+__all__ = ["DEFAULT_FALLBACK_ON", "Router"]
 
-_INDEX_PACKAGE = "generated"
+log = logging.getLogger("router")
 
-
-@cache
-def index() -> ModuleType:
-    """The index of compiled adapters: the installed ``generated`` package, or the directory named by
-    ``$ROUTER_ADAPTERS`` (what ``router build --out DIR`` wrote), read on first use."""
-    where = os.environ.get("ROUTER_ADAPTERS")
-    if not where:
-        try:
-            return importlib.import_module(_INDEX_PACKAGE)
-        except ImportError as e:  # pragma: no cover - a broken install
-            raise ConfigError("no compiled adapters found: run `router build`") from e
-    init = Path(where) / "__init__.py"
-    if not init.is_file():
-        raise ConfigError(
-            f"ROUTER_ADAPTERS={where!r} holds no compiled adapters: run `router build --out {where}`"
-        )
-    name = "router_adapters"
-    spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(Path(where))])
-    if spec is None or spec.loader is None:  # pragma: no cover - spec_from_file_location on a .py file
-        raise ConfigError(f"cannot load adapters from {where!r}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+DEFAULT_FALLBACK_ON = (
+    "rate_limit",
+    "overloaded",
+    "service_unavailable",
+    "internal_server",
+    "connection",
+    "timeout",
+)
 
 
-@cache
-def adapter(provider: str) -> ModuleType:
-    """The generated module for ``provider`` (imported on first use)."""
-    idx = index()
-    providers: Mapping[str, str] = idx.PROVIDERS
-    module = providers.get(provider)
-    if module is None:
-        close = difflib.get_close_matches(provider, sorted(providers), n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(sorted(providers))}"
-        raise ConfigError(f"unknown provider {provider!r}{hint}")
-    return importlib.import_module(f"{idx.__name__}.{module}")
+class Router:
+    """Serves named models with their settings, retries and fallbacks.
 
-
-def resolve(model: str) -> tuple[ModuleType, str]:
-    """``"anthropic/claude-…"`` -> (adapter module, provider model id). A bare id is looked up in the catalogue."""
-    if not isinstance(model, str) or not model:
-        raise ConfigError("model must be a non-empty string such as 'openai/gpt-4o'")
-    provider, sep, name = model.partition("/")
-    idx = index()
-    if sep and provider in idx.PROVIDERS:
-        return adapter(provider), name
-    owner = idx.MODEL_INDEX.get(model)
-    if owner is not None:
-        return adapter(owner), model
-    if sep:
-        adapter(provider)  # raises the unknown-provider error with suggestions
-    close = difflib.get_close_matches(model, sorted(idx.MODEL_INDEX), n=3)
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    raise ConfigError(f"cannot route model {model!r}: give it as 'provider/model'{hint}")
-
-
-def _transport_module() -> Any:
-    from router import _transport
-
-    return _transport
-
-
-def _retry_after_for(mod: ModuleType) -> _transport.RetryAfter:
-    names: tuple[str, ...] = mod.CONFIG.errors.retry_after
-
-    def read(response: httpx.Response) -> float | None:
-        from router.protocols._common import _retry_after
-
-        return _retry_after(response.headers, names)
-
-    return read
-
-
-def _prepare(model: str, kwargs: dict[str, Any]) -> tuple[ModuleType, Any, Receipt, dict[str, Any]]:
-    mod, name = resolve(model)
-    request = dict(kwargs)
-    request["model"] = name
-    receipt = Receipt(provider=mod.ID, model=mod.ALIASES.get(name, name))
-    http = mod.build_request(
-        request,
-        api_key=kwargs.get("api_key"),
-        base_url=kwargs.get("base_url"),
-        strict=bool(kwargs.get("strict", False)),
-        receipt=receipt,
-    )
-    opts = {
-        "transport": mod.TRANSPORT,
-        "provider": mod.ID,
-        "model": receipt.model,
-        "timeout": kwargs.get("timeout"),
-        "max_retries": _transport_module().DEFAULT_MAX_RETRIES
-        if kwargs.get("max_retries") is None
-        else int(kwargs["max_retries"]),
-        "retry_after": _retry_after_for(mod),
-    }
-    return mod, http, receipt, opts
-
-
-def _raise_for(mod: ModuleType, response: httpx.Response, body: bytes, model: str) -> None:
-    if response.status_code >= 400:
-        raise mod.map_error(response.status_code, response.headers, body, model=model)
-
-
-def completion(model: str, messages: list[Any], **kwargs: Any) -> ChatCompletion | Stream:
-    """Send an OpenAI-style chat request to any provider.
-
-    >>> resp = completion("fake/echo", [{"role": "user", "content": "Hi"}])
-    >>> resp.choices[0].message.content
-    'Hi'
-
-    ``stream=True`` returns a :class:`Stream` of ``ChatCompletionChunk``. Router options: ``api_key``,
-    ``base_url``, ``timeout`` (seconds), ``max_retries``, ``extra_headers``, ``extra_body``, ``strict``
-    (raise instead of dropping a parameter the provider does not take).
+    >>> r = Router([Deployment("smart", "anthropic/claude-sonnet-4-5", fallbacks=["openai/gpt-4o"])])
+    >>> r.completion("smart", [{"role": "user", "content": "Hi"}])
     """
-    mod, http, receipt, opts = _prepare(model, {"messages": messages, **kwargs})
-    response = _transport_module().send(http, **opts)
-    if http.stream:
-        if response.status_code >= 400:
-            body = response.read()
-            response.close()
-            _raise_for(mod, response, body, receipt.model)
-        return Stream(mod, response, receipt)
-    _raise_for(mod, response, response.content, receipt.model)
-    result: ChatCompletion = mod.parse_response(
-        response.status_code, response.headers, response.content, receipt=receipt
-    )
-    if result.cost is None:
-        result.cost = _cost(mod, result)
-    return result
 
-
-async def acompletion(model: str, messages: list[Any], **kwargs: Any) -> ChatCompletion | AsyncStream:
-    """The async twin of :func:`completion`; ``stream=True`` gives an :class:`AsyncStream`."""
-    mod, http, receipt, opts = _prepare(model, {"messages": messages, **kwargs})
-    response = await _transport_module().asend(http, **opts)
-    if http.stream:
-        if response.status_code >= 400:
-            body = await response.aread()
-            await response.aclose()
-            _raise_for(mod, response, body, receipt.model)
-        return AsyncStream(mod, response, receipt)
-    _raise_for(mod, response, response.content, receipt.model)
-    result: ChatCompletion = mod.parse_response(
-        response.status_code, response.headers, response.content, receipt=receipt
-    )
-    if result.cost is None:
-        result.cost = _cost(mod, result)
-    return result
-
-
-def _cost(mod: ModuleType, resp: ChatCompletion) -> float | None:
-    from router._cost import find_model, usage_cost
-
-    if resp.usage is None or resp.router is None:
-        return None
-    found = find_model(mod, resp.router.model, resp.model)
-    return usage_cost(found.price, resp.usage) if found is not None and found.price is not None else None
-
-
-def _wrap_read_error(exc: Exception, provider: str, model: str) -> APIError:
-    err: APIError = _transport_module()._connection_error(exc, _NO_SECRETS, provider, model)
-    return err
-
-
-def _http_error() -> type[Exception]:
-    from router._httpx import httpx
-
-    return httpx.HTTPError
-
-
-class _NoSecrets:
-    secrets: tuple[str, ...] = ()
-
-
-_NO_SECRETS: Any = _NoSecrets()
-
-
-class Stream:
-    """Iterate for ``ChatCompletionChunk`` objects; closes the connection when done (or use ``with``)."""
-
-    def __init__(self, mod: ModuleType, response: httpx.Response, receipt: Receipt) -> None:
-        self._mod = mod
-        self.response = response
-        self.receipt = receipt
-
-    def __iter__(self) -> Iterator[ChatCompletionChunk]:
-        framing = self._mod.CONFIG.stream.framing
-        try:
-            yield from self._mod.parse_stream(
-                iter_events(self.response.iter_bytes(), framing), receipt=self.receipt
+    def __init__(
+        self,
+        deployments: Sequence[Deployment] = (),
+        *,
+        providers: Mapping[str, Mapping[str, Any]] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        strict: bool = False,
+        fallback_on: Sequence[str] = DEFAULT_FALLBACK_ON,
+        provider: str | None = None,
+        model_mapping: Mapping[str, str] | None = None,
+        http_client: httpx.Client | None = None,
+        async_http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.http_client = http_client  # used for every sync call, as it is, and never closed here
+        self.async_http_client = async_http_client
+        self.deployments = {d.name: d for d in deployments}
+        self.provider_settings = {k: dict(v) for k, v in (providers or {}).items()}
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.strict = strict
+        unknown = [k for k in fallback_on if k not in ERROR_KINDS]
+        if unknown:
+            raise ConfigError(
+                f"fallback_on names unknown error kinds {unknown}; known: {sorted(ERROR_KINDS)}"
             )
-        except _http_error() as exc:
-            raise _wrap_read_error(exc, self._mod.ID, self.receipt.model) from None
-        finally:
-            self.response.close()
+        self.fallback_on = tuple(ERROR_KINDS[k] for k in fallback_on)
+        self.provider = provider
+        self.model_mapping = dict(model_mapping or {})
+        if provider is not None:
+            adapter(provider)  # an unknown provider fails now, at start, not on the first request
 
-    def close(self) -> None:
-        self.response.close()
+    # ----------------------------------------------------------------- construction
 
-    def __enter__(self) -> Stream:
-        return self
+    @classmethod
+    def from_env(cls) -> Router:
+        """``ROUTER_PROVIDER`` sends every request to one provider; ``ROUTER_MODEL_MAPPING`` (JSON
+        object) renames requested models for it; ``MODELS`` lists the offered models."""
+        mapping: dict[str, str] = {}
+        raw = os.environ.get("ROUTER_MODEL_MAPPING")
+        if raw:
+            try:
+                loaded = json.loads(raw)
+            except ValueError as e:
+                raise ConfigError(
+                    f"ROUTER_MODEL_MAPPING is not JSON ({e}), expected an object of model names"
+                ) from None
+            if not isinstance(loaded, dict) or not all(isinstance(v, str) for v in loaded.values()):
+                raise ConfigError(
+                    'ROUTER_MODEL_MAPPING must be a JSON object of strings, e.g. {"gpt-4o": "llama3.1"}'
+                )
+            mapping = loaded
+        deployments = [Deployment(name=m, model=m) for m in models()]
+        return cls(deployments, provider=os.environ.get("ROUTER_PROVIDER") or None, model_mapping=mapping)
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    @classmethod
+    def from_config(cls, path: str | os.PathLike[str]) -> Router:
+        """Load a deployment file; every problem is reported at once (``ConfigError`` listing
+        ``file:line:col: error: ...`` lines). Loading imports yaml; ``import router`` does not."""
+        deployments, options = load_config(Path(path))
+        return cls(deployments, **options)
 
+    # ----------------------------------------------------------------- routing
 
-class AsyncStream:
-    """``async for`` over ``ChatCompletionChunk`` objects."""
+    def _upstream(self, name: str) -> tuple[str, dict[str, Any]]:
+        dep = self.deployments.get(name)
+        if dep is None:
+            model = name
+            if self.provider is not None:
+                model = f"{self.provider}/{self.model_mapping.get(name, name)}"
+            opts: dict[str, Any] = {}
+            provider = model.partition("/")[0]
+        else:
+            model, provider = dep.model, dep.model.partition("/")[0]
+            opts = dict(dep.params)
+        settings = self.provider_settings.get(provider, {})
+        conn = {
+            **settings,
+            **({} if dep is None else {k: v for k, v in vars(dep).items() if v not in (None, {}, [])}),
+        }
+        if conn.get("base_url"):
+            opts["base_url"] = conn["base_url"]
+        if conn.get("api_key_env"):
+            key = os.environ.get(conn["api_key_env"])
+            if not key:
+                raise ConfigError(f"{name}: set {conn['api_key_env']} (the API key for {provider})")
+            opts["api_key"] = key
+        if conn.get("headers"):
+            opts["extra_headers"] = dict(conn["headers"])
+        timeout = conn.get("timeout", self.timeout)
+        retries = conn.get("max_retries", self.max_retries)
+        if timeout is not None:
+            opts["timeout"] = timeout
+        if retries is not None:
+            opts["max_retries"] = retries
+        if self.strict:
+            opts["strict"] = True
+        return model, opts
 
-    def __init__(self, mod: ModuleType, response: httpx.Response, receipt: Receipt) -> None:
-        self._mod = mod
-        self.response = response
-        self.receipt = receipt
+    def chain(self, name: str) -> list[tuple[str, dict[str, Any]]]:
+        """The upstreams tried for ``name``, in order: the model, then its fallbacks (no repeats)."""
+        out: list[tuple[str, dict[str, Any]]] = []
+        seen: set[str] = set()
+        todo = [name]
+        while todo:
+            n = todo.pop(0)
+            if n in seen:
+                continue
+            seen.add(n)
+            out.append(self._upstream(n))
+            dep = self.deployments.get(n)
+            if dep is not None:
+                todo.extend(dep.fallbacks)
+        return out
 
-    async def __aiter__(self) -> AsyncIterator[ChatCompletionChunk]:
-        decoder = self._mod.stream_decoder(receipt=self.receipt)
-        try:
-            async for ev in aiter_events(self.response.aiter_bytes(), self._mod.CONFIG.stream.framing):
-                for chunk in decoder.feed(ev):
-                    yield chunk
-                if decoder.done:
-                    return
-            for chunk in decoder.close():
-                yield chunk
-        except _http_error() as exc:
-            raise _wrap_read_error(exc, self._mod.ID, self.receipt.model) from None
-        finally:
-            await self.response.aclose()
+    def _merge(self, opts: dict[str, Any], kwargs: dict[str, Any], client: Any) -> dict[str, Any]:
+        merged = {**opts, **kwargs}
+        if client is not None:
+            merged.setdefault("http_client", client)
+        if "extra_headers" in opts and "extra_headers" in kwargs:
+            merged["extra_headers"] = {**opts["extra_headers"], **kwargs["extra_headers"]}
+        return merged
 
-    async def aclose(self) -> None:
-        await self.response.aclose()
+    def completion(self, model: str, messages: list[Any], **kwargs: Any) -> Any:
+        chain = self.chain(model)
+        for i, (upstream, opts) in enumerate(chain):
+            try:
+                return completion(upstream, messages, **self._merge(opts, kwargs, self.http_client))
+            except APIError as err:
+                if i + 1 < len(chain) and isinstance(err, self.fallback_on):
+                    log.warning(
+                        "%s failed (%s); falling back to %s", upstream, type(err).__name__, chain[i + 1][0]
+                    )
+                    continue
+                raise
+        raise ConfigError(f"no upstream for {model!r}")  # pragma: no cover - chain is never empty
 
-    async def __aenter__(self) -> AsyncStream:
-        return self
+    async def acompletion(self, model: str, messages: list[Any], **kwargs: Any) -> Any:
+        chain = self.chain(model)
+        for i, (upstream, opts) in enumerate(chain):
+            try:
+                return await acompletion(
+                    upstream, messages, **self._merge(opts, kwargs, self.async_http_client)
+                )
+            except APIError as err:
+                if i + 1 < len(chain) and isinstance(err, self.fallback_on):
+                    log.warning(
+                        "%s failed (%s); falling back to %s", upstream, type(err).__name__, chain[i + 1][0]
+                    )
+                    continue
+                raise
+        raise ConfigError(f"no upstream for {model!r}")  # pragma: no cover
 
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-
-def provider_table() -> list[str]:
-    """`router list`: one row a provider: id, protocol, catalogue size, and whether it is usable here."""
-    from router._deployment import providers
-
-    rows = []
-    statuses = providers()
-    width = max(len(p.id) for p in statuses)
-    for p in statuses:
-        n = len(adapter(p.id).MODELS)
-        state = "enabled " if p.enabled else "disabled"
-        rows.append(f"{p.id:<{width}}  {p.protocol:<18}  {n:>2} models  {state}  {p.reason}")
-    return rows
+    def models(self) -> list[str]:
+        return sorted(self.deployments)

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
+from router._registry import resolve
+
 __all__ = ["count_tokens"]
 
 _PER_MESSAGE = 3
@@ -58,11 +60,9 @@ def count_tokens(model: str, messages: list[Any]) -> int:
     >>> router.count_tokens("openai/gpt-4o", [{"role": "user", "content": "Hello there"}])
     10
     """
-    from router._router import resolve
-
-    mod, name = resolve(model)
+    found, name = resolve(model)
     texts = list(_texts(messages))
-    enc = _encoding(name) if mod.PROTOCOL == "openai-chat" else None
+    enc = _encoding(name) if found.protocol == "openai-chat" else None
     return sum(_count(enc, t) for t in texts) + _PER_MESSAGE * len(messages) + _REPLY_PRIMING
 
 

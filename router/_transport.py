@@ -1,8 +1,10 @@
-"""HTTP: pooled httpx clients, timeouts, and the retry loop (backoff with jitter, Retry-After honoured).
+"""HTTP: pooled or injected httpx clients, timeouts, and the retry loop (backoff with jitter,
+Retry-After honoured).
 
-Clients are created on first use, one sync client per process and one async client per event loop,
-so connections are reused across calls. Nothing here knows a provider; ``fake`` transport is the
-in-process server of router/_fake.py.
+Pooled clients are created on first use, one sync client per process and one async client per event
+loop, so connections are reused across calls; a caller's own ``http_client`` is used as it is (its
+transport, timeouts and limits) and never closed here. Nothing here knows a provider: the pooled
+clients mount router/_fake.py's in-process transport on ``fake://``, as any httpx client can.
 """
 
 from __future__ import annotations
@@ -12,56 +14,56 @@ import random
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from router._exceptions import APIConnectionError, APITimeoutError
+from router._fake import FakeTransport
 from router._httpx import httpx
 from router._types import HttpRequest
 
-__all__ = ["DEFAULT_MAX_RETRIES", "DEFAULT_TIMEOUT", "RETRY_STATUSES", "asend", "backoff", "send"]
+__all__ = ["DEFAULT_TIMEOUT", "RETRY_STATUSES", "asend", "backoff", "connection_error", "send"]
 
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
-DEFAULT_MAX_RETRIES = 2
 # Retried after a pause: timeouts, conflicts, rate limits and server-side failures.
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 _LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
 
-_sync_clients: dict[str, httpx.Client] = {}
-_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, httpx.AsyncClient]] = (
+_sync_client: httpx.Client | None = None
+_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
     weakref.WeakKeyDictionary()
 )
 _lock = threading.Lock()
 
 
-def _client(kind: str) -> httpx.Client:
-    client = _sync_clients.get(kind)
+def _client() -> httpx.Client:
+    global _sync_client
+    client = _sync_client
     if client is None:
         with _lock:
-            client = _sync_clients.get(kind)
+            client = _sync_client
             if client is None:
-                if kind == "fake":
-                    from router._fake import FakeTransport
-
-                    client = httpx.Client(transport=FakeTransport(), timeout=DEFAULT_TIMEOUT)
-                else:
-                    client = httpx.Client(limits=_LIMITS, timeout=DEFAULT_TIMEOUT, follow_redirects=False)
-                _sync_clients[kind] = client
+                client = httpx.Client(
+                    limits=_LIMITS,
+                    timeout=DEFAULT_TIMEOUT,
+                    follow_redirects=False,
+                    mounts={"fake://": FakeTransport()},
+                )
+                _sync_client = client
     return client
 
 
-def _aclient(kind: str) -> httpx.AsyncClient:
+def _aclient() -> httpx.AsyncClient:
     loop = asyncio.get_running_loop()
-    per_loop = _async_clients.setdefault(loop, {})
-    client = per_loop.get(kind)
+    client = _async_clients.get(loop)
     if client is None:
-        if kind == "fake":
-            from router._fake import FakeTransport
-
-            client = httpx.AsyncClient(transport=FakeTransport(), timeout=DEFAULT_TIMEOUT)
-        else:
-            client = httpx.AsyncClient(limits=_LIMITS, timeout=DEFAULT_TIMEOUT, follow_redirects=False)
-        per_loop[kind] = client
+        client = httpx.AsyncClient(
+            limits=_LIMITS,
+            timeout=DEFAULT_TIMEOUT,
+            follow_redirects=False,
+            mounts={"fake://": FakeTransport()},
+        )
+        _async_clients[loop] = client
     return client
 
 
@@ -74,9 +76,9 @@ def backoff(attempt: int, retry_after: float | None) -> float:
     return base * (0.75 + random.random() * 0.25)
 
 
-def _timeout(value: float | httpx.Timeout | None) -> httpx.Timeout:
+def _timeout(value: float | httpx.Timeout | None) -> Any:
     if value is None:
-        return DEFAULT_TIMEOUT
+        return httpx.USE_CLIENT_DEFAULT  # the pool's DEFAULT_TIMEOUT, or an injected client's own
     if isinstance(value, httpx.Timeout):
         return value
     return httpx.Timeout(value, connect=min(10.0, value))
@@ -88,27 +90,28 @@ def _build(client: httpx.Client | httpx.AsyncClient, req: HttpRequest, timeout: 
     )
 
 
-def _scrub(text: str, req: HttpRequest) -> str:
-    for s in req.secrets:
+def _scrub(text: str, secrets: tuple[str, ...]) -> str:
+    for s in secrets:
         if s:
             text = text.replace(s, "****")
     return text
 
 
-def _connection_error(
-    exc: httpx.HTTPError, req: HttpRequest, provider: str, model: str
+def connection_error(
+    exc: httpx.HTTPError, secrets: tuple[str, ...], provider: str, model: str
 ) -> APIConnectionError:
+    """The typed error for a transport failure, with every secret of the request scrubbed from it."""
     cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
-    return cls(_scrub(f"{type(exc).__name__}: {exc}", req), provider=provider, model=model)
+    return cls(_scrub(f"{type(exc).__name__}: {exc}", secrets), provider=provider, model=model)
 
 
-RetryAfter = Callable[[httpx.Response], float | None]
+RetryAfter = Callable[[Mapping[str, str]], float | None]  # response headers -> seconds to wait
 
 
 def send(
     req: HttpRequest,
     *,
-    transport: str,
+    client: httpx.Client | None = None,
     provider: str,
     model: str,
     timeout: float | httpx.Timeout | None,
@@ -117,7 +120,7 @@ def send(
 ) -> httpx.Response:
     """Send with retries. Returns the final response (maybe an error status); the body is unread when
     ``req.stream`` is true, so the caller must close it."""
-    client = _client(transport)
+    client = _client() if client is None else client
     attempt = 0
     while True:
         attempt += 1
@@ -125,11 +128,11 @@ def send(
             response = client.send(_build(client, req, timeout), stream=req.stream)
         except httpx.HTTPError as exc:
             if attempt > max_retries:
-                raise _connection_error(exc, req, provider, model) from None
+                raise connection_error(exc, req.secrets, provider, model) from None
             time.sleep(backoff(attempt, None))
             continue
         if response.status_code in RETRY_STATUSES and attempt <= max_retries:
-            wait = backoff(attempt, retry_after(response))
+            wait = backoff(attempt, retry_after(response.headers))
             response.close()
             time.sleep(wait)
             continue
@@ -139,14 +142,14 @@ def send(
 async def asend(
     req: HttpRequest,
     *,
-    transport: str,
+    client: httpx.AsyncClient | None = None,
     provider: str,
     model: str,
     timeout: float | httpx.Timeout | None,
     max_retries: int,
     retry_after: RetryAfter,
 ) -> httpx.Response:
-    client = _aclient(transport)
+    client = _aclient() if client is None else client
     attempt = 0
     while True:
         attempt += 1
@@ -154,11 +157,11 @@ async def asend(
             response = await client.send(_build(client, req, timeout), stream=req.stream)
         except httpx.HTTPError as exc:
             if attempt > max_retries:
-                raise _connection_error(exc, req, provider, model) from None
+                raise connection_error(exc, req.secrets, provider, model) from None
             await asyncio.sleep(backoff(attempt, None))
             continue
         if response.status_code in RETRY_STATUSES and attempt <= max_retries:
-            wait = backoff(attempt, retry_after(response))
+            wait = backoff(attempt, retry_after(response.headers))
             await response.aclose()
             await asyncio.sleep(wait)
             continue

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import click
 
+from router._providers import providers
+from router._registry import adapter
+
 __all__ = ["main"]
 
 
@@ -32,7 +35,7 @@ def main() -> None:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 def validate(paths: tuple[Path, ...]) -> None:
     """Check spec files (default: specs/). Prints every problem as file:line:col: error: ..."""
-    from router.compiler import validate as run
+    from router.compiler import validate as run  # yaml and jsonschema: only for commands that compile
 
     specs, diags = run(list(paths) or [Path("specs")])
     if diags:
@@ -48,7 +51,7 @@ def validate(paths: tuple[Path, ...]) -> None:
 @click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff of what a build would change.")
 def build(specs_dir: Path, out_dir: Path, check_only: bool, show_diff: bool) -> None:
     """Compile every spec in SPECS into a Python module in OUT."""
-    from router import compiler
+    from router import compiler  # yaml, jsonschema and jinja2: only for commands that compile
 
     if not specs_dir.is_dir():
         click.echo(f"{specs_dir}: error: no such directory, expected a folder of provider specs", err=True)
@@ -81,10 +84,20 @@ def build(specs_dir: Path, out_dir: Path, check_only: bool, show_diff: bool) -> 
 @main.command(name="list")
 def list_providers() -> None:
     """List the compiled providers and their models."""
-    from router._router import provider_table
-
     for row in provider_table():
         click.echo(row)
+
+
+def provider_table() -> list[str]:
+    """`router list`: one row a provider: id, protocol, catalogue size, and whether it is usable here."""
+    rows = []
+    statuses = providers()
+    width = max(len(p.id) for p in statuses)
+    for p in statuses:
+        n = len(adapter(p.id).models)
+        state = "enabled " if p.enabled else "disabled"
+        rows.append(f"{p.id:<{width}}  {p.protocol:<18}  {n:>2} models  {state}  {p.reason}")
+    return rows
 
 
 if __name__ == "__main__":  # pragma: no cover

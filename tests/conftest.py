@@ -29,9 +29,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> int:
-    from router.protocols import _common
+    from router.protocols import _normalise
 
-    monkeypatch.setattr(_common, "now", lambda: FIXED_NOW)
+    monkeypatch.setattr(_normalise, "now", lambda: FIXED_NOW)
     return FIXED_NOW
 
 

@@ -8,7 +8,6 @@ gives a live stream/non-stream pair.
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletionChunk as OpenAIChunk
 
 import router
+from router import _registry
 from router._streaming import iter_events
 
 STREAMS = [p for p in real_cases("openai", "anthropic") if load_case(p)["stream"]]
@@ -58,7 +58,7 @@ def _comparable(c: router.ChatCompletion) -> dict[str, Any]:
 @pytest.mark.parametrize("path", STREAMS, ids=[f"{p.parent.name}-{p.stem}" for p in STREAMS])
 def test_accumulated_stream_equals_the_sdk_final_answer(path: Path) -> None:
     case = load_case(path)
-    mod = importlib.import_module(f"generated.{case['provider']}")
+    mod = _registry.adapter(case["provider"])
     chunks = list(mod.parse_stream_bytes([case["response"]["raw_stream"].encode()]))
     ours = router.accumulate(chunks)
     theirs = mod.parse_response(200, {}, _sdk_final_body(case))

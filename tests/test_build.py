@@ -110,7 +110,7 @@ def test_spec_strings_become_literals_not_code(tmp_path: Path) -> None:
     code = (out / "evil.py").read_text()
     ns: dict[str, Any] = {}
     exec(compile(code, "evil.py", "exec"), ns)
-    assert ns["NAME"] == evil
+    assert ns["CONFIG"].name == evil
     assert ns["CONFIG"].headers["x-note"] == "'''\"\"\"\\n"
 
 

@@ -4,7 +4,6 @@ key the provider does not define is sent (extra_body is the one deliberate way t
 from __future__ import annotations
 
 import functools
-import importlib
 import typing
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,8 @@ from anthropic.types import message_create_params as anthropic_params
 from conftest import canonical_cases, load_case
 from openai.types.chat import completion_create_params as openai_params
 from pydantic import TypeAdapter
+
+from router import _registry
 
 MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5"}
 CASES = [c for c in canonical_cases() if c.stem != "extra_body_headers"]
@@ -40,7 +41,7 @@ SDK_TYPES: dict[str, tuple[Any, Any, set[str]]] = {
 
 @pytest.mark.parametrize(("provider", "case"), PAIRS, ids=[f"{p}-{c.stem}" for p, c in PAIRS])
 def test_body_matches_official_sdk_types(provider: str, case: Path) -> None:
-    mod = importlib.import_module(f"generated.{provider}")
+    mod = _registry.adapter(provider)
     request = dict(load_case(case)["request"])
     request["model"] = MODELS[provider]
     body = mod.build_request(request, api_key="k").json
@@ -82,7 +83,7 @@ def test_the_check_catches_a_malformed_block() -> None:
 
 
 def test_extra_body_is_passed_through_unchanged() -> None:
-    import generated.anthropic as anthropic
+    from generated.anthropic import ADAPTER as anthropic
 
     request = dict(load_case(Path(__file__).parent / "cases" / "extra_body_headers.json")["request"])
     request["model"] = "claude-haiku-4-5"

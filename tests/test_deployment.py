@@ -30,9 +30,9 @@ OPENAI_OK = {
 
 
 def test_providers_enabled_by_key(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    from router import _deployment
+    from router import _providers
 
-    monkeypatch.setattr(_deployment, "_logged_disabled", set())
+    monkeypatch.setattr(_providers, "_logged_disabled", set())
     with caplog.at_level(logging.DEBUG, logger="router"):
         status = {p.id: p for p in router.providers()}
     assert status["fake"].enabled and status["fake"].reason == "needs no key"
@@ -68,14 +68,14 @@ def test_resolution_errors_suggest(model: str, message: str) -> None:
 
 def test_bare_ids_and_aliases_route_by_catalogue() -> None:
     mod, name = router.resolve("claude-sonnet-4-5")
-    assert (mod.ID, name) == ("anthropic", "claude-sonnet-4-5")
+    assert (mod.id, name) == ("anthropic", "claude-sonnet-4-5")
     mod, name = router.resolve("gpt-4o")
-    assert (mod.ID, name) == ("openai", "gpt-4o")
+    assert (mod.id, name) == ("openai", "gpt-4o")
 
 
 def test_cost_on_recorded_usage() -> None:
     case = load_case(REAL / "anthropic" / "tool_use_parallel_with_text.json")
-    import generated.anthropic as anthropic
+    from generated.anthropic import ADAPTER as anthropic
 
     resp = anthropic.parse_response(
         200, {}, case["response"]["body"], receipt=router.Receipt("anthropic", "claude-haiku-4-5")
@@ -87,7 +87,7 @@ def test_cost_on_recorded_usage() -> None:
 
 
 def test_cost_prices_cached_tokens_separately() -> None:
-    import generated.openai as openai
+    from generated.openai import ADAPTER as openai
 
     resp = openai.parse_response(200, {}, OPENAI_OK, receipt=router.Receipt("openai", "gpt-4o-mini"))
     # 600 fresh input at 0.15, 400 cached at 0.075, 500 output at 0.60 (USD per million)
@@ -274,7 +274,7 @@ def test_new_provider_is_yaml_only(tmp_path: Path) -> None:
 
 
 def test_azure_deployment_in_path_version_in_query(monkeypatch: pytest.MonkeyPatch) -> None:
-    import generated.azure_openai as azure
+    from generated.azure_openai import ADAPTER as azure
 
     req = {"model": "my-gpt4o", "messages": MSGS}
     with pytest.raises(router.ConfigError, match="AZURE_OPENAI_ENDPOINT"):
@@ -290,7 +290,7 @@ def test_azure_deployment_in_path_version_in_query(monkeypatch: pytest.MonkeyPat
 
 
 def test_litellm_extensions_and_cost_header() -> None:
-    import generated.litellm as litellm
+    from generated.litellm import ADAPTER as litellm
 
     receipt = router.Receipt("litellm", "team-model")
     http = litellm.build_request(
@@ -311,7 +311,7 @@ def test_litellm_extensions_and_cost_header() -> None:
 
 
 def test_optional_headers_are_left_out_when_unset(monkeypatch: pytest.MonkeyPatch) -> None:
-    import generated.openrouter as openrouter
+    from generated.openrouter import ADAPTER as openrouter
 
     req = {"model": "openai/gpt-4o", "messages": MSGS}
     assert {"HTTP-Referer", "X-Title"}.isdisjoint(openrouter.build_request(req, api_key="k").headers)
@@ -321,7 +321,7 @@ def test_optional_headers_are_left_out_when_unset(monkeypatch: pytest.MonkeyPatc
 
 
 def test_base_url_argument_stands_in_for_a_required_variable() -> None:
-    import generated.openai_compatible as compat
+    from generated.openai_compatible import ADAPTER as compat
 
     req = {"model": "m", "messages": MSGS}
     with pytest.raises(router.ConfigError, match="OPENAI_COMPATIBLE_BASE_URL"):

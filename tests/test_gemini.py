@@ -28,9 +28,10 @@ from openai.types.chat import ChatCompletion as OpenAIChatCompletion
 from openai.types.chat import ChatCompletionChunk as OpenAIChatCompletionChunk
 from pydantic import TypeAdapter
 
-import generated.gemini as adapter
 import router
+from generated.gemini import ADAPTER as adapter
 from router import Receipt
+from router._adapter import Adapter
 from router._streaming import iter_events
 from router._types import ChatCompletion, ChatCompletionChunk
 from router.protocols import gemini as codec
@@ -939,9 +940,11 @@ def test_other_protocols_reasoning_blocks_are_not_sent() -> None:
 
 
 def test_reasoning_content_is_sent_as_a_thought_part_when_the_spec_says_so() -> None:
-    cfg = dataclasses.replace(adapter.CONFIG, messages=MessageRules(reasoning_content="send"))
+    cfg = dataclasses.replace(adapter.config, messages=MessageRules(reasoning_content="send"))
     message = {"role": "assistant", "content": "4", "reasoning_content": "2+2"}
-    http = codec.build_request(cfg, {"model": MODEL, "messages": [_user(), message, _user()]}, api_key=KEY)
+    http = Adapter(cfg, codec).build_request(
+        {"model": MODEL, "messages": [_user(), message, _user()]}, api_key=KEY
+    )
     assert http.json["contents"][1]["parts"] == [{"text": "2+2", "thought": True}, {"text": "4"}]
     _validate_body(http.json)
 

@@ -13,6 +13,7 @@ from conftest import REAL, load_case
 from loopback import Loopback, Reply, split_awkwardly
 
 import router
+from router import _registry
 
 KEY = "sk-integration-SECRET-9876"
 MSGS = [{"role": "user", "content": "Hello"}]
@@ -45,14 +46,13 @@ def _base(provider: str, srv: Loopback) -> str:
     [("openai", "openai/parallel_tool_calls"), ("anthropic", "anthropic/tool_use_parallel_with_text")],
 )
 def test_sync_non_stream(server: Loopback, provider: str, name: str) -> None:
-    import importlib
 
     case = _recorded(name)
     server.replies.append(_reply_for(case))
     resp = router.completion(
         f"{provider}/some-model", MSGS, api_key=KEY, base_url=_base(provider, server), max_tokens=50
     )
-    mod = importlib.import_module(f"generated.{provider}")
+    mod = _registry.adapter(provider)
     expected = mod.parse_response(200, {}, case["response"]["body"])
     got, want = resp.to_dict(), expected.to_dict()
     got.pop("created"), want.pop("created"), got.pop("router"), got.pop("cost", None)
@@ -74,9 +74,8 @@ STREAMS = [
 
 
 def _expected_chunks(provider: str, case: dict[str, Any]) -> list[dict[str, Any]]:
-    import importlib
 
-    mod = importlib.import_module(f"generated.{provider}")
+    mod = _registry.adapter(provider)
     chunks = [c.to_dict() for c in mod.parse_stream_bytes([case["response"]["raw_stream"].encode()])]
     for c in chunks:
         c.pop("created")

@@ -28,11 +28,12 @@ from ollama import _types as ollama_types
 from openai.types.chat import ChatCompletion as OpenAIChatCompletion
 from openai.types.chat import ChatCompletionChunk as OpenAIChatCompletionChunk
 
-import generated.ollama as adapter
 import router
+from generated.ollama import ADAPTER as adapter
 from router import Receipt
+from router._adapter import Adapter
 from router._streaming import NDJSONParser
-from router.protocols import _common, ollama_chat
+from router.protocols import _normalise, ollama_chat
 from router.protocols._config import MessageRules, StructuredOutput, ToolRules
 
 MODEL = "llama3.2"
@@ -53,7 +54,7 @@ def no_ollama_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def fixed_ids(monkeypatch: pytest.MonkeyPatch) -> None:
     """Completion ids are random (the protocol has none); snapshots need them fixed."""
-    monkeypatch.setattr(_common, "new_id", lambda prefix: f"{prefix}fixed")
+    monkeypatch.setattr(_normalise, "new_id", lambda prefix: f"{prefix}fixed")
 
 
 def _request(case: Path, **extra: Any) -> dict[str, Any]:
@@ -234,21 +235,21 @@ def test_reasoning_content_follows_the_spec() -> None:
     case = _request(Path(__file__).parent / "cases" / "reasoning_round_trip.json")
     assistant = adapter.build_request(case).json["messages"][1]
     assert assistant["thinking"] == "Adding two and two gives four."
-    dropping = dataclasses.replace(adapter.CONFIG, messages=MessageRules(reasoning_content="drop"))
-    assert "thinking" not in ollama_chat.build_request(dropping, case).json["messages"][1]
+    dropping = dataclasses.replace(adapter.config, messages=MessageRules(reasoning_content="drop"))
+    assert "thinking" not in Adapter(dropping, ollama_chat).build_request(case).json["messages"][1]
 
 
 def test_structured_output_mechanisms() -> None:
     case = _request(Path(__file__).parent / "cases" / "json_schema.json")
-    cleaned = dataclasses.replace(adapter.CONFIG, tools=ToolRules(frozenset({"additionalProperties"})))
-    assert "additionalProperties" not in ollama_chat.build_request(cleaned, case).json["format"]
-    off = dataclasses.replace(adapter.CONFIG, structured_output=StructuredOutput(json_schema="unsupported"))
+    cleaned = dataclasses.replace(adapter.config, tools=ToolRules(frozenset({"additionalProperties"})))
+    assert "additionalProperties" not in Adapter(cleaned, ollama_chat).build_request(case).json["format"]
+    off = dataclasses.replace(adapter.config, structured_output=StructuredOutput(json_schema="unsupported"))
     receipt = Receipt("ollama", MODEL)
-    assert "format" not in ollama_chat.build_request(off, case, receipt=receipt).json
+    assert "format" not in Adapter(off, ollama_chat).build_request(case, receipt=receipt).json
     assert receipt.dropped == ["response_format"]
-    forced = dataclasses.replace(adapter.CONFIG, structured_output=StructuredOutput(json_schema="tool"))
+    forced = dataclasses.replace(adapter.config, structured_output=StructuredOutput(json_schema="tool"))
     with pytest.raises(router.ConfigError, match="no tool_choice"):
-        ollama_chat.build_request(forced, case)
+        Adapter(forced, ollama_chat).build_request(case)
 
 
 def test_tool_result_without_a_known_call_has_no_tool_name() -> None:
@@ -707,7 +708,7 @@ def test_stream_stops_at_done() -> None:
     events = NDJSONParser().feed(
         _line(message={"role": "assistant", "content": "a"}, done=True, done_reason="stop") + b"garbage\n"
     )
-    out = list(_common.decode_stream(decoder, events))
+    out = list(decoder.decode(events))
     assert decoder.done
     assert [c.choices[0].finish_reason for c in out] == [None, "stop"]
 

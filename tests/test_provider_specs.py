@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from openai.types.chat import ChatCompletion as OpenAIChatCompletion
 from openai.types.chat import ChatCompletionChunk as OpenAIChatCompletionChunk
 
 import router
-from router import Receipt
+from router import Receipt, _registry
 
 # provider -> a real model id of that provider (local servers: an id such a server serves)
 MODELS = {
@@ -79,7 +78,7 @@ def _clean_provider_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _module(provider: str) -> Any:
-    return importlib.import_module(f"generated.{provider.replace('-', '_')}")
+    return _registry.adapter(provider)
 
 
 def _ids(paths: list[Path]) -> list[str]:
@@ -132,14 +131,14 @@ def test_every_new_provider_has_a_model() -> None:
     ours = {p for p, m in generated.PROTOCOLS.items() if m == "openai-chat"} - {"openai", "fake"}
     assert set(MODELS) <= ours
     for provider, model in MODELS.items():
-        catalogue = _module(provider).MODELS
+        catalogue = _module(provider).models
         if catalogue:  # local servers and the generic spec have none
             assert model in catalogue, provider
 
 
 def test_models_are_routed_to_their_provider() -> None:
     mod, model = router.resolve("deepseek/deepseek-v4-flash")
-    assert mod.ID == "deepseek"
+    assert mod.id == "deepseek"
     assert (
         mod.build_request({"model": model, "messages": [{"role": "user", "content": "x"}]}, api_key=KEY).json[
             "model"
@@ -147,7 +146,7 @@ def test_models_are_routed_to_their_provider() -> None:
         == "deepseek-flash"
     )  # the legacy name is an alias
     mod, model = router.resolve("groq/openai/gpt-oss-120b")
-    assert (mod.ID, model) == ("groq", "openai/gpt-oss-120b")
+    assert (mod.id, model) == ("groq", "openai/gpt-oss-120b")
 
 
 def test_no_inherited_openai_base_url_or_key(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -158,22 +157,22 @@ def test_no_inherited_openai_base_url_or_key(monkeypatch: pytest.MonkeyPatch) ->
     msgs = [{"role": "user", "content": "x"}]
     for provider, model in MODELS.items():
         mod = _module(provider)
-        assert "OPENAI_API_KEY" not in mod.API_KEY_ENV, provider
-        if mod.CONFIG.auth_optional:
+        assert "OPENAI_API_KEY" not in mod.config.auth_env, provider
+        if mod.config.auth_optional:
             http = mod.build_request({"model": model, "messages": msgs})
             assert "Authorization" not in http.headers, provider
         else:
-            with pytest.raises(router.ConfigError, match=mod.API_KEY_ENV[0]):
+            with pytest.raises(router.ConfigError, match=mod.config.auth_env[0]):
                 mod.build_request({"model": model, "messages": msgs})
         http = mod.build_request({"model": model, "messages": msgs}, api_key=KEY)
         assert not http.url.startswith("http://127.0.0.1:9"), provider
 
 
 def test_sdk_base_url_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    import generated.cerebras as cerebras
-    import generated.groq as groq
-    import generated.together as together
-    import generated.vllm as vllm
+    from generated.cerebras import ADAPTER as cerebras
+    from generated.groq import ADAPTER as groq
+    from generated.together import ADAPTER as together
+    from generated.vllm import ADAPTER as vllm
 
     msgs = [{"role": "user", "content": "x"}]
     # Groq's and Cerebras's SDKs hold the host only and add the API path themselves.
@@ -197,7 +196,7 @@ def test_sdk_base_url_variables(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_parameter_rules_per_model_family() -> None:
-    import generated.xai as xai
+    from generated.xai import ADAPTER as xai
 
     req = {
         "messages": [{"role": "user", "content": "x"}],
@@ -217,7 +216,7 @@ def test_parameter_rules_per_model_family() -> None:
 
 
 def test_groq_rejects_more_than_one_choice() -> None:
-    import generated.groq as groq
+    from generated.groq import ADAPTER as groq
 
     msgs = [{"role": "user", "content": "x"}]
     assert groq.build_request({"model": "m", "messages": msgs, "n": 1}, api_key=KEY).json["n"] == 1
@@ -226,7 +225,7 @@ def test_groq_rejects_more_than_one_choice() -> None:
 
 
 def test_deepseek_sends_reasoning_back_and_maps_effort() -> None:
-    import generated.deepseek as deepseek
+    from generated.deepseek import ADAPTER as deepseek
 
     turn = {"role": "assistant", "content": None, "reasoning_content": "Look it up.",
             "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}  # fmt: skip
@@ -282,7 +281,7 @@ def test_recorded_answer(path: Path, snapshot_json: Any, fixed_clock: int) -> No
 def test_xai_usage_counts_reasoning_in_completion_tokens() -> None:
     # Recorded: prompt 137, completion 1, reasoning 116, total 254 (xAI leaves reasoning out of
     # completion_tokens); the unified figures count it, as OpenAI's do.
-    import generated.xai as xai
+    from generated.xai import ADAPTER as xai
 
     case = load_case(next(p for p in RECORDED if p.name == "plain_basic.json" and p.parent.name == "xai"))
     u = xai.parse_response(200, {}, case["response"]["body"]).usage
@@ -293,7 +292,7 @@ def test_xai_usage_counts_reasoning_in_completion_tokens() -> None:
 
 
 def test_deepseek_cached_tokens_come_from_prompt_cache_hit_tokens() -> None:
-    import generated.deepseek as deepseek
+    from generated.deepseek import ADAPTER as deepseek
 
     body = {"id": "x", "model": "deepseek-flash", "created": 1,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
@@ -304,7 +303,7 @@ def test_deepseek_cached_tokens_come_from_prompt_cache_hit_tokens() -> None:
 
 
 def test_openrouter_reports_its_cost() -> None:
-    import generated.openrouter as openrouter
+    from generated.openrouter import ADAPTER as openrouter
 
     case = load_case(
         next(p for p in RECORDED if p.name == "plain_basic.json" and p.parent.name == "openrouter")
@@ -355,14 +354,14 @@ def test_documented_errors(provider: str, status: int, body: Any, cls: type[rout
 
 
 def test_openai_compatible_needs_its_base_url() -> None:
-    import generated.openai_compatible as compat
+    from generated.openai_compatible import ADAPTER as compat
 
     with pytest.raises(router.ConfigError, match="OPENAI_COMPATIBLE_BASE_URL"):
         compat.build_request({"model": "m", "messages": [{"role": "user", "content": "x"}]})
 
 
 def test_openai_compatible_uses_its_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
-    import generated.openai_compatible as compat
+    from generated.openai_compatible import ADAPTER as compat
 
     monkeypatch.setenv("OPENAI_COMPATIBLE_BASE_URL", "http://127.0.0.1:4000/v1/")
     http = compat.build_request({"model": "m", "messages": [{"role": "user", "content": "x"}]})

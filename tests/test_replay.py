@@ -9,7 +9,6 @@ family's adapter (openai-chat servers by `openai`).
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from openai.types.chat import ChatCompletion as OpenAIChatCompletion
 from openai.types.chat import ChatCompletionChunk as OpenAIChatCompletionChunk
 
 import router
+from router import _registry
 
 FAMILY = {
     "openai-chat": ("openai-chat", "openai"),
@@ -38,10 +38,9 @@ def _adapter(case: dict[str, Any]) -> Any:
     protocol, default = FAMILY[case["api"]]
     import generated
 
-    own = case["provider"].replace("-", "_")
     if case["provider"] in generated.PROVIDERS and generated.PROTOCOLS[case["provider"]] == protocol:
-        return importlib.import_module(f"generated.{own}")
-    return importlib.import_module(f"generated.{default}")
+        return _registry.adapter(case["provider"])
+    return _registry.adapter(default)
 
 
 def _model(case: dict[str, Any]) -> str:
@@ -84,7 +83,7 @@ def test_replay_through_http(path: Path, snapshot_json: Any) -> None:
     with Loopback() as server:
         server.replies.append(_reply(case))
         call = {"api_key": KEY, "base_url": server.url, "max_retries": 0, "stream": stream}
-        model = f"{mod.ID}/{_model(case)}"
+        model = f"{mod.id}/{_model(case)}"
         msgs = [{"role": "user", "content": "replayed"}]
         status = case["response"]["status"]
         if status >= 400:

@@ -4,7 +4,6 @@ unified results checked against the official openai package's own types."""
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from openai.types.chat import ChatCompletion as OpenAIChatCompletion
 from openai.types.chat import ChatCompletionChunk as OpenAIChatCompletionChunk
 
 import router
+from router import _registry
 
 CASES = real_cases("openai", "anthropic")
 OK = [c for c in CASES if load_case(c)["response"]["status"] < 400]
@@ -26,7 +26,7 @@ def _ids(paths: list[Path]) -> list[str]:
 
 
 def _adapter(case: dict[str, Any]) -> Any:
-    return importlib.import_module(f"generated.{case['provider']}")
+    return _registry.adapter(case["provider"])
 
 
 def _body(case: dict[str, Any]) -> Any:
@@ -82,7 +82,7 @@ def test_recorded_error(path: Path, snapshot_json: Any) -> None:
 
 
 def test_anthropic_usage_counts_cache_in_prompt_tokens() -> None:
-    import generated.anthropic as anthropic
+    from generated.anthropic import ADAPTER as anthropic
 
     body = {
         "id": "msg_1", "type": "message", "role": "assistant", "model": "m", "stop_reason": "end_turn",
@@ -97,7 +97,7 @@ def test_anthropic_usage_counts_cache_in_prompt_tokens() -> None:
 
 
 def test_unknown_finish_reason_is_kept_and_logged(caplog: pytest.LogCaptureFixture) -> None:
-    import generated.anthropic as anthropic
+    from generated.anthropic import ADAPTER as anthropic
 
     body = {
         "id": "m",
@@ -158,20 +158,20 @@ def test_unknown_finish_reason_is_kept_and_logged(caplog: pytest.LogCaptureFixtu
     ],
 )
 def test_bad_answers_give_typed_errors(provider: str, status: int, body: bytes, cls: type[Exception]) -> None:
-    mod = importlib.import_module(f"generated.{provider}")
+    mod = _registry.adapter(provider)
     with pytest.raises(cls):
         mod.parse_response(status, {}, body)
 
 
 def test_html_error_page_message_says_html() -> None:
-    import generated.openai as openai
+    from generated.openai import ADAPTER as openai
 
     err = openai.map_error(502, {}, b"<!DOCTYPE html><html>nginx</html>")
     assert "HTML" in str(err)
 
 
 def test_retry_after_header_is_read() -> None:
-    import generated.openai as openai
+    from generated.openai import ADAPTER as openai
 
     err = openai.map_error(
         429,
@@ -205,13 +205,13 @@ def test_retry_after_header_is_read() -> None:
     ids=["anthropic-truncated", "anthropic-error-event", "openai-truncated", "openai-bad-frame"],
 )
 def test_bad_streams_give_typed_errors(provider: str, stream: bytes, cls: type[Exception]) -> None:
-    mod = importlib.import_module(f"generated.{provider}")
+    mod = _registry.adapter(provider)
     with pytest.raises(cls):
         list(mod.parse_stream_bytes([stream]))
 
 
 def test_openai_logprobs_are_kept_and_accumulated() -> None:
-    import generated.openai as openai
+    from generated.openai import ADAPTER as openai
 
     lp = {
         "content": [{"token": "Hi", "logprob": -0.1, "bytes": [72, 105], "top_logprobs": []}],
@@ -235,7 +235,7 @@ def test_openai_logprobs_are_kept_and_accumulated() -> None:
 
 
 def test_gemini_retry_delay_from_the_body() -> None:
-    import generated.gemini as gemini
+    from generated.gemini import ADAPTER as gemini
 
     body = {"error": {"code": 429, "message": "Resource has been exhausted", "status": "RESOURCE_EXHAUSTED", "details": [
         {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": []},
@@ -247,7 +247,7 @@ def test_gemini_retry_delay_from_the_body() -> None:
 
 
 def test_content_as_typed_parts_splits_text_and_thinking() -> None:
-    import generated.mistral as mistral
+    from generated.mistral import ADAPTER as mistral
 
     body = {
         "id": "x", "object": "chat.completion", "created": 1, "model": "magistral-medium-latest",
@@ -261,7 +261,7 @@ def test_content_as_typed_parts_splits_text_and_thinking() -> None:
 
 
 def test_groq_drops_message_names_onto_the_receipt() -> None:
-    import generated.groq as groq
+    from generated.groq import ADAPTER as groq
 
     receipt = router.Receipt("groq", "llama-3.1-8b-instant")
     msgs = [{"role": "user", "content": "hi", "name": "alice"}]
@@ -273,7 +273,7 @@ def test_groq_drops_message_names_onto_the_receipt() -> None:
 
 
 def test_anthropic_forced_json_tool_comes_back_as_content() -> None:
-    import generated.anthropic as anthropic
+    from generated.anthropic import ADAPTER as anthropic
 
     req = {
         "model": "claude-haiku-4-5",
@@ -309,7 +309,7 @@ def test_anthropic_forced_json_tool_comes_back_as_content() -> None:
 
 
 def test_anthropic_thinking_blocks_go_back_signed_on_the_next_turn() -> None:
-    import generated.anthropic as anthropic
+    from generated.anthropic import ADAPTER as anthropic
 
     body = {
         "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5-20250929",
@@ -356,7 +356,7 @@ def test_anthropic_thinking_blocks_go_back_signed_on_the_next_turn() -> None:
 
 
 def test_request_id_from_the_error_body_when_no_header_came() -> None:
-    import generated.anthropic as anthropic
+    from generated.anthropic import ADAPTER as anthropic
 
     body = {
         "type": "error",

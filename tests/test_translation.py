@@ -5,7 +5,6 @@ The API key is a known test value; the snapshot must show it masked, never in cl
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 from conftest import canonical_cases, load_case
 
-from router import Receipt
+from router import Receipt, _registry
 
 # provider -> the model each canonical case is sent to
 MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5", "fake": "echo"}
@@ -22,7 +21,7 @@ PAIRS = [(p, c) for p in sorted(MODELS) for c in canonical_cases()]
 
 
 def _translate(provider: str, case: Path) -> dict[str, Any]:
-    mod = importlib.import_module(f"generated.{provider}")
+    mod = _registry.adapter(provider)
     request = dict(load_case(case)["request"])
     request["model"] = MODELS[provider]
     receipt = Receipt(provider, MODELS[provider])
@@ -38,8 +37,8 @@ def test_translation(provider: str, case: Path, snapshot_json: Any) -> None:
 
 
 def test_key_is_sent_but_never_shown() -> None:
-    import generated.anthropic as anthropic
-    import generated.openai as openai
+    from generated.anthropic import ADAPTER as anthropic
+    from generated.openai import ADAPTER as openai
 
     a = anthropic.build_request({"model": "m", "messages": [{"role": "user", "content": "x"}]}, api_key=KEY)
     o = openai.build_request({"model": "m", "messages": [{"role": "user", "content": "x"}]}, api_key=KEY)
@@ -51,7 +50,7 @@ def test_key_is_sent_but_never_shown() -> None:
 
 
 def test_strict_mode_raises_instead_of_dropping() -> None:
-    import generated.anthropic as anthropic
+    from generated.anthropic import ADAPTER as anthropic
     from router import UnsupportedParamsError
 
     req = {"model": "m", "messages": [{"role": "user", "content": "x"}], "seed": 1}
@@ -63,7 +62,7 @@ def test_strict_mode_raises_instead_of_dropping() -> None:
 
 
 def test_unknown_parameter_is_a_typed_error_with_a_suggestion() -> None:
-    import generated.openai as openai
+    from generated.openai import ADAPTER as openai
     from router import UnsupportedParamsError
 
     with pytest.raises(UnsupportedParamsError, match="did you mean 'temperature'"):
@@ -73,7 +72,7 @@ def test_unknown_parameter_is_a_typed_error_with_a_suggestion() -> None:
 
 
 def test_reasoning_model_override_renames_and_drops() -> None:
-    import generated.openai as openai
+    from generated.openai import ADAPTER as openai
 
     receipt = Receipt("openai", "o3-mini")
     http = openai.build_request(
@@ -103,7 +102,7 @@ def test_reasoning_model_override_renames_and_drops() -> None:
     ids=["empty-messages", "no-messages", "empty-model", "unknown-role"],
 )
 def test_bad_requests_fail_before_the_network(request_: dict[str, Any], message: str) -> None:
-    import generated.anthropic as anthropic
+    from generated.anthropic import ADAPTER as anthropic
     from router import BadRequestError
 
     with pytest.raises(BadRequestError, match=message):
@@ -111,7 +110,7 @@ def test_bad_requests_fail_before_the_network(request_: dict[str, Any], message:
 
 
 def test_missing_key_names_the_env_var() -> None:
-    import generated.anthropic as anthropic
+    from generated.anthropic import ADAPTER as anthropic
     from router import ConfigError
 
     with pytest.raises(ConfigError, match="ANTHROPIC_API_KEY"):
@@ -119,7 +118,7 @@ def test_missing_key_names_the_env_var() -> None:
 
 
 def test_env_base_url_and_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    import generated.openai as openai
+    from generated.openai import ADAPTER as openai
 
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1/")
@@ -129,7 +128,7 @@ def test_env_base_url_and_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_unsupported_content_part_is_named() -> None:
-    import generated.anthropic as anthropic
+    from generated.anthropic import ADAPTER as anthropic
     from router import UnsupportedParamsError
 
     msg = {"role": "user", "content": [{"type": "input_audio", "input_audio": {"data": "", "format": "wav"}}]}

@@ -27,7 +27,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from router.compiler._diagnostics import Diagnostic, pointer_str
 from router.compiler._yaml import Loaded, load_yaml
-from router.protocols._common import OPENAI_PARAMS
+from router.protocols._params import OPENAI_PARAMS
 
 __all__ = ["NOT_INHERITED", "Spec", "load_specs", "schema_diagnostics", "schema_path"]
 

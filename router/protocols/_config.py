@@ -77,11 +77,15 @@ class ParamRules:
 
 @dataclass(frozen=True, slots=True)
 class Override:
-    """Parameter rules for the models whose id matches one of ``patterns`` (fnmatch globs)."""
+    """Parameter rules for the models whose id matches one of ``patterns`` (fnmatch globs).
+
+    ``note`` is the spec's explanation of the quirk (why, with a link to the provider's docs).
+    """
 
     patterns: tuple[str, ...]
-    params: ParamRules
+    params: ParamRules = field(default_factory=ParamRules)
     reasoning: ReasoningRules | None = None  # replaces the provider's reasoning rules for these models
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,11 +196,18 @@ class Model:
 
 @dataclass(frozen=True, slots=True)
 class ProviderConfig:
+    """One provider, resolved: every value its spec (and the specs it extends) declares.
+
+    Defaults here are the spec language's defaults; the compiler prints only the fields that differ.
+    ``aliases`` and the model index are derived from ``models``.
+    """
+
     id: str
+    name: str
     protocol: str
     base_url: str
     chat: Endpoint
-    transport: Literal["http", "fake"] = "http"
+    docs: str | None = None
     base_url_env: str | None = None
     variables: Mapping[str, Variable] = field(default_factory=dict)
     auth_env: tuple[str, ...] = ()
@@ -219,8 +230,16 @@ class ProviderConfig:
     structured_output: StructuredOutput = field(default_factory=StructuredOutput)
     tools: ToolRules = field(default_factory=ToolRules)
     messages: MessageRules = field(default_factory=MessageRules)
-    models: Mapping[str, Model] = field(default_factory=dict)
-    aliases: Mapping[str, str] = field(default_factory=dict)
+    models: tuple[Model, ...] = ()
+    # Derived from ``models``: alias -> model id, and model id -> Model.
+    aliases: Mapping[str, str] = field(init=False, default_factory=dict, compare=False, repr=False)
+    by_id: Mapping[str, Model] = field(init=False, default_factory=dict, compare=False, repr=False)
     # Per-model merged parameter rules, filled on first use (overrides are matched once per model).
-    _rules_cache: dict[str, ParamRules] = field(default_factory=dict, compare=False, repr=False)
-    _reasoning_cache: dict[str, ReasoningRules] = field(default_factory=dict, compare=False, repr=False)
+    _rules_cache: dict[str, ParamRules] = field(init=False, default_factory=dict, compare=False, repr=False)
+    _reasoning_cache: dict[str, ReasoningRules] = field(
+        init=False, default_factory=dict, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_id", {m.id: m for m in self.models})
+        object.__setattr__(self, "aliases", {a: m.id for m in self.models for a in m.aliases})

@@ -13,16 +13,14 @@ reasons, usage paths, errors, headers) comes from the spec via ProviderConfig.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from router._exceptions import (
-    APIConnectionError,
     BadRequestError,
     InvalidResponseError,
     UnsupportedParamsError,
 )
-from router._streaming import Event
 from router._types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -30,23 +28,40 @@ from router._types import (
     ChunkChoice,
     Delta,
     FunctionCall,
-    HttpRequest,
     Message,
     Receipt,
     ToolCall,
     ToolCallDelta,
 )
-from router.protocols import _common
+from router.protocols import _normalise, _wire
 from router.protocols._config import ProviderConfig
 
-__all__ = ["StreamDecoder", "build_request", "parse_response", "parse_stream"]
+__all__ = [
+    "HANDLED",
+    "MODEL_PREFIX",
+    "STREAM_KEY",
+    "STREAM_KEY_ALWAYS",
+    "StreamDecoder",
+    "body_error",
+    "decoder",
+    "parse",
+    "translate",
+]
 
-_HANDLED = frozenset(
+HANDLED: frozenset[str] = frozenset(
     {
-        "model", "messages", "stream", "stream_options", "tools", "tool_choice", "parallel_tool_calls",
-        "response_format", "functions", "function_call",
+        "stream_options",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "response_format",
+        "functions",
+        "function_call",
     }
-)  # fmt: skip
+)
+STREAM_KEY: str | None = "stream"
+STREAM_KEY_ALWAYS: bool = False
+MODEL_PREFIX: str = ""
 
 
 def _image_block(cfg: ProviderConfig, part: Mapping[str, Any]) -> dict[str, Any]:
@@ -117,7 +132,7 @@ def _convert_messages(
     system: list[dict[str, Any]] = []
     turns: list[dict[str, Any]] = []
     for raw in messages:
-        m = _common.as_dict(raw)
+        m = _wire.as_dict(raw)
         role = m.get("role")
         if role in ("system", "developer"):
             system += _blocks(cfg, m.get("content"))
@@ -148,7 +163,7 @@ def _tools(cfg: ProviderConfig, tools: list[Any]) -> list[dict[str, Any]]:
     for t in tools:
         fn = t.get("function") or {}
         schema = fn.get("parameters") or {"type": "object", "properties": {}}
-        tool: dict[str, Any] = {"name": fn.get("name"), "input_schema": _common.clean_schema(schema, drop)}
+        tool: dict[str, Any] = {"name": fn.get("name"), "input_schema": _wire.clean_schema(schema, drop)}
         if fn.get("description"):
             tool["description"] = fn["description"]
         if "cache_control" in t:
@@ -175,38 +190,35 @@ def _tool_choice(cfg: ProviderConfig, choice: Any, parallel: Any) -> dict[str, A
     return out
 
 
-def build_request(
+def translate(
     cfg: ProviderConfig,
     request: Mapping[str, Any],
+    body: dict[str, Any],
     *,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    strict: bool = False,
-    receipt: Receipt | None = None,
-) -> HttpRequest:
-    model = _common.model_of(cfg, request)
-    if receipt is None:
-        receipt = Receipt(cfg.id, model)
-    system, turns = _convert_messages(cfg, _common.messages_of(cfg, request))
-    body: dict[str, Any] = {"model": model}
+    model: str,
+    receipt: Receipt,
+    strict: bool,
+) -> frozenset[str]:
+    system, turns = _convert_messages(cfg, _wire.messages_of(cfg, request))
+    body["model"] = model
     if system:
         plain = all(set(b) == {"type", "text"} for b in system)
         body["system"] = "\n\n".join(b["text"] for b in system) if plain else system
     body["messages"] = turns
-    tools, tool_choice = _common.tools_and_choice(request)
+    tools, tool_choice = _wire.tools_and_choice(request)
     if tools:
         body["tools"] = _tools(cfg, tools)
     choice = _tool_choice(cfg, tool_choice, request.get("parallel_tool_calls"))
     if choice is not None:
         body["tool_choice"] = choice
-    structured = _common.response_schema(cfg, request, receipt, strict)
+    structured = _wire.response_schema(cfg, request, receipt, strict)
     if structured is not None:
         mechanism, schema = structured
         if mechanism == "native":
             # https://platform.claude.com/docs/en/build-with-claude/structured-outputs
             body["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
         else:
-            # A forced tool whose input is the answer; parse_response turns it back into content.
+            # A forced tool whose input is the answer; parse turns it back into content.
             name = cfg.structured_output.tool_name
             body.setdefault("tools", []).append(
                 {
@@ -216,24 +228,7 @@ def build_request(
                 }
             )
             body["tool_choice"] = {"type": "tool", "name": name}
-    _common.apply_params(cfg, request, body, handled=_HANDLED, receipt=receipt, strict=strict)
-    stream = bool(request.get("stream"))
-    if stream:
-        body["stream"] = True
-        body.update(cfg.stream.body)
-    extra = request.get("extra_body")
-    if extra:
-        body.update(extra)
-    return _common.build_http(
-        cfg,
-        body,
-        model=model,
-        stream=stream,
-        api_key=api_key,
-        base_url=base_url,
-        extra_headers=request.get("extra_headers"),
-        extra_query=request.get("extra_query"),
-    )
+    return HANDLED
 
 
 def _json_tool(cfg: ProviderConfig) -> str | None:
@@ -251,7 +246,7 @@ def _message(blocks: Iterable[Mapping[str, Any]], json_tool: str | None = None) 
         if kind == "text":
             text.append(b.get("text") or "")
         elif kind == "tool_use" and json_tool is not None and b.get("name") == json_tool:
-            text.append(_common.json_arguments(b.get("input")))
+            text.append(_wire.json_arguments(b.get("input")))
         elif kind == "tool_use":
             calls.append(
                 ToolCall(
@@ -275,35 +270,29 @@ def _message(blocks: Iterable[Mapping[str, Any]], json_tool: str | None = None) 
     )
 
 
-def parse_response(
-    cfg: ProviderConfig,
-    status: int,
-    headers: Mapping[str, str],
-    body: Any,
-    *,
-    receipt: Receipt | None = None,
+def body_error(data: Any) -> int | None:
+    """An ``error`` object where an answer should be (a 200 body or a stream event)."""
+    if isinstance(data, Mapping) and data.get("type") == "error":
+        return 0
+    return None
+
+
+def parse(
+    cfg: ProviderConfig, data: Mapping[str, Any], status: int, receipt: Receipt | None
 ) -> ChatCompletion:
     model = receipt.model if receipt else None
-    if status >= 400:
-        raise _common.map_error(cfg, status, headers, body, model=model)
-    data = _common.load_json(body, provider=cfg.id, status=status)
-    if isinstance(data, Mapping) and data.get("type") == "error":
-        raise _common.map_error(cfg, 500, headers, data, model=model)
-    if not isinstance(data, Mapping) or not isinstance(data.get("content"), list):
+    if not isinstance(data.get("content"), list):
         raise InvalidResponseError("response has no content list", status=status, provider=cfg.id, body=data)
     native = data.get("stop_reason")
     message = _message(data["content"], _json_tool(cfg))
-    finish = _common.finish_reason(cfg, native)
+    finish = _normalise.finish_reason(cfg, native)
     if finish == "tool_calls" and not message.tool_calls:
         finish = "stop"  # the forced structured-output tool answered: that is the content
     return ChatCompletion(
-        id=data.get("id") or _common.new_id("msg_"),
-        created=_common.now(),
+        id=data.get("id") or _normalise.new_id("msg_"),
+        created=_normalise.now(),
         model=data.get("model") or model or "",
         choices=[Choice(index=0, message=message, finish_reason=finish, native_finish_reason=native)],
-        usage=_common.usage_from(cfg.usage, data),
-        router=receipt,
-        cost=_common.response_cost(cfg, headers, data),
     )
 
 
@@ -324,7 +313,7 @@ class StreamDecoder:
         self._cfg = cfg
         self._model = receipt.model if receipt else ""
         self._id = ""
-        self._created = _common.now()
+        self._created = _normalise.now()
         self._usage: dict[str, Any] = {}
         self._tool_index: dict[int, int] = {}  # content block index -> tool call index
         self._blocks: dict[int, dict[str, Any]] = {}  # open thinking / structured-output blocks by index
@@ -339,15 +328,12 @@ class StreamDecoder:
     def _tool(self, block_index: int) -> int:
         return self._tool_index.setdefault(block_index, len(self._tool_index))
 
-    def feed(self, ev: Event) -> list[ChatCompletionChunk]:
+    def unfinished(self) -> str | None:
+        return None if self._finished else ""
+
+    def feed(self, data: Mapping[str, Any], event: str | None) -> list[ChatCompletionChunk]:
         cfg = self._cfg
-        try:
-            data = json.loads(ev.data)
-        except ValueError:
-            raise InvalidResponseError(
-                f"stream frame is not JSON: {ev.data[:200]!r}", provider=cfg.id, model=self._model
-            ) from None
-        kind = data.get("type") or ev.event
+        kind = data.get("type") or event
         if kind == "content_block_delta":  # the hot path first
             d = data.get("delta") or {}
             dtype = d.get("type")
@@ -407,13 +393,13 @@ class StreamDecoder:
             if native is None:
                 return []
             self._finished = True
-            finish = _common.finish_reason(cfg, native)
+            finish = _normalise.finish_reason(cfg, native)
             if finish == "tool_calls" and not self._tool_index:
                 finish = "stop"  # only the structured-output tool answered
             return self._chunk(Delta(), finish, native)
         if kind == "message_stop":
             self.done = True
-            u = _common.usage_from(cfg.usage, {"usage": self._usage})
+            u = _normalise.usage_from(cfg.usage, {"usage": self._usage})
             if u is None:
                 return []
             return [
@@ -421,23 +407,12 @@ class StreamDecoder:
                     id=self._id, created=self._created, model=self._model, choices=[], usage=u
                 )
             ]
-        if kind == "error" or ev.event == cfg.stream.error_event:
-            raise _common.map_error(cfg, 500, {}, data, model=self._model)
         # ping and unknown future events carry nothing for the unified shape.
         return []
 
     def close(self) -> list[ChatCompletionChunk]:
-        if not self._finished:
-            raise APIConnectionError(
-                "stream ended before the provider finished its answer",
-                provider=self._cfg.id,
-                model=self._model,
-            )
         return []
 
 
-def parse_stream(
-    cfg: ProviderConfig, events: Iterable[Event], *, receipt: Receipt | None = None
-) -> Iterator[ChatCompletionChunk]:
-    """Anthropic stream events to OpenAI chunks; raises the typed error for an error event or a cut-off stream."""
-    return _common.decode_stream(StreamDecoder(cfg, receipt), events)
+def decoder(cfg: ProviderConfig, receipt: Receipt | None) -> StreamDecoder:
+    return StreamDecoder(cfg, receipt)

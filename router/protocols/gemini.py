@@ -41,17 +41,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from router._exceptions import (
-    APIConnectionError,
     BadRequestError,
     InvalidResponseError,
     UnsupportedParamsError,
 )
-from router._streaming import Event
 from router._types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -60,24 +58,41 @@ from router._types import (
     Delta,
     FinishReason,
     FunctionCall,
-    HttpRequest,
     Message,
     Receipt,
     ToolCall,
     ToolCallDelta,
     Usage,
 )
-from router.protocols import _common
+from router.protocols import _normalise, _wire
 from router.protocols._config import ProviderConfig
 
-__all__ = ["StreamDecoder", "build_request", "parse_response", "parse_stream"]
+__all__ = [
+    "HANDLED",
+    "MODEL_PREFIX",
+    "STREAM_KEY",
+    "STREAM_KEY_ALWAYS",
+    "StreamDecoder",
+    "body_error",
+    "decoder",
+    "parse",
+    "translate",
+]
 
-_HANDLED = frozenset(
+HANDLED: frozenset[str] = frozenset(
     {
-        "model", "messages", "stream", "stream_options", "tools", "tool_choice", "parallel_tool_calls",
-        "response_format", "functions", "function_call",
+        "stream_options",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "response_format",
+        "functions",
+        "function_call",
     }
-)  # fmt: skip
+)
+STREAM_KEY: str | None = None  # streaming is the :streamGenerateContent path, not a body field
+STREAM_KEY_ALWAYS: bool = False
+MODEL_PREFIX: str = "models/"  # the API names models "models/<id>"; the path template adds the prefix itself
 
 # The tag on the reasoning_blocks this codec writes and reads back.
 _BLOCK = "gemini"
@@ -287,7 +302,7 @@ def _convert_messages(
     names: dict[str, str] = {}  # tool call id -> function name, from earlier assistant turns
     native_ids: set[str] = set()
     for raw in messages:
-        m = _common.as_dict(raw)
+        m = _wire.as_dict(raw)
         role = m.get("role")
         if role in ("system", "developer"):
             system += _text_only(cfg, m.get("content"), "a system message")
@@ -329,7 +344,7 @@ def _tools(cfg: ProviderConfig, request: Mapping[str, Any]) -> list[dict[str, An
         if fn.get("description"):
             decl["description"] = fn["description"]
         if fn.get("parameters"):
-            decl["parameters"] = _common.clean_schema(fn["parameters"], cfg.tools.schema_drop_keywords)
+            decl["parameters"] = _wire.clean_schema(fn["parameters"], cfg.tools.schema_drop_keywords)
         declarations.append(decl)
     # https://ai.google.dev/api/caching#Tool : one Tool holds every function declaration.
     return [{"functionDeclarations": declarations}]
@@ -398,26 +413,20 @@ def _response_format(
             gen["responseJsonSchema"] = schema
 
 
-def build_request(
+def translate(
     cfg: ProviderConfig,
     request: Mapping[str, Any],
+    body: dict[str, Any],
     *,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    strict: bool = False,
-    receipt: Receipt | None = None,
-) -> HttpRequest:
-    model = _common.model_of(cfg, request)
-    # The API names models "models/<id>"; the path template adds the prefix itself.
-    model = model.removeprefix("models/")
-    if receipt is None:
-        receipt = Receipt(cfg.id, model)
+    model: str,
+    receipt: Receipt,
+    strict: bool,
+) -> frozenset[str]:
     if request.get("functions") or request.get("function_call") is not None:
         # The legacy functions/function_call become tools/tool_choice (a shallow view, no deep copy).
-        tools, choice = _common.tools_and_choice(request)
+        tools, choice = _wire.tools_and_choice(request)
         request = {**request, "tools": tools, "tool_choice": choice}
-    system, contents = _convert_messages(cfg, _common.messages_of(cfg, request))
-    body: dict[str, Any] = {}
+    system, contents = _convert_messages(cfg, _wire.messages_of(cfg, request))
     if system:
         body["systemInstruction"] = {"parts": system}
     body["contents"] = contents
@@ -427,24 +436,7 @@ def build_request(
     if tool_config is not None:
         body["toolConfig"] = tool_config
     _response_format(cfg, request, body, receipt, strict)
-    _common.apply_params(cfg, request, body, handled=_HANDLED, receipt=receipt, strict=strict)
-    stream = bool(request.get("stream"))
-    if stream and cfg.stream.body:
-        _common.deep_merge(body, cfg.stream.body)
-    extra = request.get("extra_body")
-    if extra:
-        # Merged key by key, so extra generationConfig fields join the translated ones.
-        _common.deep_merge(body, extra)
-    return _common.build_http(
-        cfg,
-        body,
-        model=model,
-        stream=stream,
-        api_key=api_key,
-        base_url=base_url,
-        extra_headers=request.get("extra_headers"),
-        extra_query=request.get("extra_query"),
-    )
+    return HANDLED
 
 
 # --------------------------------------------------------------------------- responses
@@ -476,7 +468,7 @@ def _read_parts(parts: Any, response_id: str, candidate: int, first_ordinal: int
         fc = p.get("functionCall")
         if isinstance(fc, Mapping):
             name = fc.get("name") or ""
-            arguments = _common.json_arguments(fc.get("args"))
+            arguments = _wire.json_arguments(fc.get("args"))
             native_id = fc.get("id")
             call_id = native_id or _call_id(
                 response_id, candidate, first_ordinal + len(out.calls), name, arguments
@@ -500,38 +492,25 @@ def _read_parts(parts: Any, response_id: str, candidate: int, first_ordinal: int
 
 
 def _finish(cfg: ProviderConfig, native: Any, has_calls: bool) -> FinishReason | None:
-    mapped: FinishReason | None = _common.finish_reason(cfg, native)
+    mapped: FinishReason | None = _normalise.finish_reason(cfg, native)
     # Gemini has no tool-call finish reason: an answer with function calls ends with STOP.
     if has_calls and mapped == "stop":
         return "tool_calls"
     return mapped
 
 
-def _raise_if_error(
-    cfg: ProviderConfig, status: int, headers: Mapping[str, str], data: Any, model: Any
-) -> None:
+def body_error(data: Any) -> int | None:
+    """An ``error`` object where an answer should be; its ``code`` is the HTTP status."""
     if isinstance(data, Mapping) and isinstance(data.get("error"), Mapping) and "candidates" not in data:
         code = data["error"].get("code")
-        if not (isinstance(code, int) and code >= 400):
-            code = status if status >= 400 else 500
-        raise _common.map_error(cfg, code, headers, data, model=model)
+        return code if isinstance(code, int) else 0
+    return None
 
 
-def parse_response(
-    cfg: ProviderConfig,
-    status: int,
-    headers: Mapping[str, str],
-    body: Any,
-    *,
-    receipt: Receipt | None = None,
+def parse(
+    cfg: ProviderConfig, data: Mapping[str, Any], status: int, receipt: Receipt | None
 ) -> ChatCompletion:
     model = receipt.model if receipt else None
-    if status >= 400:
-        raise _common.map_error(cfg, status, headers, body, model=model)
-    data = _common.load_json(body, provider=cfg.id, status=status)
-    _raise_if_error(cfg, status, headers, data, model)
-    if not isinstance(data, Mapping):
-        raise InvalidResponseError("response is not a JSON object", status=status, provider=cfg.id, body=data)
     response_id = data.get("responseId") or ""
     candidates = data.get("candidates")
     choices: list[Choice] = []
@@ -565,12 +544,10 @@ def parse_response(
     else:
         raise InvalidResponseError("response has no candidates", status=status, provider=cfg.id, body=data)
     return ChatCompletion(
-        id=response_id or _common.new_id("chatcmpl-"),
-        created=_common.now(),
+        id=response_id or _normalise.new_id("chatcmpl-"),
+        created=_normalise.now(),
         model=data.get("modelVersion") or model or "",
         choices=choices,
-        usage=_common.usage_from(cfg.usage, data),
-        router=receipt,
     )
 
 
@@ -585,7 +562,7 @@ class StreamDecoder:
         self._cfg = cfg
         self._model = receipt.model if receipt else ""
         self._id = ""
-        self._created = _common.now()
+        self._created = _normalise.now()
         self._usage: Usage | None = None
         self._calls: dict[int, int] = {}  # candidate index -> function calls seen so far
         self._started: set[int] = set()  # candidate indexes whose role was sent
@@ -602,22 +579,15 @@ class StreamDecoder:
             finish = _finish(self._cfg, native, self._calls.get(index, 0) > 0)
         return ChunkChoice(index=index, delta=delta, finish_reason=finish, native_finish_reason=native)
 
-    def feed(self, ev: Event) -> list[ChatCompletionChunk]:
+    def unfinished(self) -> str | None:
+        # Complete when every candidate that began has its finish reason (n > 1 streams several).
+        return None if self._ended and self._started <= self._ended else ""
+
+    def feed(self, data: Mapping[str, Any], event: str | None) -> list[ChatCompletionChunk]:
         cfg = self._cfg
-        try:
-            data = json.loads(ev.data)
-        except ValueError:
-            raise InvalidResponseError(
-                f"stream frame is not JSON: {ev.data[:200]!r}", provider=cfg.id, model=self._model
-            ) from None
-        _raise_if_error(cfg, 500, {}, data, self._model)
-        if not isinstance(data, Mapping):
-            raise InvalidResponseError(
-                f"stream frame is not a JSON object: {ev.data[:200]!r}", provider=cfg.id, model=self._model
-            )
         self._id = data.get("responseId") or self._id
         self._model = data.get("modelVersion") or self._model
-        usage = _common.usage_from(cfg.usage, data)
+        usage = _normalise.usage_from(cfg.usage, data)
         if usage is not None:
             self._usage = usage  # every frame repeats the running totals; the last one counts
         choices: list[ChunkChoice] = []
@@ -660,13 +630,6 @@ class StreamDecoder:
         return [ChatCompletionChunk(id=self._id, created=self._created, model=self._model, choices=choices)]
 
     def close(self) -> list[ChatCompletionChunk]:
-        # Complete when every candidate that began has its finish reason (n > 1 streams several).
-        if not self._ended or not self._started <= self._ended:
-            raise APIConnectionError(
-                "stream ended before the provider finished its answer",
-                provider=self._cfg.id,
-                model=self._model,
-            )
         self.done = True
         if self._usage is None:
             return []
@@ -677,8 +640,5 @@ class StreamDecoder:
         ]
 
 
-def parse_stream(
-    cfg: ProviderConfig, events: Iterable[Event], *, receipt: Receipt | None = None
-) -> Iterator[ChatCompletionChunk]:
-    """Gemini stream frames to OpenAI chunks; raises the typed error for an error frame or a cut-off stream."""
-    return _common.decode_stream(StreamDecoder(cfg, receipt), events)
+def decoder(cfg: ProviderConfig, receipt: Receipt | None) -> StreamDecoder:
+    return StreamDecoder(cfg, receipt)

@@ -30,18 +30,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from router._exceptions import (
-    APIConnectionError,
     BadRequestError,
     ConfigError,
     InvalidResponseError,
     UnsupportedParamsError,
 )
-from router._streaming import Event
 from router._types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -50,31 +48,41 @@ from router._types import (
     Delta,
     FinishReason,
     FunctionCall,
-    HttpRequest,
     Message,
     Receipt,
     ToolCall,
     ToolCallDelta,
 )
-from router.protocols import _common
+from router.protocols import _normalise, _wire
 from router.protocols._config import ProviderConfig
 
-__all__ = ["StreamDecoder", "build_request", "parse_response", "parse_stream"]
+__all__ = [
+    "HANDLED",
+    "MODEL_PREFIX",
+    "STREAM_KEY",
+    "STREAM_KEY_ALWAYS",
+    "StreamDecoder",
+    "body_error",
+    "decoder",
+    "parse",
+    "translate",
+]
 
-_HANDLED = frozenset(
+HANDLED: frozenset[str] = frozenset(
     {
-        "model",
-        "messages",
-        "stream",
         "stream_options",  # the final line always carries the counts
         "tools",
         "tool_choice",
         "parallel_tool_calls",
         "response_format",
-        "functions",  # legacy spellings of tools / tool_choice, folded in by _common.tools_and_choice
+        "functions",  # legacy spellings of tools / tool_choice, folded in by _wire.tools_and_choice
         "function_call",
     }
 )
+STREAM_KEY: str | None = "stream"
+# The endpoint streams by default (https://docs.ollama.com/api/streaming): say so either way.
+STREAM_KEY_ALWAYS: bool = True
+MODEL_PREFIX: str = ""
 _TOOL_CHOICES = ("auto", "none", "required")
 
 
@@ -144,7 +152,7 @@ def _convert_messages(cfg: ProviderConfig, messages: list[Any]) -> list[dict[str
     out: list[dict[str, Any]] = []
     names: dict[str, str] = {}  # tool call id -> function name, for the tool results that follow
     for raw in messages:
-        m = _common.as_dict(raw)
+        m = _wire.as_dict(raw)
         role = m.get("role")
         if role == "developer":
             role = "system"
@@ -191,7 +199,7 @@ def _tools(cfg: ProviderConfig, tools: list[Any]) -> list[dict[str, Any]]:
         spec: dict[str, Any] = {"name": fn.get("name")}
         if fn.get("description"):
             spec["description"] = fn["description"]
-        spec["parameters"] = _common.clean_schema(params, cfg.tools.schema_drop_keywords)
+        spec["parameters"] = _wire.clean_schema(params, cfg.tools.schema_drop_keywords)
         out.append({"type": "function", "function": spec})
     return out
 
@@ -215,7 +223,7 @@ def _tool_choice(cfg: ProviderConfig, choice: Any, parallel: Any, receipt: Recei
 
 def _format(cfg: ProviderConfig, request: Mapping[str, Any], receipt: Receipt, strict: bool) -> Any:
     """``format``: "json" for JSON mode, the (cleaned) schema for json_schema, None for nothing."""
-    structured = _common.response_schema(cfg, request, receipt, strict)
+    structured = _wire.response_schema(cfg, request, receipt, strict)
     if structured is None:
         return None
     mechanism, schema = structured
@@ -227,49 +235,25 @@ def _format(cfg: ProviderConfig, request: Mapping[str, Any], receipt: Receipt, s
     return "json" if request["response_format"].get("type") == "json_object" else schema
 
 
-def build_request(
+def translate(
     cfg: ProviderConfig,
     request: Mapping[str, Any],
+    body: dict[str, Any],
     *,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    strict: bool = False,
-    receipt: Receipt | None = None,
-) -> HttpRequest:
-    model = _common.model_of(cfg, request)
-    if receipt is None:
-        receipt = Receipt(cfg.id, model)
-    body: dict[str, Any] = {
-        "model": model,
-        "messages": _convert_messages(cfg, _common.messages_of(cfg, request)),
-    }
-    tools, choice = _common.tools_and_choice(request)
+    model: str,
+    receipt: Receipt,
+    strict: bool,
+) -> frozenset[str]:
+    body["model"] = model
+    body["messages"] = _convert_messages(cfg, _wire.messages_of(cfg, request))
+    tools, choice = _wire.tools_and_choice(request)
     if tools:
         body["tools"] = _tools(cfg, tools)
     _tool_choice(cfg, choice, request.get("parallel_tool_calls"), receipt, strict)
     fmt = _format(cfg, request, receipt, strict)
     if fmt is not None:
         body["format"] = fmt
-    _common.apply_params(cfg, request, body, handled=_HANDLED, receipt=receipt, strict=strict)
-    stream = bool(request.get("stream"))
-    # The endpoint streams by default (https://docs.ollama.com/api/streaming): say so either way.
-    body["stream"] = stream
-    if stream:
-        body.update(cfg.stream.body)
-    extra = request.get("extra_body")
-    if extra:
-        # Deep, so extra_body={"options": {"num_ctx": 8192}} adds to the translated options.
-        _common.deep_merge(body, extra)
-    return _common.build_http(
-        cfg,
-        body,
-        model=model,
-        stream=stream,
-        api_key=api_key,
-        base_url=base_url,
-        extra_headers=request.get("extra_headers"),
-        extra_query=request.get("extra_query"),
-    )
+    return HANDLED
 
 
 # --------------------------------------------------------------------------- responses
@@ -281,11 +265,11 @@ def _created(value: Any) -> int:
         try:
             dt = datetime.fromisoformat(value)
         except ValueError:
-            return _common.now()
+            return _normalise.now()
         if dt.tzinfo is None:
             dt = dt.replace(tzinfo=UTC)
         return int(dt.timestamp())
-    return _common.now()
+    return _normalise.now()
 
 
 def _call_id(model: str, created_at: Any, position: int, name: str, arguments: str) -> str:
@@ -296,13 +280,13 @@ def _call_id(model: str, created_at: Any, position: int, name: str, arguments: s
 def _tool_call(tc: Any, model: str, created_at: Any, position: int) -> tuple[str, str, str]:
     fn = (tc.get("function") if isinstance(tc, Mapping) else None) or {}
     name = fn.get("name") or ""
-    arguments = _common.json_arguments(fn.get("arguments"))
+    arguments = _wire.json_arguments(fn.get("arguments"))
     native_id = tc.get("id") if isinstance(tc, Mapping) else None
     return native_id or _call_id(model, created_at, position, name, arguments), name, arguments
 
 
 def _finish(cfg: ProviderConfig, native: Any, done: bool, called_tools: bool) -> FinishReason | None:
-    mapped: FinishReason | None = _common.finish_reason(cfg, native)
+    mapped: FinishReason | None = _normalise.finish_reason(cfg, native)
     if mapped is None and done:
         mapped = "stop"  # servers before done_reason existed (docs/api.md examples) just say done
     # The protocol has no finish reason for tool calls: a turn that calls tools ends with "stop".
@@ -311,27 +295,18 @@ def _finish(cfg: ProviderConfig, native: Any, done: bool, called_tools: bool) ->
     return mapped
 
 
-def _raise_if_error(
-    cfg: ProviderConfig, status: int, headers: Mapping[str, str], data: Any, model: str | None
-) -> None:
+def body_error(data: Any) -> int | None:
+    """An ``{"error": ...}`` object where an answer should be (https://docs.ollama.com/api/errors)."""
     if isinstance(data, Mapping) and data.get("error") is not None and "message" not in data:
-        raise _common.map_error(cfg, status if status >= 400 else 500, headers, data, model=model)
+        return 0
+    return None
 
 
-def parse_response(
-    cfg: ProviderConfig,
-    status: int,
-    headers: Mapping[str, str],
-    body: Any,
-    *,
-    receipt: Receipt | None = None,
+def parse(
+    cfg: ProviderConfig, data: Mapping[str, Any], status: int, receipt: Receipt | None
 ) -> ChatCompletion:
     model = receipt.model if receipt else None
-    if status >= 400:
-        raise _common.map_error(cfg, status, headers, body, model=model)
-    data = _common.load_json(body, provider=cfg.id, status=status)
-    _raise_if_error(cfg, status, headers, data, model)
-    if not isinstance(data, Mapping) or not isinstance(data.get("message"), Mapping):
+    if not isinstance(data.get("message"), Mapping):
         raise InvalidResponseError(
             "response has no message object", status=status, provider=cfg.id, body=data
         )
@@ -346,7 +321,7 @@ def parse_response(
     ]
     native = data.get("done_reason")
     return ChatCompletion(
-        id=_common.new_id("chatcmpl-"),
+        id=_normalise.new_id("chatcmpl-"),
         created=_created(data.get("created_at")),
         model=answered_by,
         choices=[
@@ -361,8 +336,6 @@ def parse_response(
                 native_finish_reason=native,
             )
         ],
-        usage=_common.usage_from(cfg.usage, data),
-        router=receipt,
     )
 
 
@@ -375,7 +348,7 @@ class StreamDecoder:
     def __init__(self, cfg: ProviderConfig, receipt: Receipt | None = None) -> None:
         self._cfg = cfg
         self._model = receipt.model if receipt else ""
-        self._id = _common.new_id("chatcmpl-")
+        self._id = _normalise.new_id("chatcmpl-")
         self._created: int | None = None
         self._started = False
         self._tools = 0  # tool calls seen so far: the next one's index
@@ -387,23 +360,14 @@ class StreamDecoder:
     ) -> ChatCompletionChunk:
         choice = ChunkChoice(index=0, delta=delta, finish_reason=finish, native_finish_reason=native)
         return ChatCompletionChunk(
-            id=self._id, created=self._created or _common.now(), model=self._model, choices=[choice]
+            id=self._id, created=self._created or _normalise.now(), model=self._model, choices=[choice]
         )
 
-    def feed(self, ev: Event) -> list[ChatCompletionChunk]:
+    def unfinished(self) -> str | None:
+        return None if self._finished else "no line with done: true"
+
+    def feed(self, data: Mapping[str, Any], event: str | None) -> list[ChatCompletionChunk]:
         cfg = self._cfg
-        try:
-            data = json.loads(ev.data)
-        except ValueError:
-            raise InvalidResponseError(
-                f"stream line is not JSON: {ev.data[:200]!r}", provider=cfg.id, model=self._model
-            ) from None
-        if not isinstance(data, Mapping):
-            raise InvalidResponseError(
-                f"stream line is not a JSON object: {ev.data[:200]!r}", provider=cfg.id, model=self._model
-            )
-        # An error after the 200 status line: https://docs.ollama.com/api/errors
-        _raise_if_error(cfg, 500, {}, data, self._model)
         self._model = data.get("model") or self._model
         if self._created is None:
             self._created = _created(data.get("created_at"))
@@ -432,7 +396,7 @@ class StreamDecoder:
             native = data.get("done_reason")
             self._finished = self.done = True
             out.append(self._chunk(Delta(), _finish(cfg, native, True, self._tools > 0), native))
-            usage = _common.usage_from(cfg.usage, data)
+            usage = _normalise.usage_from(cfg.usage, data)
             if usage is not None:
                 out.append(
                     ChatCompletionChunk(
@@ -446,17 +410,8 @@ class StreamDecoder:
         return out
 
     def close(self) -> list[ChatCompletionChunk]:
-        if not self._finished:
-            raise APIConnectionError(
-                "stream ended before the provider finished its answer (no line with done: true)",
-                provider=self._cfg.id,
-                model=self._model,
-            )
         return []
 
 
-def parse_stream(
-    cfg: ProviderConfig, events: Iterable[Event], *, receipt: Receipt | None = None
-) -> Iterator[ChatCompletionChunk]:
-    """NDJSON lines (already framed) to chunks; raises the typed error for an error line or a cut-off stream."""
-    return _common.decode_stream(StreamDecoder(cfg, receipt), events)
+def decoder(cfg: ProviderConfig, receipt: Receipt | None) -> StreamDecoder:
+    return StreamDecoder(cfg, receipt)

@@ -7,12 +7,10 @@ options; responses are read field by field so a missing or odd field never raise
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from router._exceptions import APIConnectionError, BadRequestError, InvalidResponseError
-from router._streaming import Event
+from router._exceptions import BadRequestError, InvalidResponseError
 from router._types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -20,19 +18,30 @@ from router._types import (
     ChunkChoice,
     Delta,
     FunctionCall,
-    HttpRequest,
     Message,
     Receipt,
     ToolCall,
     ToolCallDelta,
 )
-from router.protocols import _common
+from router.protocols import _normalise, _params, _wire
 from router.protocols._config import ProviderConfig
 
-__all__ = ["StreamDecoder", "build_request", "parse_response", "parse_stream"]
+__all__ = [
+    "HANDLED",
+    "MODEL_PREFIX",
+    "STREAM_KEY",
+    "STREAM_KEY_ALWAYS",
+    "StreamDecoder",
+    "body_error",
+    "decoder",
+    "parse",
+    "translate",
+]
 
-_HANDLED = frozenset({"model", "messages", "stream", "stream_options"})
-_HANDLED_WITH_FORMAT = _HANDLED | {"response_format"}
+HANDLED: frozenset[str] = frozenset({"stream_options"})
+STREAM_KEY: str | None = "stream"
+STREAM_KEY_ALWAYS: bool = False
+MODEL_PREFIX: str = ""
 # Keys the router adds to assistant messages that no openai-chat server defines; reasoning_content is
 # sent back only where the spec says the server wants it (messages.reasoning_content: send).
 _ROUTER_ONLY = ("reasoning_blocks", "native_finish_reason")
@@ -58,69 +67,57 @@ def _clean_tools(cfg: ProviderConfig, tools: Any) -> Any:
     for t in tools:
         fn = t.get("function")
         if isinstance(fn, Mapping) and "parameters" in fn:
-            t = {**t, "function": {**fn, "parameters": _common.clean_schema(fn["parameters"], drop)}}
+            t = {**t, "function": {**fn, "parameters": _wire.clean_schema(fn["parameters"], drop)}}
         out.append(t)
     return out
 
 
-def build_request(
+def translate(
     cfg: ProviderConfig,
     request: Mapping[str, Any],
+    body: dict[str, Any],
     *,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    strict: bool = False,
-    receipt: Receipt | None = None,
-) -> HttpRequest:
-    model = _common.model_of(cfg, request)
-    messages = _common.messages_of(cfg, request)
-    if receipt is None:
-        receipt = Receipt(cfg.id, model)
+    model: str,
+    receipt: Receipt,
+    strict: bool,
+) -> frozenset[str]:
+    messages = _wire.messages_of(cfg, request)
     strip = _ROUTER_ONLY if cfg.messages.reasoning_content == "send" else _ROUTER_ONLY_AND_REASONING
     if cfg.messages.drop_fields:
         strip = (*strip, *cfg.messages.drop_fields)
         for k in sorted(cfg.messages.drop_fields):
             if any(isinstance(m, Mapping) and k in m for m in messages):
                 receipt.dropped.append(f"messages[].{k}")
-    body: dict[str, Any] = {"model": model, "messages": [_message_dict(m, strip) for m in messages]}
-    handled = _HANDLED
+    body["model"] = model
+    body["messages"] = [_message_dict(m, strip) for m in messages]
+    handled = HANDLED
     rf = request.get("response_format")
     if isinstance(rf, Mapping) and rf.get("type") in ("json_schema", "json_object"):
         so = cfg.structured_output
         if (so.json_schema if rf["type"] == "json_schema" else so.json_object) != "native":
-            handled = _HANDLED_WITH_FORMAT
-            structured = _common.response_schema(cfg, request, receipt, strict)
+            handled = handled | {"response_format"}
+            structured = _wire.response_schema(cfg, request, receipt, strict)
             if structured is not None:  # the tool mechanism: a forced function whose arguments are the answer
                 fn = {"name": so.tool_name, "description": "Answer with JSON that matches this schema.",
                       "parameters": structured[1]}  # fmt: skip
                 body["tools"] = [*(request.get("tools") or ()), {"type": "function", "function": fn}]
                 body["tool_choice"] = {"type": "function", "function": {"name": so.tool_name}}
                 handled = handled | {"tools", "tool_choice"}
-    _common.apply_params(cfg, request, body, handled=handled, receipt=receipt, strict=strict)
-    if "tools" in body and cfg.tools.schema_drop_keywords:
-        body["tools"] = _clean_tools(cfg, body["tools"])
-    stream = bool(request.get("stream"))
-    if stream:
-        body["stream"] = True
-        body.update(cfg.stream.body)
-        if request.get("stream_options") is not None:
-            body["stream_options"] = request["stream_options"]
-    extra = request.get("extra_body")
-    if extra:
-        body.update(extra)
-    return _common.build_http(
-        cfg,
-        body,
-        model=model,
-        stream=stream,
-        api_key=api_key,
-        base_url=base_url,
-        extra_headers=request.get("extra_headers"),
-        extra_query=request.get("extra_query"),
-    )
+    tools = request.get("tools")
+    if (
+        "tools" not in handled
+        and tools
+        and cfg.tools.schema_drop_keywords
+        and "tools" not in _params.rules_for(cfg, model).unsupported
+    ):
+        body["tools"] = _clean_tools(cfg, tools)
+        handled = handled | {"tools"}
+    if request.get("stream") and request.get("stream_options") is not None:
+        body["stream_options"] = request["stream_options"]
+    return handled
 
 
-_arguments = _common.json_arguments
+_arguments = _wire.json_arguments
 
 
 def _json_tool(cfg: ProviderConfig) -> str | None:
@@ -182,36 +179,21 @@ def _content(m: Mapping[str, Any]) -> tuple[Any, Any]:
     return text, reasoning
 
 
-def _raise_if_error(
-    cfg: ProviderConfig, status: int, headers: Mapping[str, str], data: Any, model: str | None
-) -> None:
-    """An error object where an answer should be (a 200 body or a stream frame) raises the typed error.
-
-    Servers that report the real status inside the object (Groq's ``status_code``, OpenRouter's
-    numeric ``code``) get that status; otherwise it counts as a server-side failure (500).
-    """
+def body_error(data: Any) -> int | None:
+    """An error object where an answer should be (a 200 body or a stream frame). Servers that report
+    the real status inside it (Groq's ``status_code``, OpenRouter's numeric ``code``) give that."""
     if isinstance(data, Mapping) and data.get("error") is not None and "choices" not in data:
         err = data["error"]
         inner = (err.get("status_code") or err.get("code")) if isinstance(err, Mapping) else None
-        if status < 400:
-            status = inner if isinstance(inner, int) and 400 <= inner < 600 else 500
-        raise _common.map_error(cfg, status, headers, data, model=model)
+        return inner if isinstance(inner, int) else 0
+    return None
 
 
-def parse_response(
-    cfg: ProviderConfig,
-    status: int,
-    headers: Mapping[str, str],
-    body: Any,
-    *,
-    receipt: Receipt | None = None,
+def parse(
+    cfg: ProviderConfig, data: Mapping[str, Any], status: int, receipt: Receipt | None
 ) -> ChatCompletion:
     model = receipt.model if receipt else None
-    if status >= 400:
-        raise _common.map_error(cfg, status, headers, body, model=model)
-    data = _common.load_json(body, provider=cfg.id, status=status)
-    _raise_if_error(cfg, status, headers, data, model)
-    if not isinstance(data, Mapping) or not isinstance(data.get("choices"), list):
+    if not isinstance(data.get("choices"), list):
         raise InvalidResponseError("response has no choices list", status=status, provider=cfg.id, body=data)
     choices = []
     json_tool = _json_tool(cfg)
@@ -220,7 +202,7 @@ def parse_response(
         native = c.get("finish_reason")
         calls, answer = _tool_calls(m.get("tool_calls"), json_tool)
         content, reasoning = _content(m)
-        finish = _common.finish_reason(cfg, native, c.get("error"))
+        finish = _normalise.finish_reason(cfg, native, c.get("error"))
         if answer is not None and not calls and finish == "tool_calls":
             finish = "stop"
         choices.append(
@@ -238,14 +220,11 @@ def parse_response(
             )
         )
     return ChatCompletion(
-        id=data.get("id") or _common.new_id("chatcmpl-"),
-        created=data.get("created") or _common.now(),
+        id=data.get("id") or _normalise.new_id("chatcmpl-"),
+        created=data.get("created") or _normalise.now(),
         model=data.get("model") or model or "",
         choices=choices,
-        usage=_common.usage_from(cfg.usage, data),
         system_fingerprint=data.get("system_fingerprint"),
-        router=receipt,
-        cost=_common.response_cost(cfg, headers, data),
     )
 
 
@@ -275,8 +254,8 @@ def _delta(d: Mapping[str, Any]) -> Delta:
 
 
 class StreamDecoder:
-    """Framed events in, unified chunks out; one instance per stream. ``done`` turns true at the
-    provider's end sentinel; ``close()`` raises if the stream was cut off before a finish reason."""
+    """Decoded stream frames in, unified chunks out; one instance per stream (the driver handles the
+    ``[DONE]`` sentinel, JSON and error frames)."""
 
     __slots__ = ("_cfg", "_finished", "_json_indexes", "_json_tool", "_model", "_real_tools", "done")
 
@@ -303,27 +282,18 @@ class StreamDecoder:
         delta.tool_calls = calls or None
         return delta
 
-    def feed(self, ev: Event) -> list[ChatCompletionChunk]:
+    def unfinished(self) -> str | None:
+        return None if self._finished else ""
+
+    def feed(self, data: Mapping[str, Any], event: str | None) -> list[ChatCompletionChunk]:
         cfg = self._cfg
-        if cfg.stream.done is not None and ev.data == cfg.stream.done:
-            self.done = self._finished = True
-            return []
-        try:
-            data = json.loads(ev.data)
-        except ValueError:
-            raise InvalidResponseError(
-                f"stream frame is not JSON: {ev.data[:200]!r}", provider=cfg.id, model=self._model
-            ) from None
-        if cfg.stream.error_event is not None and ev.event == cfg.stream.error_event and "error" not in data:
-            data = {"error": data}
-        _raise_if_error(cfg, 200, {}, data, self._model)
         choices = []
         for i, c in enumerate(data.get("choices") or ()):
             native = c.get("finish_reason")
             delta = _delta(c.get("delta") or {})
             if self._json_tool is not None and delta.tool_calls:
                 delta = self._structured(delta)
-            finish = _common.finish_reason(cfg, native, c.get("error"))
+            finish = _normalise.finish_reason(cfg, native, c.get("error"))
             if native is not None:
                 self._finished = True
                 if finish == "tool_calls" and self._json_indexes and not self._real_tools:
@@ -340,25 +310,16 @@ class StreamDecoder:
         return [
             ChatCompletionChunk(
                 id=data.get("id") or "",
-                created=data.get("created") or _common.now(),
+                created=data.get("created") or _normalise.now(),
                 model=data.get("model") or self._model or "",
                 choices=choices,
-                usage=_common.usage_from(cfg.usage, data),
+                usage=_normalise.usage_from(cfg.usage, data),
             )
         ]
 
     def close(self) -> list[ChatCompletionChunk]:
-        if not self._finished:
-            raise APIConnectionError(
-                "stream ended before the provider finished its answer",
-                provider=self._cfg.id,
-                model=self._model,
-            )
         return []
 
 
-def parse_stream(
-    cfg: ProviderConfig, events: Iterable[Event], *, receipt: Receipt | None = None
-) -> Iterator[ChatCompletionChunk]:
-    """Events (already framed) to chunks. Raises the typed error for an error frame or a cut-off stream."""
-    return _common.decode_stream(StreamDecoder(cfg, receipt), events)
+def decoder(cfg: ProviderConfig, receipt: Receipt | None) -> StreamDecoder:
+    return StreamDecoder(cfg, receipt)

@@ -1,0 +1,172 @@
+"""The call path: ``completion`` / ``acompletion`` and the ``Stream`` / ``AsyncStream`` they return.
+
+``"provider/model"`` -> registry -> ``Adapter.build_request`` -> transport (pooled or the caller's
+``http_client``) -> ``Adapter.parse_response`` or the adapter's incremental stream decoder, fed by
+the sync and the async reader alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any
+
+from router._adapter import Adapter
+from router._cost import usage_cost
+from router._exceptions import APIError
+from router._registry import resolve
+from router._streaming import aiter_events, iter_events
+from router._types import ChatCompletion, ChatCompletionChunk, HttpRequest, Receipt
+
+if TYPE_CHECKING:  # httpx loads on the first call, not on `import router` (~80 ms saved)
+    from router._httpx import httpx
+
+__all__ = ["AsyncStream", "Stream", "acompletion", "completion"]
+
+DEFAULT_MAX_RETRIES = 2
+
+
+def _prepare(model: str, kwargs: dict[str, Any]) -> tuple[Adapter, HttpRequest, Receipt, dict[str, Any]]:
+    adapter, name = resolve(model)
+    request = dict(kwargs)
+    request["model"] = name
+    http_client = request.pop("http_client", None)
+    receipt = Receipt(provider=adapter.id, model=adapter.aliases.get(name, name))
+    http = adapter.build_request(
+        request,
+        api_key=kwargs.get("api_key"),
+        base_url=kwargs.get("base_url"),
+        strict=bool(kwargs.get("strict", False)),
+        receipt=receipt,
+    )
+    retries = kwargs.get("max_retries")
+    opts = {
+        "client": http_client,
+        "provider": adapter.id,
+        "model": receipt.model,
+        "timeout": kwargs.get("timeout"),
+        "max_retries": DEFAULT_MAX_RETRIES if retries is None else int(retries),
+        "retry_after": adapter.retry_after,
+    }
+    return adapter, http, receipt, opts
+
+
+def _finish(adapter: Adapter, response: httpx.Response, receipt: Receipt) -> ChatCompletion:
+    result = adapter.parse_response(response.status_code, response.headers, response.content, receipt=receipt)
+    if result.cost is None and result.usage is not None:
+        found = adapter.model(receipt.model, result.model)
+        if found is not None and found.price is not None:
+            result.cost = usage_cost(found.price, result.usage)
+    return result
+
+
+def completion(model: str, messages: list[Any], **kwargs: Any) -> ChatCompletion | Stream:
+    """Send an OpenAI-style chat request to any provider.
+
+    >>> resp = completion("fake/echo", [{"role": "user", "content": "Hi"}])
+    >>> resp.choices[0].message.content
+    'Hi'
+
+    ``stream=True`` returns a :class:`Stream` of ``ChatCompletionChunk``. Router options: ``api_key``,
+    ``base_url``, ``timeout`` (seconds), ``max_retries``, ``extra_headers``, ``extra_body``, ``strict``
+    (raise instead of dropping a parameter the provider does not take), ``http_client`` (your own
+    ``httpx.Client``, used as it is and left open; e.g. one with an ``httpx.MockTransport`` in tests).
+    """
+    from router import _transport  # imports httpx: kept off `import router`
+
+    adapter, http, receipt, opts = _prepare(model, {"messages": messages, **kwargs})
+    response = _transport.send(http, **opts)
+    if http.stream:
+        if response.status_code >= 400:
+            body = response.read()
+            response.close()
+            raise adapter.map_error(response.status_code, response.headers, body, model=receipt.model)
+        return Stream(adapter, response, receipt)
+    return _finish(adapter, response, receipt)
+
+
+async def acompletion(model: str, messages: list[Any], **kwargs: Any) -> ChatCompletion | AsyncStream:
+    """The async twin of :func:`completion`; ``stream=True`` gives an :class:`AsyncStream`;
+    ``http_client`` takes an ``httpx.AsyncClient``."""
+    from router import _transport  # imports httpx: kept off `import router`
+
+    adapter, http, receipt, opts = _prepare(model, {"messages": messages, **kwargs})
+    response = await _transport.asend(http, **opts)
+    if http.stream:
+        if response.status_code >= 400:
+            body = await response.aread()
+            await response.aclose()
+            raise adapter.map_error(response.status_code, response.headers, body, model=receipt.model)
+        return AsyncStream(adapter, response, receipt)
+    return _finish(adapter, response, receipt)
+
+
+def _read_error(exc: httpx.HTTPError, adapter: Adapter, receipt: Receipt) -> APIError:
+    from router import _transport  # already loaded by the call that opened the stream
+
+    return _transport.connection_error(exc, (), adapter.id, receipt.model)
+
+
+class Stream:
+    """Iterate for ``ChatCompletionChunk`` objects; closes the connection when done (or use ``with``)."""
+
+    def __init__(self, adapter: Adapter, response: httpx.Response, receipt: Receipt) -> None:
+        self._adapter = adapter
+        self.response = response
+        self.receipt = receipt
+
+    def __iter__(self) -> Iterator[ChatCompletionChunk]:
+        from router._httpx import httpx  # already loaded by the call that opened the stream
+
+        decoder = self._adapter.stream_decoder(receipt=self.receipt)
+        framing = self._adapter.config.stream.framing
+        try:
+            yield from decoder.decode(iter_events(self.response.iter_bytes(), framing))
+        except httpx.HTTPError as exc:
+            raise _read_error(exc, self._adapter, self.receipt) from None
+        finally:
+            self.response.close()
+
+    def close(self) -> None:
+        self.response.close()
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncStream:
+    """``async for`` over ``ChatCompletionChunk`` objects."""
+
+    def __init__(self, adapter: Adapter, response: httpx.Response, receipt: Receipt) -> None:
+        self._adapter = adapter
+        self.response = response
+        self.receipt = receipt
+
+    async def __aiter__(self) -> AsyncIterator[ChatCompletionChunk]:
+        from router._httpx import httpx  # already loaded by the call that opened the stream
+
+        decoder = self._adapter.stream_decoder(receipt=self.receipt)
+        framing = self._adapter.config.stream.framing
+        try:
+            async for ev in aiter_events(self.response.aiter_bytes(), framing):
+                for chunk in decoder.feed(ev):
+                    yield chunk
+                if decoder.done:
+                    return
+            for chunk in decoder.close():
+                yield chunk
+        except httpx.HTTPError as exc:
+            raise _read_error(exc, self._adapter, self.receipt) from None
+        finally:
+            await self.response.aclose()
+
+    async def aclose(self) -> None:
+        await self.response.aclose()
+
+    async def __aenter__(self) -> AsyncStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

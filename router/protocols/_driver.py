@@ -1,0 +1,210 @@
+"""The one request/response driver every codec runs inside.
+
+On the way out (``build_request``): the model (aliases resolved), the receipt, the codec's translation
+of messages/tools/structured output, the spec's parameter policy, the stream flag and the spec's
+stream fields, ``extra_body``, then URL/auth/headers. On the way back (``parse_response``): the status
+check, JSON decoding, an error object where an answer should be, the codec's reading of the answer,
+and usage and cost through the spec's paths. Streams (``StreamDriver``): the end sentinel, JSON
+decoding, error frames and the cut-off check around the codec's incremental decoder, one path for
+sync and async callers.
+
+``extra_body`` rule (all protocols): merged into the translated body key by key, recursively;
+mappings merge, anything else (a list, a scalar, ``None``) replaces the translated value. So
+``extra_body={"generationConfig": {"seed": 7}}`` adds to Gemini's translated generationConfig and
+``extra_body={"options": {"num_ctx": 8192}}`` to Ollama's options.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Protocol
+
+from router._exceptions import APIConnectionError, InvalidResponseError
+from router._streaming import Event
+from router._types import ChatCompletion, ChatCompletionChunk, HttpRequest, Receipt
+from router.protocols import _errors, _normalise, _params, _wire
+from router.protocols._config import ProviderConfig
+from router.protocols._http import build_http
+
+__all__ = ["Codec", "CodecDecoder", "StreamDriver", "build_request", "parse_response"]
+
+# Request keys the driver itself consumes (besides the router's own keyword arguments).
+_DRIVER_KEYS = frozenset({"model", "messages", "stream", "extra_body", "extra_headers", "extra_query"})
+
+
+class CodecDecoder(Protocol):
+    """A codec's incremental stream reader: decoded frames in, unified chunks out."""
+
+    done: bool  # the provider's own end marker arrived: stop reading
+
+    def unfinished(self) -> str | None:
+        """None when the answer finished (a finish reason for every choice that began); else what is
+        missing ("" when there is nothing more to say)."""
+        ...
+
+    def feed(self, data: Mapping[str, Any], event: str | None) -> list[ChatCompletionChunk]: ...
+
+    def close(self) -> list[ChatCompletionChunk]: ...
+
+
+class Codec(Protocol):
+    """What a wire-protocol module in router/protocols offers the driver (a module satisfies this)."""
+
+    HANDLED: frozenset[str]  # request keys the codec translates itself
+    STREAM_KEY: str | None  # body field that asks for a stream (None: the endpoint path says it)
+    STREAM_KEY_ALWAYS: bool  # also send it as false (the endpoint streams by default)
+    MODEL_PREFIX: str  # a prefix the API puts on model ids, taken off the request's model
+
+    def translate(
+        self,
+        cfg: ProviderConfig,
+        request: Mapping[str, Any],
+        body: dict[str, Any],
+        *,
+        model: str,
+        receipt: Receipt,
+        strict: bool,
+    ) -> frozenset[str]:
+        """Fill ``body`` with the wire form of messages, tools, ...; return the request keys it consumed."""
+        ...
+
+    def body_error(self, data: Any) -> int | None:
+        """None for an answer; for an error object in its place, the HTTP status it carries (0: none)."""
+        ...
+
+    def parse(
+        self, cfg: ProviderConfig, data: Mapping[str, Any], status: int, receipt: Receipt | None
+    ) -> ChatCompletion:
+        """The unified answer for a decoded body (usage and cost are filled in by the driver)."""
+        ...
+
+    def decoder(self, cfg: ProviderConfig, receipt: Receipt | None) -> CodecDecoder: ...
+
+
+def build_request(
+    cfg: ProviderConfig,
+    codec: Codec,
+    request: Mapping[str, Any],
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    strict: bool = False,
+    receipt: Receipt | None = None,
+) -> HttpRequest:
+    model = _wire.model_of(cfg, request).removeprefix(codec.MODEL_PREFIX)
+    if receipt is None:
+        receipt = Receipt(cfg.id, model)
+    body: dict[str, Any] = {}
+    handled = codec.translate(cfg, request, body, model=model, receipt=receipt, strict=strict)
+    _params.apply_params(cfg, request, body, handled=handled | _DRIVER_KEYS, receipt=receipt, strict=strict)
+    stream = bool(request.get("stream"))
+    if codec.STREAM_KEY is not None and (stream or codec.STREAM_KEY_ALWAYS):
+        body[codec.STREAM_KEY] = stream
+    if stream and cfg.stream.body:
+        _params.deep_merge(body, cfg.stream.body, keep=True)  # the request's own stream fields win
+    extra = request.get("extra_body")
+    if extra:
+        _params.deep_merge(body, extra)
+    return build_http(
+        cfg,
+        body,
+        model=model,
+        stream=stream,
+        api_key=api_key,
+        base_url=base_url,
+        extra_headers=request.get("extra_headers"),
+        extra_query=request.get("extra_query"),
+    )
+
+
+def _raise_body_error(
+    cfg: ProviderConfig, codec: Codec, data: Any, status: int, headers: Mapping[str, str], model: str | None
+) -> None:
+    inner = codec.body_error(data)
+    if inner is not None:
+        if status < 400:
+            status = inner if 400 <= inner < 600 else 500
+        raise _errors.map_error(cfg, status, headers, data, model=model)
+
+
+def parse_response(
+    cfg: ProviderConfig,
+    codec: Codec,
+    status: int,
+    headers: Mapping[str, str],
+    body: Any,
+    *,
+    receipt: Receipt | None = None,
+) -> ChatCompletion:
+    model = receipt.model if receipt else None
+    if status >= 400:
+        raise _errors.map_error(cfg, status, headers, body, model=model)
+    data = _normalise.load_json(body, provider=cfg.id, status=status)
+    _raise_body_error(cfg, codec, data, status, headers, model)
+    if not isinstance(data, Mapping):
+        raise InvalidResponseError("response is not a JSON object", status=status, provider=cfg.id, body=data)
+    result = codec.parse(cfg, data, status, receipt)
+    result.usage = _normalise.usage_from(cfg.usage, data)
+    result.cost = _normalise.response_cost(cfg, headers, data)
+    result.router = receipt
+    return result
+
+
+class StreamDriver:
+    """Framed events in, unified chunks out; one instance per stream, fed by sync and async readers alike.
+
+    ``done`` turns true at the provider's end marker (the spec's ``stream.done`` sentinel or the codec's
+    own); ``close()`` raises ``APIConnectionError`` when the stream stopped before the answer finished.
+    """
+
+    __slots__ = ("_cfg", "_codec", "_inner", "_model", "_sentinel", "done")
+
+    def __init__(self, cfg: ProviderConfig, codec: Codec, receipt: Receipt | None = None) -> None:
+        self._cfg = cfg
+        self._codec = codec
+        self._inner = codec.decoder(cfg, receipt)
+        self._model = receipt.model if receipt else None
+        self._sentinel = False
+        self.done = False
+
+    def feed(self, ev: Event) -> list[ChatCompletionChunk]:
+        cfg = self._cfg
+        if cfg.stream.done is not None and ev.data == cfg.stream.done:
+            self.done = self._sentinel = True
+            return []
+        try:
+            data = json.loads(ev.data)
+        except ValueError:
+            raise InvalidResponseError(
+                f"stream frame is not JSON: {ev.data[:200]!r}", provider=cfg.id, model=self._model
+            ) from None
+        error_event = cfg.stream.error_event
+        if error_event is not None and ev.event == error_event and self._codec.body_error(data) is None:
+            data = {"error": data}  # an error event whose data is the error itself
+        _raise_body_error(cfg, self._codec, data, 200, {}, self._model)
+        if not isinstance(data, Mapping):
+            raise InvalidResponseError(
+                f"stream frame is not a JSON object: {ev.data[:200]!r}", provider=cfg.id, model=self._model
+            )
+        chunks = self._inner.feed(data, ev.event)
+        self.done = self._inner.done
+        return chunks
+
+    def close(self) -> list[ChatCompletionChunk]:
+        why = None if self._sentinel else self._inner.unfinished()
+        if why is not None:
+            raise APIConnectionError(
+                "stream ended before the provider finished its answer" + (f" ({why})" if why else ""),
+                provider=self._cfg.id,
+                model=self._model,
+            )
+        return self._inner.close()
+
+    def decode(self, events: Iterable[Event]) -> Iterator[ChatCompletionChunk]:
+        """Drive this decoder over already framed events, stopping at the provider's end marker."""
+        for ev in events:
+            yield from self.feed(ev)
+            if self.done:
+                return
+        yield from self.close()

@@ -1,0 +1,108 @@
+"""Error answers into the typed tree: the spec's message, code, type and status tables, request ids and
+retry hints from headers or the body."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from router._exceptions import ERROR_KINDS, APIError, BadRequestError, InternalServerError
+from router.protocols._config import Path, ProviderConfig
+from router.protocols._normalise import get_path
+
+__all__ = ["map_error", "retry_after"]
+
+
+def retry_after(headers: Mapping[str, str], names: tuple[str, ...]) -> float | None:
+    lower = {k.lower(): v for k, v in headers.items()}
+    for name in names:
+        raw = lower.get(name.lower())
+        if raw is None:
+            continue
+        try:
+            value = float(raw.rstrip("s")) / (1000.0 if name.lower().endswith("-ms") else 1.0)
+        except ValueError:
+            from email.utils import parsedate_to_datetime
+
+            try:
+                value = parsedate_to_datetime(raw).timestamp() - time.time()
+            except (TypeError, ValueError):
+                continue
+        return max(0.0, value)
+    return None
+
+
+def _body_delay(data: Any, path: Path) -> float | None:
+    """A wait hint inside the body: a number of seconds or a duration string such as "37s"/"1.5s"."""
+    value = get_path(data, path)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.removesuffix("s"))
+        except ValueError:
+            return None
+    return None
+
+
+def map_error(
+    cfg: ProviderConfig, status: int, headers: Mapping[str, str], body: Any, *, model: str | None = None
+) -> APIError:
+    """Turn an error answer into a typed exception: type/code tables first, then status, then message."""
+    if isinstance(body, bytes | str):
+        try:
+            data: Any = json.loads(body)
+        except ValueError:
+            data = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    else:
+        data = body
+    rules = cfg.errors
+    native_type = get_path(data, rules.type_at) if rules.type_at else None
+    code = get_path(data, rules.code_at) if rules.code_at else None
+    message = get_path(data, rules.message_at) if rules.message_at else None
+    if not isinstance(message, str):
+        message = data if isinstance(data, str) and data else f"HTTP {status}"
+        if isinstance(message, str) and message.lstrip().startswith("<"):
+            message = f"HTTP {status} (the provider sent an HTML page, not an API error)"
+        message = message[:500]
+    kind = None
+    for m, k in rules.messages:
+        if m.lower() in message.lower():
+            kind = k
+            break
+    if kind is None and code is not None:
+        kind = rules.codes.get(str(code))
+    if kind is None and native_type is not None:
+        kind = rules.types.get(str(native_type))
+    if kind is None:
+        kind = rules.status.get(status)
+    if kind is None:
+        cls: type[APIError] = (
+            InternalServerError
+            if status >= 500
+            else (BadRequestError if status < 500 and status >= 400 else APIError)
+        )
+    else:
+        cls = ERROR_KINDS[kind]
+    lower = {k.lower(): v for k, v in headers.items()}
+    request_id = next((lower[h.lower()] for h in rules.request_id if h.lower() in lower), None)
+    if request_id is None and rules.request_id_at is not None:
+        found = get_path(data, rules.request_id_at)
+        request_id = found if isinstance(found, str) else None
+    wait = retry_after(headers, rules.retry_after)
+    if wait is None and rules.retry_after_at is not None:
+        wait = _body_delay(data, rules.retry_after_at)
+    return cls(
+        message,
+        status=status,
+        provider=cfg.id,
+        model=model,
+        request_id=request_id,
+        body=data,
+        native_type=str(native_type)
+        if native_type is not None
+        else (str(code) if code is not None else None),
+        retry_after=wait,
+    )

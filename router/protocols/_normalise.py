@@ -1,0 +1,140 @@
+"""Reading answers: JSON bodies, dotted paths, usage through the spec's paths, provider-reported cost,
+and finish reasons through the spec's table (never silently ``stop``)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from router._exceptions import ERROR_KINDS, InvalidResponseError
+from router._types import CompletionTokensDetails, PromptTokensDetails, Usage
+from router.protocols._config import Path, ProviderConfig, UsagePaths
+
+__all__ = ["finish_reason", "get_path", "load_json", "new_id", "now", "response_cost", "usage_from"]
+
+log = logging.getLogger("router")
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:24]}"
+
+
+def load_json(body: bytes | str | Mapping[str, Any] | list[Any] | None, *, provider: str, status: int) -> Any:
+    if body is None or isinstance(body, Mapping | list):
+        return body
+    try:
+        return json.loads(body)
+    except ValueError:
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        raise InvalidResponseError(
+            f"provider sent a body that is not JSON: {text[:200]!r}",
+            status=status,
+            provider=provider,
+            body=text[:2000],
+        ) from None
+
+
+def get_path(obj: Any, path: Path) -> Any:
+    """The value at a dotted path; a digit indexes a list, ``*`` takes the first list item that has
+    the rest of the path (``error.details.*.retryDelay``)."""
+    for i, key in enumerate(path):
+        if isinstance(obj, Mapping):
+            obj = obj.get(key)
+        elif isinstance(obj, list) and key == "*":
+            rest = path[i + 1 :]
+            return next((v for v in (get_path(item, rest) for item in obj) if v is not None), None)
+        elif isinstance(obj, list) and key.isdigit() and int(key) < len(obj):
+            obj = obj[int(key)]
+        else:
+            return None
+        if obj is None:
+            return None
+    return obj
+
+
+def _sum(obj: Any, paths: tuple[Path, ...]) -> int | None:
+    total: int | None = None
+    for p in paths:
+        v = get_path(obj, p)
+        if isinstance(v, int) and not isinstance(v, bool):
+            total = v if total is None else total + v
+    return total
+
+
+def usage_from(paths: UsagePaths, obj: Any) -> Usage | None:
+    """Read usage through the spec's paths; None when the object reports none."""
+    # Most stream chunks carry no usage: one dict lookup per path root decides that.
+    roots = paths.prompt_tokens + paths.completion_tokens
+    if not isinstance(obj, Mapping) or not any(obj.get(p[0]) is not None for p in roots if p):
+        return None
+    prompt = _sum(obj, paths.prompt_tokens)
+    completion = _sum(obj, paths.completion_tokens)
+    if prompt is None and completion is None:
+        return None
+    prompt = prompt or 0
+    completion = completion or 0
+    reasoning = _sum(obj, paths.reasoning_tokens) or 0
+    if paths.reasoning_excluded_from_completion:
+        completion += reasoning
+    total = _sum(obj, paths.total_tokens)
+    if total is None or paths.reasoning_excluded_from_completion:
+        total = prompt + completion
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=total,
+        prompt_tokens_details=PromptTokensDetails(
+            cached_tokens=_sum(obj, paths.cached_tokens) or 0,
+            cache_creation_tokens=_sum(obj, paths.cache_creation_tokens),
+        ),
+        completion_tokens_details=CompletionTokensDetails(reasoning_tokens=reasoning),
+    )
+
+
+def response_cost(cfg: ProviderConfig, headers: Mapping[str, str], data: Any) -> float | None:
+    """The cost the provider itself reports (a header or a body field), in USD."""
+    u = cfg.usage
+    if u.cost_headers:
+        lower = {k.lower(): v for k, v in headers.items()}
+        for name in u.cost_headers:
+            raw = lower.get(name.lower())
+            if raw is not None:
+                try:
+                    return float(raw)
+                except ValueError:
+                    continue
+    for path in u.cost:
+        v = get_path(data, path)
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            return float(v)
+    return None
+
+
+def finish_reason(cfg: ProviderConfig, native: Any, detail: Any = None) -> Any:
+    """Map the provider's finish reason through the spec's table.
+
+    An unmapped value never silently becomes ``stop``: it maps to the spec's declared
+    ``finish_reasons.unknown`` and is logged; the native value is always kept by the caller. A
+    reason the spec lists under ``finish_reasons.errors`` raises that error (``detail``: an error
+    object the provider attached to the choice, if any).
+    """
+    if native is None:
+        return None
+    mapped = cfg.finish_reasons.get(native)
+    if mapped is None:
+        kind = cfg.finish_reason_errors.get(native)
+        if kind is not None:
+            why = detail.get("message") if isinstance(detail, Mapping) else None
+            text = f"the answer ended with finish_reason {native!r}" + (f": {why}" if why else "")
+            raise ERROR_KINDS[kind](text, provider=cfg.id, native_type=str(native), body=detail)
+        log.warning("%s: unknown finish reason %r, mapped to %r", cfg.id, native, cfg.finish_reason_unknown)
+        mapped = cfg.finish_reason_unknown
+    return mapped

@@ -1,0 +1,120 @@
+"""Wire helpers more than one codec uses: the request's model and messages, unified messages as dicts,
+legacy functions folded into tools, tool-call arguments as JSON, and JSON Schemas cleaned of the
+keywords a provider rejects (tools and ``response_format``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from router._exceptions import BadRequestError, UnsupportedParamsError
+from router._types import Receipt
+from router.protocols._config import ProviderConfig
+
+__all__ = [
+    "as_dict",
+    "clean_schema",
+    "json_arguments",
+    "messages_of",
+    "model_of",
+    "response_schema",
+    "tools_and_choice",
+]
+
+
+def model_of(cfg: ProviderConfig, request: Mapping[str, Any]) -> str:
+    """The request's model id, aliases resolved through the spec's catalogue."""
+    model = request.get("model")
+    if not isinstance(model, str) or not model:
+        raise BadRequestError("model must be a non-empty string", provider=cfg.id)
+    return cfg.aliases.get(model, model)
+
+
+def messages_of(cfg: ProviderConfig, request: Mapping[str, Any]) -> list[Any]:
+    messages = request.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise BadRequestError("messages must be a non-empty list", provider=cfg.id)
+    return messages
+
+
+def as_dict(m: Any) -> Mapping[str, Any]:
+    """A message as a mapping: dicts as they are, unified objects (an earlier answer) via to_dict()."""
+    if isinstance(m, Mapping):
+        return m
+    to_dict = getattr(m, "to_dict", None)
+    if to_dict is None:
+        raise BadRequestError(f"a message must be a dict, got {type(m).__name__}")
+    d: Mapping[str, Any] = to_dict()
+    return d
+
+
+def clean_schema(schema: Any, drop: frozenset[str]) -> Any:
+    """A copy of a JSON Schema without the keywords in ``drop`` (property names are left alone)."""
+    if not drop:
+        return schema
+    if isinstance(schema, list):
+        return [clean_schema(s, drop) for s in schema]
+    if not isinstance(schema, Mapping):
+        return schema
+    out: dict[str, Any] = {}
+    for k, v in schema.items():
+        if k in drop:
+            continue
+        if k in ("properties", "$defs", "definitions", "patternProperties") and isinstance(v, Mapping):
+            out[k] = {name: clean_schema(sub, drop) for name, sub in v.items()}
+        else:
+            out[k] = clean_schema(v, drop)
+    return out
+
+
+def json_arguments(value: Any) -> str:
+    """Tool-call arguments as the JSON string OpenAI's shape promises."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value if value is not None else {}, ensure_ascii=False, separators=(",", ":"))
+
+
+def tools_and_choice(request: Mapping[str, Any]) -> tuple[list[Any], Any]:
+    """``tools`` and ``tool_choice``, with the legacy ``functions`` / ``function_call`` folded in."""
+    tools = request.get("tools")
+    if not tools and request.get("functions"):
+        tools = [{"type": "function", "function": f} for f in request["functions"]]
+    choice = request.get("tool_choice")
+    legacy = request.get("function_call")
+    if choice is None and legacy is not None:
+        choice = (
+            legacy
+            if isinstance(legacy, str)
+            else {"type": "function", "function": {"name": legacy.get("name")}}
+        )
+    return list(tools or ()), choice
+
+
+def response_schema(
+    cfg: ProviderConfig, request: Mapping[str, Any], receipt: Receipt, strict: bool
+) -> tuple[str, dict[str, Any]] | None:
+    """For a JSON ``response_format``: (mechanism, cleaned schema), or None when there is nothing to do.
+
+    json_object has no schema: it becomes ``{"type": "object"}``. An ``unsupported`` mechanism drops
+    the parameter onto the receipt (or raises in strict mode).
+    """
+    rf = request.get("response_format")
+    if not isinstance(rf, Mapping) or rf.get("type") in (None, "text"):
+        return None
+    kind = rf.get("type")
+    if kind == "json_schema":
+        mechanism: str = cfg.structured_output.json_schema
+        spec = rf.get("json_schema") or {}
+        schema = spec.get("schema") or {"type": "object"}
+    elif kind == "json_object":
+        mechanism = cfg.structured_output.json_object
+        schema = {"type": "object"}
+    else:
+        raise BadRequestError(f"response_format type {kind!r} is not one OpenAI defines", provider=cfg.id)
+    if mechanism == "unsupported":
+        if strict:
+            raise UnsupportedParamsError(f"{cfg.id} cannot take response_format {kind}", provider=cfg.id)
+        receipt.dropped.append("response_format")
+        return None
+    return mechanism, clean_schema(schema, cfg.tools.schema_drop_keywords)
