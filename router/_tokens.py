@@ -44,6 +44,7 @@ def _texts(messages: Iterable[Any]) -> Iterable[str]:
 @cache
 def _encoding(model: str) -> Any:
     try:
+        # tiktoken (optional extra, with its encoding files) loads only to count tokens exactly
         import tiktoken  # type: ignore[import-not-found, unused-ignore]
 
         try:

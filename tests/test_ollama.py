@@ -1,7 +1,8 @@
 """The ollama-chat codec (Ollama's native POST /api/chat) through generated/ollama.py.
 
-1. every canonical case -> the exact HTTP request (snapshot), or the typed error where Ollama cannot
-   take the content (an image by URL);
+1. every canonical case -> the exact HTTP request, or the typed error where Ollama cannot take the
+   content (an image by URL): in the one matrix, tests/test_translation.py (snapshots
+   test_translation[ollama-*], refusals in tests/matrix.py REFUSED); here, the ollama particulars;
 2. every outgoing body checked against the official ``ollama`` package: its pydantic types (which
    ignore unknown keys, so key sets are checked here explicitly), and its own client, which must send
    the same body when given our fields;
@@ -24,6 +25,7 @@ import httpx
 import ollama
 import pytest
 from conftest import canonical_cases, load_case, real_cases
+from matrix import REFUSED, TEST_MODELS
 from ollama import _types as ollama_types
 from openai.types.chat import ChatCompletion as OpenAIChatCompletion
 from openai.types.chat import ChatCompletionChunk as OpenAIChatCompletionChunk
@@ -36,12 +38,11 @@ from router._streaming import NDJSONParser
 from router.protocols import _normalise, ollama_chat
 from router.protocols._config import MessageRules, StructuredOutput, ToolRules
 
-MODEL = "llama3.2"
+MODEL = TEST_MODELS["ollama"]
 KEY = "ollama-test-KEY-DO-NOT-LEAK-77"
 CASES = canonical_cases()
-# Content Ollama cannot take: an image by URL (the API takes base64 images only).
-REFUSED = {"image_url": "cannot take an image by URL"}
-SENDABLE = [c for c in CASES if c.stem not in REFUSED]
+# The cases Ollama can take (tests/matrix.py REFUSED names the others: an image by URL).
+SENDABLE = [c for c in CASES if ("ollama", c.stem) not in REFUSED]
 RECORDED = [p for p in real_cases("ollama") if load_case(p)["api"] == "ollama-chat"]
 
 
@@ -70,21 +71,6 @@ def _line(**fields: Any) -> bytes:
 
 
 # --------------------------------------------------------------------------- 1. translation
-
-
-@pytest.mark.parametrize("case", CASES, ids=[f"ollama-{c.stem}" for c in CASES])
-def test_translation(case: Path, snapshot_json: Any) -> None:
-    receipt = Receipt("ollama", MODEL)
-    if case.stem in REFUSED:
-        with pytest.raises(router.UnsupportedParamsError, match=REFUSED[case.stem]) as info:
-            adapter.build_request(_request(case), receipt=receipt)
-        assert info.value.provider == "ollama"
-        assert "image_url" in str(info.value)
-        return
-    http = adapter.build_request(_request(case), receipt=receipt)
-    assert http.json["stream"] is bool(load_case(case)["request"].get("stream"))  # Ollama streams by default
-    out = {"request": http.redacted(), "stream": http.stream, "receipt": receipt.to_dict()}
-    assert out == snapshot_json
 
 
 def test_image_url_is_refused_even_when_not_strict() -> None:

@@ -1,7 +1,8 @@
 """The OpenAI-compatible provider specs (specs/<id>.yaml that extend openai).
 
-1. Translation snapshots: each provider x a set of canonical requests -> the exact HTTP request
-   (key masked) and the receipt of what was dropped, renamed, clamped or defaulted.
+1. Translation snapshots of these providers are in the one matrix, tests/test_translation.py
+   (models, env: tests/matrix.py); here, what is particular to them: key and base URL env vars,
+   model aliases, per-model parameter rules.
 2. Every real recording of these providers (../shared/fixtures/real) through its own adapter: the
    unified answer (checked against the official openai types, with consistent usage totals) or the
    typed error.
@@ -15,47 +16,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import canonical_cases, load_case, real_cases
+from conftest import load_case, real_cases
+from matrix import TEST_ENV, TEST_MODELS
 from openai.types.chat import ChatCompletion as OpenAIChatCompletion
 from openai.types.chat import ChatCompletionChunk as OpenAIChatCompletionChunk
 
 import router
 from router import Receipt, _registry
 
-# provider -> a real model id of that provider (local servers: an id such a server serves)
+# The OpenAI-compatible providers tested here, with their matrix models (tests/matrix.py).
 MODELS = {
-    "cerebras": "gpt-oss-120b",
-    "cohere": "command-a-03-2025",
-    "deepseek": "deepseek-flash",
-    "fireworks": "accounts/fireworks/models/gpt-oss-120b",
-    "groq": "openai/gpt-oss-120b",
-    "huggingface": "deepseek-ai/DeepSeek-V3.2",
-    "llamacpp": "ggml-org/gpt-oss-20b-GGUF",
-    "lmstudio": "qwen/qwen3-4b-2507",
-    "mistral": "mistral-small-latest",
-    "openai-compatible": "meta-llama/Llama-3.1-8B-Instruct",
-    "openrouter": "anthropic/claude-haiku-4.5",
-    "perplexity": "sonar-pro",
-    "together": "meta-llama/Llama-3.3-70B-Instruct-Turbo",
-    "vllm": "Qwen/Qwen3-8B",
-    "xai": "grok-4.3",
-}
-CASE_NAMES = [
-    "plain",
-    "system",
-    "all_sampling",
-    "tools",
-    "stream",
-    "json_schema",
-    "reasoning",
-    "unsupported_param",
-    "temperature_out_of_range",
-    "reasoning_round_trip",
-]
-_CANONICAL = {p.stem: p for p in canonical_cases()}
-PAIRS = [(p, _CANONICAL[c]) for p in sorted(MODELS) for c in CASE_NAMES]
+    p: TEST_MODELS[p]
+    for p in (
+        "cerebras", "cohere", "deepseek", "fireworks", "groq", "huggingface", "llamacpp", "lmstudio",
+        "mistral", "openai-compatible", "openrouter", "perplexity", "together", "vllm", "xai",
+    )
+}  # fmt: skip
 KEY = "sk-test-KEY"
-COMPATIBLE_URL = "https://llm.example.test/v1"
+COMPATIBLE_URL = TEST_ENV["openai-compatible"]["OPENAI_COMPATIBLE_BASE_URL"]
 
 # Environment variables the new specs read: set on a developer machine they would change the requests.
 _ENV = [
@@ -109,20 +87,7 @@ def _assert_usage_adds_up(usage: Any) -> None:
     assert usage.prompt_tokens >= usage.prompt_tokens_details.cached_tokens
 
 
-# --------------------------------------------------------------------------- 1. translation
-
-
-@pytest.mark.parametrize(("provider", "case"), PAIRS, ids=[f"{p}-{c.stem}" for p, c in PAIRS])
-def test_translation(provider: str, case: Path, snapshot_json: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OPENAI_COMPATIBLE_BASE_URL", COMPATIBLE_URL)
-    mod = _module(provider)
-    request = dict(load_case(case)["request"])
-    request["model"] = MODELS[provider]
-    receipt = Receipt(provider, MODELS[provider])
-    http = mod.build_request(request, api_key=KEY, receipt=receipt)
-    out = {"request": http.redacted(), "stream": http.stream, "receipt": receipt.to_dict()}
-    assert KEY not in json.dumps(out)
-    assert out == snapshot_json
+# --------------------------------------------------------------------------- 1. these providers
 
 
 def test_every_new_provider_has_a_model() -> None:

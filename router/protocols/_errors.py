@@ -24,6 +24,7 @@ def retry_after(headers: Mapping[str, str], names: tuple[str, ...]) -> float | N
         try:
             value = float(raw.rstrip("s")) / (1000.0 if name.lower().endswith("-ms") else 1.0)
         except ValueError:
+            # email.utils (it imports socket) loads only for a Retry-After given as an HTTP date
             from email.utils import parsedate_to_datetime
 
             try:
