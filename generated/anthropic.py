@@ -8,35 +8,26 @@ from typing import Final
 
 from router._adapter import Adapter
 from router.protocols import anthropic_messages
-from router.protocols._config import (
-    Endpoint,
-    ErrorRules,
-    Limit,
-    Model,
-    Override,
-    ParamRules,
-    Price,
-    ProviderConfig,
-    ReasoningRules,
-    StreamRules,
-    StructuredOutput,
-    UsagePaths,
-)
+from router.protocols._config import Endpoint
+from router.protocols._config import ErrorRules
+from router.protocols._config import Limit
+from router.protocols._config import Model
+from router.protocols._config import Override
+from router.protocols._config import ParamRules
+from router.protocols._config import Price
+from router.protocols._config import ProviderConfig
+from router.protocols._config import ReasoningRules
+from router.protocols._config import StreamRules
+from router.protocols._config import StructuredOutput
+from router.protocols._config import UsagePaths
 
 __all__ = ["ADAPTER", "CONFIG"]
 
 CONFIG: Final = ProviderConfig(
-    id="anthropic",
-    name="Anthropic",
-    protocol="anthropic-messages",
-    base_url="https://api.anthropic.com",
-    chat=Endpoint(method="POST", path="/v1/messages"),
-    docs="https://docs.anthropic.com/en/api/messages",
-    base_url_env="ANTHROPIC_BASE_URL",
-    auth_env=("ANTHROPIC_API_KEY",),
-    auth_header="x-api-key",
-    auth_scheme="raw",
-    headers={"anthropic-version": "2023-06-01"},
+    id="anthropic", name="Anthropic", protocol="anthropic-messages", base_url="https://api.anthropic.com",
+    chat=Endpoint(method="POST", path="/v1/messages"), docs="https://docs.anthropic.com/en/api/messages",
+    base_url_env="ANTHROPIC_BASE_URL", auth_env=("ANTHROPIC_API_KEY",), auth_header="x-api-key",
+    auth_scheme="raw", headers={"anthropic-version": "2023-06-01"},
     models_endpoint=Endpoint(method="GET", path="/v1/models", items=("data",), id_field=("id",)),
     params=ParamRules(
         rename={"stop": "stop_sequences", "max_completion_tokens": "max_tokens", "user": "metadata.user_id"},
@@ -61,12 +52,8 @@ CONFIG: Final = ProviderConfig(
         ),
     ),
     finish_reasons={
-        "end_turn": "stop",
-        "stop_sequence": "stop",
-        "max_tokens": "length",
-        "model_context_window_exceeded": "length",
-        "tool_use": "tool_calls",
-        "refusal": "content_filter",
+        "end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
+        "model_context_window_exceeded": "length", "tool_use": "tool_calls", "refusal": "content_filter",
         "pause_turn": "stop",
     },
     usage=UsagePaths(
@@ -80,28 +67,16 @@ CONFIG: Final = ProviderConfig(
     ),
     errors=ErrorRules(
         status={
-            400: "bad_request",
-            401: "authentication",
-            402: "permission_denied",
-            403: "permission_denied",
-            404: "not_found",
-            413: "bad_request",
-            429: "rate_limit",
-            500: "internal_server",
-            504: "timeout",
+            400: "bad_request", 401: "authentication", 402: "permission_denied", 403: "permission_denied",
+            404: "not_found", 413: "bad_request", 429: "rate_limit", 500: "internal_server", 504: "timeout",
             529: "overloaded",
         },
         type_at=("error", "type"),
         types={
-            "invalid_request_error": "bad_request",
-            "authentication_error": "authentication",
-            "permission_error": "permission_denied",
-            "billing_error": "permission_denied",
-            "not_found_error": "not_found",
-            "request_too_large": "bad_request",
-            "rate_limit_error": "rate_limit",
-            "api_error": "internal_server",
-            "timeout_error": "timeout",
+            "invalid_request_error": "bad_request", "authentication_error": "authentication",
+            "permission_error": "permission_denied", "billing_error": "permission_denied",
+            "not_found_error": "not_found", "request_too_large": "bad_request",
+            "rate_limit_error": "rate_limit", "api_error": "internal_server", "timeout_error": "timeout",
             "overloaded_error": "overloaded",
         },
         message_at=("error", "message"),
@@ -133,12 +108,8 @@ CONFIG: Final = ProviderConfig(
                 "parallel_tool_calls", "pdf", "prompt_caching", "reasoning", "streaming", "tools", "vision",
             }),
             price=Price(
-                input=5.0,
-                output=25.0,
-                cached_input=0.5,
-                cache_write=6.25,
-                source="https://platform.claude.com/docs/en/about-claude/pricing",
-                as_of="2026-11-22",
+                input=5.0, output=25.0, cached_input=0.5, cache_write=6.25,
+                source="https://platform.claude.com/docs/en/about-claude/pricing", as_of="2026-11-22",
             ),
         ),
         Model(
@@ -150,12 +121,8 @@ CONFIG: Final = ProviderConfig(
                 "parallel_tool_calls", "pdf", "prompt_caching", "reasoning", "streaming", "tools", "vision",
             }),
             price=Price(
-                input=3.0,
-                output=15.0,
-                cached_input=0.3,
-                cache_write=3.75,
-                source="https://platform.claude.com/docs/en/about-claude/pricing",
-                as_of="2026-11-22",
+                input=3.0, output=15.0, cached_input=0.3, cache_write=3.75,
+                source="https://platform.claude.com/docs/en/about-claude/pricing", as_of="2026-11-22",
             ),
         ),
         Model(
@@ -167,12 +134,8 @@ CONFIG: Final = ProviderConfig(
                 "parallel_tool_calls", "pdf", "prompt_caching", "reasoning", "streaming", "tools", "vision",
             }),
             price=Price(
-                input=1.0,
-                output=5.0,
-                cached_input=0.1,
-                cache_write=1.25,
-                source="https://platform.claude.com/docs/en/about-claude/pricing",
-                as_of="2026-11-22",
+                input=1.0, output=5.0, cached_input=0.1, cache_write=1.25,
+                source="https://platform.claude.com/docs/en/about-claude/pricing", as_of="2026-11-22",
             ),
         ),
     ),

@@ -4,37 +4,28 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Final
 
 from router._adapter import Adapter
 from router.protocols import openai_chat
-from router.protocols._config import (
-    Endpoint,
-    ErrorRules,
-    MessageRules,
-    Model,
-    ParamRules,
-    Price,
-    ProviderConfig,
-    ReasoningRules,
-    StreamRules,
-    StructuredOutput,
-    UsagePaths,
-)
+from router.protocols._config import MessageRules
+from router.protocols._config import Model
+from router.protocols._config import Price
+from router.protocols._config import ProviderConfig
+from router.protocols._config import StructuredOutput
+
+from . import openai  # the spec this one extends: fields it inherits unchanged name its values
 
 __all__ = ["ADAPTER", "CONFIG"]
 
 CONFIG: Final = ProviderConfig(
-    id="deepseek",
-    name="DeepSeek",
-    protocol="openai-chat",
-    base_url="https://api.deepseek.com",
-    chat=Endpoint(method="POST", path="/chat/completions"),
-    docs="https://api-docs.deepseek.com/api/create-chat-completion",
-    auth_env=("DEEPSEEK_API_KEY",),
-    auth_header="Authorization",
-    models_endpoint=Endpoint(method="GET", path="/models", items=("data",), id_field=("id",)),
-    params=ParamRules(
+    id="deepseek", name="DeepSeek", protocol="openai-chat", base_url="https://api.deepseek.com",
+    chat=openai.CONFIG.chat, docs="https://api-docs.deepseek.com/api/create-chat-completion",
+    auth_env=("DEEPSEEK_API_KEY",), auth_header="Authorization",
+    models_endpoint=openai.CONFIG.models_endpoint,
+    params=replace(
+        openai.CONFIG.params,
         unsupported=frozenset({
             "audio", "logit_bias", "metadata", "modalities", "n", "parallel_tool_calls", "prediction",
             "prompt_cache_key", "safety_identifier", "seed", "service_tier", "store", "top_k", "user",
@@ -42,55 +33,25 @@ CONFIG: Final = ProviderConfig(
         }),
     ),
     finish_reasons={
-        "stop": "stop",
-        "length": "length",
-        "tool_calls": "tool_calls",
-        "content_filter": "content_filter",
-        "function_call": "function_call",
-        "insufficient_system_resource": "length",
+        "stop": "stop", "length": "length", "tool_calls": "tool_calls", "content_filter": "content_filter",
+        "function_call": "function_call", "insufficient_system_resource": "length",
     },
-    usage=UsagePaths(
-        prompt_tokens=(("usage", "prompt_tokens"),),
-        completion_tokens=(("usage", "completion_tokens"),),
-        total_tokens=(("usage", "total_tokens"),),
+    usage=replace(
+        openai.CONFIG.usage,
         cached_tokens=(("usage", "prompt_cache_hit_tokens"),),
-        reasoning_tokens=(("usage", "completion_tokens_details", "reasoning_tokens"),),
     ),
-    errors=ErrorRules(
+    errors=replace(
+        openai.CONFIG.errors,
         status={
-            400: "bad_request",
-            401: "authentication",
-            403: "permission_denied",
-            404: "not_found",
-            409: "internal_server",
-            422: "bad_request",
-            429: "rate_limit",
-            500: "internal_server",
-            502: "service_unavailable",
-            503: "overloaded",
-            504: "timeout",
-            402: "permission_denied",
+            400: "bad_request", 401: "authentication", 403: "permission_denied", 404: "not_found",
+            409: "internal_server", 422: "bad_request", 429: "rate_limit", 500: "internal_server",
+            502: "service_unavailable", 503: "overloaded", 504: "timeout", 402: "permission_denied",
         },
-        type_at=("error", "type"),
-        types={"invalid_request_error": "bad_request", "server_error": "internal_server"},
-        code_at=("error", "code"),
-        codes={
-            "context_length_exceeded": "context_window_exceeded",
-            "rate_limit_exceeded": "rate_limit",
-            "insufficient_quota": "permission_denied",
-            "invalid_api_key": "authentication",
-            "model_not_found": "not_found",
-            "content_policy_violation": "content_filter",
-            "unsupported_parameter": "unsupported_params",
-            "unsupported_value": "unsupported_params",
-        },
-        message_at=("error", "message"),
         messages=(("maximum context length", "context_window_exceeded"),),
-        retry_after=("retry-after-ms", "retry-after"),
-        request_id=("x-request-id",),
     ),
-    stream=StreamRules(done="[DONE]", body={"stream_options": {"include_usage": True}}),
-    reasoning=ReasoningRules(
+    stream=openai.CONFIG.stream,
+    reasoning=replace(
+        openai.CONFIG.reasoning,
         effort={
             "none": {"thinking": {"type": "disabled"}},
             "minimal": {"thinking": {"type": "enabled"}, "reasoning_effort": "low"},
@@ -113,11 +74,8 @@ CONFIG: Final = ProviderConfig(
                 "json_object", "prompt_caching", "reasoning", "streaming", "tools", "vision",
             }),
             price=Price(
-                input=0.3,
-                output=1.2,
-                cached_input=0.006,
-                source="https://api-docs.deepseek.com/quick_start/pricing",
-                as_of="2026-11-22",
+                input=0.3, output=1.2, cached_input=0.006,
+                source="https://api-docs.deepseek.com/quick_start/pricing", as_of="2026-11-22",
             ),
         ),
         Model(
@@ -126,11 +84,8 @@ CONFIG: Final = ProviderConfig(
             max_output=384000,
             capabilities=frozenset({"json_object", "prompt_caching", "reasoning", "streaming", "tools"}),
             price=Price(
-                input=1.32,
-                output=3.96,
-                cached_input=0.044,
-                source="https://api-docs.deepseek.com/quick_start/pricing",
-                as_of="2026-11-22",
+                input=1.32, output=3.96, cached_input=0.044,
+                source="https://api-docs.deepseek.com/quick_start/pricing", as_of="2026-11-22",
             ),
         ),
     ),

@@ -8,26 +8,22 @@ from typing import Final
 
 from router._adapter import Adapter
 from router.protocols import gemini
-from router.protocols._config import (
-    Endpoint,
-    ErrorRules,
-    Limit,
-    Model,
-    Override,
-    ParamRules,
-    Price,
-    ProviderConfig,
-    ReasoningRules,
-    ToolRules,
-    UsagePaths,
-)
+from router.protocols._config import Endpoint
+from router.protocols._config import ErrorRules
+from router.protocols._config import Limit
+from router.protocols._config import Model
+from router.protocols._config import Override
+from router.protocols._config import ParamRules
+from router.protocols._config import Price
+from router.protocols._config import ProviderConfig
+from router.protocols._config import ReasoningRules
+from router.protocols._config import ToolRules
+from router.protocols._config import UsagePaths
 
 __all__ = ["ADAPTER", "CONFIG"]
 
 CONFIG: Final = ProviderConfig(
-    id="gemini",
-    name="Google Gemini",
-    protocol="gemini",
+    id="gemini", name="Google Gemini", protocol="gemini",
     base_url="https://generativelanguage.googleapis.com",
     chat=Endpoint(
         method="POST",
@@ -35,30 +31,19 @@ CONFIG: Final = ProviderConfig(
         stream_path="/v1beta/models/{model}:streamGenerateContent",
         stream_query={"alt": "sse"},
     ),
-    docs="https://ai.google.dev/api/generate-content",
-    base_url_env="GOOGLE_GEMINI_BASE_URL",
-    auth_env=("GOOGLE_API_KEY", "GEMINI_API_KEY"),
-    auth_header="x-goog-api-key",
-    auth_scheme="raw",
+    docs="https://ai.google.dev/api/generate-content", base_url_env="GOOGLE_GEMINI_BASE_URL",
+    auth_env=("GOOGLE_API_KEY", "GEMINI_API_KEY"), auth_header="x-goog-api-key", auth_scheme="raw",
     models_endpoint=Endpoint(
-        method="GET",
-        path="/v1beta/models",
-        items=("models",),
-        id_field=("name",),
-        strip_prefix="models/",
+        method="GET", path="/v1beta/models", items=("models",), id_field=("name",), strip_prefix="models/",
     ),
     params=ParamRules(
         rename={
-            "temperature": "generationConfig.temperature",
-            "top_p": "generationConfig.topP",
-            "top_k": "generationConfig.topK",
-            "max_tokens": "generationConfig.maxOutputTokens",
+            "temperature": "generationConfig.temperature", "top_p": "generationConfig.topP",
+            "top_k": "generationConfig.topK", "max_tokens": "generationConfig.maxOutputTokens",
             "max_completion_tokens": "generationConfig.maxOutputTokens",
-            "stop": "generationConfig.stopSequences",
-            "seed": "generationConfig.seed",
+            "stop": "generationConfig.stopSequences", "seed": "generationConfig.seed",
             "presence_penalty": "generationConfig.presencePenalty",
-            "frequency_penalty": "generationConfig.frequencyPenalty",
-            "n": "generationConfig.candidateCount",
+            "frequency_penalty": "generationConfig.frequencyPenalty", "n": "generationConfig.candidateCount",
         },
         limits={"temperature": Limit(min=0, max=2, policy="clamp")},
         unsupported=frozenset({
@@ -124,26 +109,13 @@ CONFIG: Final = ProviderConfig(
         ),
     ),
     finish_reasons={
-        "FINISH_REASON_UNSPECIFIED": "stop",
-        "STOP": "stop",
-        "MAX_TOKENS": "length",
-        "SAFETY": "content_filter",
-        "RECITATION": "content_filter",
-        "LANGUAGE": "content_filter",
-        "BLOCKLIST": "content_filter",
-        "PROHIBITED_CONTENT": "content_filter",
-        "SPII": "content_filter",
-        "IMAGE_SAFETY": "content_filter",
-        "IMAGE_PROHIBITED_CONTENT": "content_filter",
-        "IMAGE_RECITATION": "content_filter",
-        "MODEL_ARMOR": "content_filter",
-        "OTHER": "stop",
-        "MALFORMED_FUNCTION_CALL": "stop",
-        "UNEXPECTED_TOOL_CALL": "stop",
-        "TOO_MANY_TOOL_CALLS": "stop",
-        "MISSING_THOUGHT_SIGNATURE": "stop",
-        "MALFORMED_RESPONSE": "stop",
-        "IMAGE_OTHER": "stop",
+        "FINISH_REASON_UNSPECIFIED": "stop", "STOP": "stop", "MAX_TOKENS": "length",
+        "SAFETY": "content_filter", "RECITATION": "content_filter", "LANGUAGE": "content_filter",
+        "BLOCKLIST": "content_filter", "PROHIBITED_CONTENT": "content_filter", "SPII": "content_filter",
+        "IMAGE_SAFETY": "content_filter", "IMAGE_PROHIBITED_CONTENT": "content_filter",
+        "IMAGE_RECITATION": "content_filter", "MODEL_ARMOR": "content_filter", "OTHER": "stop",
+        "MALFORMED_FUNCTION_CALL": "stop", "UNEXPECTED_TOOL_CALL": "stop", "TOO_MANY_TOOL_CALLS": "stop",
+        "MISSING_THOUGHT_SIGNATURE": "stop", "MALFORMED_RESPONSE": "stop", "IMAGE_OTHER": "stop",
         "NO_IMAGE": "stop",
     },
     usage=UsagePaths(
@@ -156,27 +128,16 @@ CONFIG: Final = ProviderConfig(
     ),
     errors=ErrorRules(
         status={
-            400: "bad_request",
-            401: "authentication",
-            403: "permission_denied",
-            404: "not_found",
-            429: "rate_limit",
-            500: "internal_server",
-            502: "service_unavailable",
-            503: "service_unavailable",
+            400: "bad_request", 401: "authentication", 403: "permission_denied", 404: "not_found",
+            429: "rate_limit", 500: "internal_server", 502: "service_unavailable", 503: "service_unavailable",
             504: "timeout",
         },
         type_at=("error", "status"),
         types={
-            "INVALID_ARGUMENT": "bad_request",
-            "FAILED_PRECONDITION": "permission_denied",
-            "UNAUTHENTICATED": "authentication",
-            "PERMISSION_DENIED": "permission_denied",
-            "NOT_FOUND": "not_found",
-            "RESOURCE_EXHAUSTED": "rate_limit",
-            "INTERNAL": "internal_server",
-            "UNAVAILABLE": "service_unavailable",
-            "DEADLINE_EXCEEDED": "timeout",
+            "INVALID_ARGUMENT": "bad_request", "FAILED_PRECONDITION": "permission_denied",
+            "UNAUTHENTICATED": "authentication", "PERMISSION_DENIED": "permission_denied",
+            "NOT_FOUND": "not_found", "RESOURCE_EXHAUSTED": "rate_limit", "INTERNAL": "internal_server",
+            "UNAVAILABLE": "service_unavailable", "DEADLINE_EXCEEDED": "timeout",
         },
         message_at=("error", "message"),
         messages=(
@@ -226,11 +187,8 @@ CONFIG: Final = ProviderConfig(
                 "reasoning", "streaming", "tools", "vision",
             }),
             price=Price(
-                input=1.25,
-                output=10.0,
-                cached_input=0.125,
-                source="https://ai.google.dev/gemini-api/docs/pricing",
-                as_of="2026-11-22",
+                input=1.25, output=10.0, cached_input=0.125,
+                source="https://ai.google.dev/gemini-api/docs/pricing", as_of="2026-11-22",
             ),
         ),
         Model(
@@ -242,11 +200,8 @@ CONFIG: Final = ProviderConfig(
                 "reasoning", "streaming", "tools", "vision",
             }),
             price=Price(
-                input=0.3,
-                output=2.5,
-                cached_input=0.03,
-                source="https://ai.google.dev/gemini-api/docs/pricing",
-                as_of="2026-11-22",
+                input=0.3, output=2.5, cached_input=0.03,
+                source="https://ai.google.dev/gemini-api/docs/pricing", as_of="2026-11-22",
             ),
         ),
         Model(
@@ -258,11 +213,8 @@ CONFIG: Final = ProviderConfig(
                 "reasoning", "streaming", "tools", "vision",
             }),
             price=Price(
-                input=0.1,
-                output=0.4,
-                cached_input=0.01,
-                source="https://ai.google.dev/gemini-api/docs/pricing",
-                as_of="2026-11-22",
+                input=0.1, output=0.4, cached_input=0.01,
+                source="https://ai.google.dev/gemini-api/docs/pricing", as_of="2026-11-22",
             ),
         ),
         Model(
@@ -274,11 +226,8 @@ CONFIG: Final = ProviderConfig(
                 "reasoning", "streaming", "tools", "vision",
             }),
             price=Price(
-                input=0.5,
-                output=3.0,
-                cached_input=0.05,
-                source="https://ai.google.dev/gemini-api/docs/pricing",
-                as_of="2026-11-22",
+                input=0.5, output=3.0, cached_input=0.05,
+                source="https://ai.google.dev/gemini-api/docs/pricing", as_of="2026-11-22",
             ),
         ),
         Model(
@@ -290,11 +239,8 @@ CONFIG: Final = ProviderConfig(
                 "reasoning", "streaming", "tools", "vision",
             }),
             price=Price(
-                input=2.0,
-                output=12.0,
-                cached_input=0.2,
-                source="https://ai.google.dev/gemini-api/docs/pricing",
-                as_of="2026-11-22",
+                input=2.0, output=12.0, cached_input=0.2,
+                source="https://ai.google.dev/gemini-api/docs/pricing", as_of="2026-11-22",
             ),
         ),
     ),

@@ -4,94 +4,54 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Final
 
 from router._adapter import Adapter
 from router.protocols import openai_chat
-from router.protocols._config import (
-    Endpoint,
-    ErrorRules,
-    Limit,
-    MessageRules,
-    Model,
-    ParamRules,
-    Price,
-    ProviderConfig,
-    StreamRules,
-    UsagePaths,
-)
+from router.protocols._config import Endpoint
+from router.protocols._config import Limit
+from router.protocols._config import MessageRules
+from router.protocols._config import Model
+from router.protocols._config import Price
+from router.protocols._config import ProviderConfig
+from router.protocols._config import StreamRules
+
+from . import openai  # the spec this one extends: fields it inherits unchanged name its values
 
 __all__ = ["ADAPTER", "CONFIG"]
 
 CONFIG: Final = ProviderConfig(
-    id="groq",
-    name="Groq",
-    protocol="openai-chat",
-    base_url="https://api.groq.com",
+    id="groq", name="Groq", protocol="openai-chat", base_url="https://api.groq.com",
     chat=Endpoint(method="POST", path="/openai/v1/chat/completions"),
-    docs="https://console.groq.com/docs/api-reference#chat-create",
-    base_url_env="GROQ_BASE_URL",
-    auth_env=("GROQ_API_KEY",),
-    auth_header="Authorization",
+    docs="https://console.groq.com/docs/api-reference#chat-create", base_url_env="GROQ_BASE_URL",
+    auth_env=("GROQ_API_KEY",), auth_header="Authorization",
     models_endpoint=Endpoint(method="GET", path="/openai/v1/models", items=("data",), id_field=("id",)),
-    params=ParamRules(
+    params=replace(
+        openai.CONFIG.params,
         limits={"n": Limit(min=1, max=1, policy="error")},
         unsupported=frozenset({
             "audio", "logit_bias", "logprobs", "modalities", "prediction", "prompt_cache_key",
             "safety_identifier", "top_k", "top_logprobs", "verbosity", "web_search_options",
         }),
     ),
-    finish_reasons={
-        "stop": "stop",
-        "length": "length",
-        "tool_calls": "tool_calls",
-        "content_filter": "content_filter",
-        "function_call": "function_call",
-    },
-    usage=UsagePaths(
-        prompt_tokens=(("usage", "prompt_tokens"),),
-        completion_tokens=(("usage", "completion_tokens"),),
-        total_tokens=(("usage", "total_tokens"),),
-        cached_tokens=(("usage", "prompt_tokens_details", "cached_tokens"),),
-        reasoning_tokens=(("usage", "completion_tokens_details", "reasoning_tokens"),),
-    ),
-    errors=ErrorRules(
+    finish_reasons=openai.CONFIG.finish_reasons, usage=openai.CONFIG.usage,
+    errors=replace(
+        openai.CONFIG.errors,
         status={
-            400: "bad_request",
-            401: "authentication",
-            403: "permission_denied",
-            404: "not_found",
-            409: "internal_server",
-            422: "bad_request",
-            429: "rate_limit",
-            500: "internal_server",
-            502: "service_unavailable",
-            503: "service_unavailable",
-            504: "timeout",
-            413: "bad_request",
-            424: "bad_request",
-            498: "service_unavailable",
+            400: "bad_request", 401: "authentication", 403: "permission_denied", 404: "not_found",
+            409: "internal_server", 422: "bad_request", 429: "rate_limit", 500: "internal_server",
+            502: "service_unavailable", 503: "service_unavailable", 504: "timeout", 413: "bad_request",
+            424: "bad_request", 498: "service_unavailable",
         },
-        type_at=("error", "type"),
-        types={"invalid_request_error": "bad_request", "server_error": "internal_server"},
-        code_at=("error", "code"),
         codes={
-            "context_length_exceeded": "context_window_exceeded",
-            "rate_limit_exceeded": "rate_limit",
-            "insufficient_quota": "permission_denied",
-            "invalid_api_key": "authentication",
-            "model_not_found": "not_found",
-            "content_policy_violation": "content_filter",
-            "unsupported_parameter": "unsupported_params",
-            "unsupported_value": "unsupported_params",
-            "tool_use_failed": "bad_request",
-            "json_validate_failed": "bad_request",
+            "context_length_exceeded": "context_window_exceeded", "rate_limit_exceeded": "rate_limit",
+            "insufficient_quota": "permission_denied", "invalid_api_key": "authentication",
+            "model_not_found": "not_found", "content_policy_violation": "content_filter",
+            "unsupported_parameter": "unsupported_params", "unsupported_value": "unsupported_params",
+            "tool_use_failed": "bad_request", "json_validate_failed": "bad_request",
             "model_decommissioned": "not_found",
         },
-        message_at=("error", "message"),
-        messages=(("Request too large", "context_window_exceeded"),),
-        retry_after=("retry-after-ms", "retry-after"),
-        request_id=("x-request-id",),
     ),
     stream=StreamRules(done="[DONE]", body={"stream_options": {"include_usage": True}}, error_event="error"),
     messages=MessageRules(drop_fields=frozenset({"name"})),
@@ -104,10 +64,7 @@ CONFIG: Final = ProviderConfig(
                 "json_object", "json_schema", "prompt_caching", "reasoning", "streaming", "tools",
             }),
             price=Price(
-                input=0.15,
-                output=0.6,
-                source="https://console.groq.com/docs/models",
-                as_of="2026-11-22",
+                input=0.15, output=0.6, source="https://console.groq.com/docs/models", as_of="2026-11-22",
             ),
         ),
         Model(
@@ -118,10 +75,7 @@ CONFIG: Final = ProviderConfig(
                 "json_object", "json_schema", "prompt_caching", "reasoning", "streaming", "tools",
             }),
             price=Price(
-                input=0.075,
-                output=0.3,
-                source="https://console.groq.com/docs/models",
-                as_of="2026-11-22",
+                input=0.075, output=0.3, source="https://console.groq.com/docs/models", as_of="2026-11-22",
             ),
         ),
         Model(

@@ -4,97 +4,35 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Final
 
 from router._adapter import Adapter
 from router.protocols import openai_chat
-from router.protocols._config import (
-    Endpoint,
-    ErrorRules,
-    Override,
-    ParamRules,
-    ProviderConfig,
-    StreamRules,
-    UsagePaths,
-    Variable,
-)
+from router.protocols._config import ParamRules
+from router.protocols._config import ProviderConfig
+from router.protocols._config import Variable
+
+from . import openai  # the spec this one extends: fields it inherits unchanged name its values
 
 __all__ = ["ADAPTER", "CONFIG"]
 
 CONFIG: Final = ProviderConfig(
-    id="litellm",
-    name="LiteLLM proxy",
-    protocol="openai-chat",
-    base_url="{proxy_url}",
-    chat=Endpoint(method="POST", path="/chat/completions"),
-    docs="https://docs.litellm.ai/docs/proxy/quick_start",
+    id="litellm", name="LiteLLM proxy", protocol="openai-chat", base_url="{proxy_url}",
+    chat=openai.CONFIG.chat, docs="https://docs.litellm.ai/docs/proxy/quick_start",
     variables={"proxy_url": Variable(env="LITELLM_PROXY_URL", default="http://localhost:4000")},
-    auth_env=("LITELLM_API_KEY", "LITELLM_MASTER_KEY"),
-    auth_header="Authorization",
-    auth_optional=True,
-    models_endpoint=Endpoint(method="GET", path="/models", items=("data",), id_field=("id",)),
-    params=ParamRules(extension_prefix="litellm:"),
-    overrides=(
-        Override(
-            patterns=("o1*", "o3*", "o4*", "gpt-5", "gpt-5-2*", "gpt-5-mini*", "gpt-5-nano*", "gpt-5.*"),
-            params=ParamRules(
-                rename={"max_tokens": "max_completion_tokens"},
-                unsupported=frozenset({
-                    "frequency_penalty", "logit_bias", "logprobs", "presence_penalty", "temperature",
-                    "top_logprobs", "top_p",
-                }),
-            ),
-            note="Reasoning models take max_completion_tokens, not max_tokens, and reject sampling parameters. https://platform.openai.com/docs/guides/reasoning#limitations",
-        ),
-    ),
-    finish_reasons={
-        "stop": "stop",
-        "length": "length",
-        "tool_calls": "tool_calls",
-        "content_filter": "content_filter",
-        "function_call": "function_call",
-    },
-    usage=UsagePaths(
-        prompt_tokens=(("usage", "prompt_tokens"),),
-        completion_tokens=(("usage", "completion_tokens"),),
-        total_tokens=(("usage", "total_tokens"),),
-        cached_tokens=(("usage", "prompt_tokens_details", "cached_tokens"),),
-        reasoning_tokens=(("usage", "completion_tokens_details", "reasoning_tokens"),),
+    auth_env=("LITELLM_API_KEY", "LITELLM_MASTER_KEY"), auth_header="Authorization", auth_optional=True,
+    models_endpoint=openai.CONFIG.models_endpoint, params=ParamRules(extension_prefix="litellm:"),
+    overrides=openai.CONFIG.overrides, finish_reasons=openai.CONFIG.finish_reasons,
+    usage=replace(
+        openai.CONFIG.usage,
         cost_headers=("x-litellm-response-cost",),
     ),
-    errors=ErrorRules(
-        status={
-            400: "bad_request",
-            401: "authentication",
-            403: "permission_denied",
-            404: "not_found",
-            409: "internal_server",
-            422: "bad_request",
-            429: "rate_limit",
-            500: "internal_server",
-            502: "service_unavailable",
-            503: "service_unavailable",
-            504: "timeout",
-        },
-        type_at=("error", "type"),
-        types={"invalid_request_error": "bad_request", "server_error": "internal_server"},
-        code_at=("error", "code"),
-        codes={
-            "context_length_exceeded": "context_window_exceeded",
-            "rate_limit_exceeded": "rate_limit",
-            "insufficient_quota": "permission_denied",
-            "invalid_api_key": "authentication",
-            "model_not_found": "not_found",
-            "content_policy_violation": "content_filter",
-            "unsupported_parameter": "unsupported_params",
-            "unsupported_value": "unsupported_params",
-        },
-        message_at=("error", "message"),
-        messages=(("Request too large", "context_window_exceeded"),),
-        retry_after=("retry-after-ms", "retry-after"),
+    errors=replace(
+        openai.CONFIG.errors,
         request_id=("x-litellm-call-id", "x-request-id"),
     ),
-    stream=StreamRules(done="[DONE]", body={"stream_options": {"include_usage": True}}),
+    stream=openai.CONFIG.stream,
 )
 
 ADAPTER: Final = Adapter(CONFIG, openai_chat)

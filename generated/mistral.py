@@ -4,33 +4,26 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Final
 
 from router._adapter import Adapter
 from router.protocols import openai_chat
-from router.protocols._config import (
-    Endpoint,
-    ErrorRules,
-    Model,
-    ParamRules,
-    ProviderConfig,
-    StreamRules,
-    UsagePaths,
-)
+from router.protocols._config import Model
+from router.protocols._config import ProviderConfig
+from router.protocols._config import StreamRules
+
+from . import openai  # the spec this one extends: fields it inherits unchanged name its values
 
 __all__ = ["ADAPTER", "CONFIG"]
 
 CONFIG: Final = ProviderConfig(
-    id="mistral",
-    name="Mistral AI",
-    protocol="openai-chat",
-    base_url="https://api.mistral.ai/v1",
-    chat=Endpoint(method="POST", path="/chat/completions"),
+    id="mistral", name="Mistral AI", protocol="openai-chat", base_url="https://api.mistral.ai/v1",
+    chat=openai.CONFIG.chat,
     docs="https://docs.mistral.ai/api/#tag/chat/operation/chat_completion_v1_chat_completions_post",
-    auth_env=("MISTRAL_API_KEY",),
-    auth_header="Authorization",
-    models_endpoint=Endpoint(method="GET", path="/models", items=("data",), id_field=("id",)),
-    params=ParamRules(
+    auth_env=("MISTRAL_API_KEY",), auth_header="Authorization", models_endpoint=openai.CONFIG.models_endpoint,
+    params=replace(
+        openai.CONFIG.params,
         rename={"seed": "random_seed", "max_completion_tokens": "max_tokens"},
         unsupported=frozenset({
             "audio", "logit_bias", "logprobs", "modalities", "prompt_cache_key", "safety_identifier",
@@ -39,56 +32,19 @@ CONFIG: Final = ProviderConfig(
         exclusive=(("max_completion_tokens", "max_tokens"),),
     ),
     finish_reasons={
-        "stop": "stop",
-        "length": "length",
-        "tool_calls": "tool_calls",
-        "content_filter": "content_filter",
-        "function_call": "function_call",
-        "model_length": "length",
+        "stop": "stop", "length": "length", "tool_calls": "tool_calls", "content_filter": "content_filter",
+        "function_call": "function_call", "model_length": "length",
     },
-    finish_reason_errors={"error": "internal_server"},
-    usage=UsagePaths(
-        prompt_tokens=(("usage", "prompt_tokens"),),
-        completion_tokens=(("usage", "completion_tokens"),),
-        total_tokens=(("usage", "total_tokens"),),
-        cached_tokens=(("usage", "prompt_tokens_details", "cached_tokens"),),
-        reasoning_tokens=(("usage", "completion_tokens_details", "reasoning_tokens"),),
-    ),
-    errors=ErrorRules(
-        status={
-            400: "bad_request",
-            401: "authentication",
-            403: "permission_denied",
-            404: "not_found",
-            409: "internal_server",
-            422: "bad_request",
-            429: "rate_limit",
-            500: "internal_server",
-            502: "service_unavailable",
-            503: "service_unavailable",
-            504: "timeout",
-        },
+    finish_reason_errors={"error": "internal_server"}, usage=openai.CONFIG.usage,
+    errors=replace(
+        openai.CONFIG.errors,
         type_at=("type",),
         types={
-            "invalid_request_error": "bad_request",
-            "server_error": "internal_server",
+            "invalid_request_error": "bad_request", "server_error": "internal_server",
             "rate_limited": "rate_limit",
         },
         code_at=("code",),
-        codes={
-            "context_length_exceeded": "context_window_exceeded",
-            "rate_limit_exceeded": "rate_limit",
-            "insufficient_quota": "permission_denied",
-            "invalid_api_key": "authentication",
-            "model_not_found": "not_found",
-            "content_policy_violation": "content_filter",
-            "unsupported_parameter": "unsupported_params",
-            "unsupported_value": "unsupported_params",
-        },
         message_at=("message",),
-        messages=(("Request too large", "context_window_exceeded"),),
-        retry_after=("retry-after-ms", "retry-after"),
-        request_id=("x-request-id",),
     ),
     stream=StreamRules(done="[DONE]"),
     models=(

@@ -8,42 +8,28 @@ from typing import Final
 
 from router._adapter import Adapter
 from router.protocols import ollama_chat
-from router.protocols._config import (
-    Endpoint,
-    ErrorRules,
-    MessageRules,
-    Model,
-    ParamRules,
-    ProviderConfig,
-    ReasoningRules,
-    StreamRules,
-    UsagePaths,
-)
+from router.protocols._config import Endpoint
+from router.protocols._config import ErrorRules
+from router.protocols._config import MessageRules
+from router.protocols._config import Model
+from router.protocols._config import ParamRules
+from router.protocols._config import ProviderConfig
+from router.protocols._config import ReasoningRules
+from router.protocols._config import StreamRules
+from router.protocols._config import UsagePaths
 
 __all__ = ["ADAPTER", "CONFIG"]
 
 CONFIG: Final = ProviderConfig(
-    id="ollama",
-    name="Ollama",
-    protocol="ollama-chat",
-    base_url="http://localhost:11434",
-    chat=Endpoint(method="POST", path="/api/chat"),
-    docs="https://docs.ollama.com/api",
-    base_url_env="OLLAMA_HOST",
-    auth_env=("OLLAMA_API_KEY",),
-    auth_header="Authorization",
-    auth_optional=True,
+    id="ollama", name="Ollama", protocol="ollama-chat", base_url="http://localhost:11434",
+    chat=Endpoint(method="POST", path="/api/chat"), docs="https://docs.ollama.com/api",
+    base_url_env="OLLAMA_HOST", auth_env=("OLLAMA_API_KEY",), auth_header="Authorization", auth_optional=True,
     models_endpoint=Endpoint(method="GET", path="/api/tags", items=("models",), id_field=("model",)),
     params=ParamRules(
         rename={
-            "temperature": "options.temperature",
-            "top_p": "options.top_p",
-            "top_k": "options.top_k",
-            "max_tokens": "options.num_predict",
-            "max_completion_tokens": "options.num_predict",
-            "stop": "options.stop",
-            "seed": "options.seed",
-            "presence_penalty": "options.presence_penalty",
+            "temperature": "options.temperature", "top_p": "options.top_p", "top_k": "options.top_k",
+            "max_tokens": "options.num_predict", "max_completion_tokens": "options.num_predict",
+            "stop": "options.stop", "seed": "options.seed", "presence_penalty": "options.presence_penalty",
             "frequency_penalty": "options.frequency_penalty",
         },
         unsupported=frozenset({
@@ -58,14 +44,8 @@ CONFIG: Final = ProviderConfig(
     usage=UsagePaths(prompt_tokens=(("prompt_eval_count",),), completion_tokens=(("eval_count",),)),
     errors=ErrorRules(
         status={
-            400: "bad_request",
-            401: "authentication",
-            403: "permission_denied",
-            404: "not_found",
-            429: "rate_limit",
-            500: "internal_server",
-            502: "service_unavailable",
-            503: "service_unavailable",
+            400: "bad_request", 401: "authentication", 403: "permission_denied", 404: "not_found",
+            429: "rate_limit", 500: "internal_server", 502: "service_unavailable", 503: "service_unavailable",
         },
         message_at=("error",),
         messages=(("not found", "not_found"), ("does not support", "unsupported_params")),

@@ -8,30 +8,23 @@ from typing import Final
 
 from router._adapter import Adapter
 from router.protocols import openai_chat
-from router.protocols._config import (
-    Endpoint,
-    ErrorRules,
-    Model,
-    Override,
-    ParamRules,
-    Price,
-    ProviderConfig,
-    StreamRules,
-    UsagePaths,
-)
+from router.protocols._config import Endpoint
+from router.protocols._config import ErrorRules
+from router.protocols._config import Model
+from router.protocols._config import Override
+from router.protocols._config import ParamRules
+from router.protocols._config import Price
+from router.protocols._config import ProviderConfig
+from router.protocols._config import StreamRules
+from router.protocols._config import UsagePaths
 
 __all__ = ["ADAPTER", "CONFIG"]
 
 CONFIG: Final = ProviderConfig(
-    id="openai",
-    name="OpenAI",
-    protocol="openai-chat",
-    base_url="https://api.openai.com/v1",
+    id="openai", name="OpenAI", protocol="openai-chat", base_url="https://api.openai.com/v1",
     chat=Endpoint(method="POST", path="/chat/completions"),
-    docs="https://platform.openai.com/docs/api-reference/chat",
-    base_url_env="OPENAI_BASE_URL",
-    auth_env=("OPENAI_API_KEY",),
-    auth_header="Authorization",
+    docs="https://platform.openai.com/docs/api-reference/chat", base_url_env="OPENAI_BASE_URL",
+    auth_env=("OPENAI_API_KEY",), auth_header="Authorization",
     models_endpoint=Endpoint(method="GET", path="/models", items=("data",), id_field=("id",)),
     params=ParamRules(unsupported=frozenset({"top_k"})),
     overrides=(
@@ -48,10 +41,7 @@ CONFIG: Final = ProviderConfig(
         ),
     ),
     finish_reasons={
-        "stop": "stop",
-        "length": "length",
-        "tool_calls": "tool_calls",
-        "content_filter": "content_filter",
+        "stop": "stop", "length": "length", "tool_calls": "tool_calls", "content_filter": "content_filter",
         "function_call": "function_call",
     },
     usage=UsagePaths(
@@ -63,30 +53,18 @@ CONFIG: Final = ProviderConfig(
     ),
     errors=ErrorRules(
         status={
-            400: "bad_request",
-            401: "authentication",
-            403: "permission_denied",
-            404: "not_found",
-            409: "internal_server",
-            422: "bad_request",
-            429: "rate_limit",
-            500: "internal_server",
-            502: "service_unavailable",
-            503: "service_unavailable",
-            504: "timeout",
+            400: "bad_request", 401: "authentication", 403: "permission_denied", 404: "not_found",
+            409: "internal_server", 422: "bad_request", 429: "rate_limit", 500: "internal_server",
+            502: "service_unavailable", 503: "service_unavailable", 504: "timeout",
         },
         type_at=("error", "type"),
         types={"invalid_request_error": "bad_request", "server_error": "internal_server"},
         code_at=("error", "code"),
         codes={
-            "context_length_exceeded": "context_window_exceeded",
-            "rate_limit_exceeded": "rate_limit",
-            "insufficient_quota": "permission_denied",
-            "invalid_api_key": "authentication",
-            "model_not_found": "not_found",
-            "content_policy_violation": "content_filter",
-            "unsupported_parameter": "unsupported_params",
-            "unsupported_value": "unsupported_params",
+            "context_length_exceeded": "context_window_exceeded", "rate_limit_exceeded": "rate_limit",
+            "insufficient_quota": "permission_denied", "invalid_api_key": "authentication",
+            "model_not_found": "not_found", "content_policy_violation": "content_filter",
+            "unsupported_parameter": "unsupported_params", "unsupported_value": "unsupported_params",
         },
         message_at=("error", "message"),
         messages=(("Request too large", "context_window_exceeded"),),
@@ -104,10 +82,7 @@ CONFIG: Final = ProviderConfig(
                 "vision",
             }),
             price=Price(
-                input=2.5,
-                output=10.0,
-                cached_input=1.25,
-                source="https://platform.openai.com/docs/pricing",
+                input=2.5, output=10.0, cached_input=1.25, source="https://platform.openai.com/docs/pricing",
                 as_of="2026-11-22",
             ),
         ),
@@ -120,10 +95,7 @@ CONFIG: Final = ProviderConfig(
                 "vision",
             }),
             price=Price(
-                input=0.15,
-                output=0.6,
-                cached_input=0.075,
-                source="https://platform.openai.com/docs/pricing",
+                input=0.15, output=0.6, cached_input=0.075, source="https://platform.openai.com/docs/pricing",
                 as_of="2026-11-22",
             ),
         ),
@@ -136,10 +108,7 @@ CONFIG: Final = ProviderConfig(
                 "vision",
             }),
             price=Price(
-                input=2.0,
-                output=8.0,
-                cached_input=0.5,
-                source="https://platform.openai.com/docs/pricing",
+                input=2.0, output=8.0, cached_input=0.5, source="https://platform.openai.com/docs/pricing",
                 as_of="2026-11-22",
             ),
         ),
@@ -152,11 +121,8 @@ CONFIG: Final = ProviderConfig(
                 "streaming", "tools", "vision",
             }),
             price=Price(
-                input=1.25,
-                output=10.0,
-                cached_input=0.125,
-                source="https://platform.openai.com/docs/pricing",
-                as_of="2026-11-22",
+                input=1.25, output=10.0, cached_input=0.125,
+                source="https://platform.openai.com/docs/pricing", as_of="2026-11-22",
             ),
         ),
         Model(
@@ -168,10 +134,7 @@ CONFIG: Final = ProviderConfig(
                 "streaming", "tools", "vision",
             }),
             price=Price(
-                input=0.25,
-                output=2.0,
-                cached_input=0.025,
-                source="https://platform.openai.com/docs/pricing",
+                input=0.25, output=2.0, cached_input=0.025, source="https://platform.openai.com/docs/pricing",
                 as_of="2026-11-22",
             ),
         ),
@@ -184,10 +147,7 @@ CONFIG: Final = ProviderConfig(
                 "streaming", "tools", "vision",
             }),
             price=Price(
-                input=0.05,
-                output=0.4,
-                cached_input=0.005,
-                source="https://platform.openai.com/docs/pricing",
+                input=0.05, output=0.4, cached_input=0.005, source="https://platform.openai.com/docs/pricing",
                 as_of="2026-11-22",
             ),
         ),

@@ -4,91 +4,48 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Final
 
 from router._adapter import Adapter
 from router.protocols import openai_chat
-from router.protocols._config import (
-    Endpoint,
-    ErrorRules,
-    Model,
-    ProviderConfig,
-    ReasoningRules,
-    StreamRules,
-    UsagePaths,
-    Variable,
-)
+from router.protocols._config import Model
+from router.protocols._config import ProviderConfig
+from router.protocols._config import StreamRules
+from router.protocols._config import Variable
+
+from . import openai  # the spec this one extends: fields it inherits unchanged name its values
 
 __all__ = ["ADAPTER", "CONFIG"]
 
 CONFIG: Final = ProviderConfig(
-    id="openrouter",
-    name="OpenRouter",
-    protocol="openai-chat",
-    base_url="https://openrouter.ai/api/v1",
-    chat=Endpoint(method="POST", path="/chat/completions"),
-    docs="https://openrouter.ai/docs/api-reference/chat-completion",
+    id="openrouter", name="OpenRouter", protocol="openai-chat", base_url="https://openrouter.ai/api/v1",
+    chat=openai.CONFIG.chat, docs="https://openrouter.ai/docs/api-reference/chat-completion",
     variables={
         "site_url": Variable(env="OPENROUTER_SITE_URL", default=""),
         "app_name": Variable(env="OPENROUTER_APP_NAME", default=""),
     },
-    auth_env=("OPENROUTER_API_KEY",),
-    auth_header="Authorization",
+    auth_env=("OPENROUTER_API_KEY",), auth_header="Authorization",
     headers={"HTTP-Referer": "{site_url}", "X-Title": "{app_name}"},
-    models_endpoint=Endpoint(method="GET", path="/models", items=("data",), id_field=("id",)),
-    finish_reasons={
-        "stop": "stop",
-        "length": "length",
-        "tool_calls": "tool_calls",
-        "content_filter": "content_filter",
-        "function_call": "function_call",
-    },
+    models_endpoint=openai.CONFIG.models_endpoint, finish_reasons=openai.CONFIG.finish_reasons,
     finish_reason_errors={"error": "internal_server"},
-    usage=UsagePaths(
-        prompt_tokens=(("usage", "prompt_tokens"),),
-        completion_tokens=(("usage", "completion_tokens"),),
-        total_tokens=(("usage", "total_tokens"),),
-        cached_tokens=(("usage", "prompt_tokens_details", "cached_tokens"),),
+    usage=replace(
+        openai.CONFIG.usage,
         cache_creation_tokens=(("usage", "prompt_tokens_details", "cache_write_tokens"),),
-        reasoning_tokens=(("usage", "completion_tokens_details", "reasoning_tokens"),),
         cost=(("usage", "cost"),),
     ),
-    errors=ErrorRules(
+    errors=replace(
+        openai.CONFIG.errors,
         status={
-            400: "bad_request",
-            401: "authentication",
-            403: "permission_denied",
-            404: "not_found",
-            409: "internal_server",
-            422: "bad_request",
-            429: "rate_limit",
-            500: "internal_server",
-            502: "service_unavailable",
-            503: "service_unavailable",
-            504: "timeout",
-            402: "permission_denied",
+            400: "bad_request", 401: "authentication", 403: "permission_denied", 404: "not_found",
+            409: "internal_server", 422: "bad_request", 429: "rate_limit", 500: "internal_server",
+            502: "service_unavailable", 503: "service_unavailable", 504: "timeout", 402: "permission_denied",
             408: "timeout",
         },
-        type_at=("error", "type"),
-        types={"invalid_request_error": "bad_request", "server_error": "internal_server"},
-        code_at=("error", "code"),
-        codes={
-            "context_length_exceeded": "context_window_exceeded",
-            "rate_limit_exceeded": "rate_limit",
-            "insufficient_quota": "permission_denied",
-            "invalid_api_key": "authentication",
-            "model_not_found": "not_found",
-            "content_policy_violation": "content_filter",
-            "unsupported_parameter": "unsupported_params",
-            "unsupported_value": "unsupported_params",
-        },
-        message_at=("error", "message"),
-        messages=(("Request too large", "context_window_exceeded"),),
-        retry_after=("retry-after-ms", "retry-after"),
-        request_id=("x-request-id",),
     ),
     stream=StreamRules(done="[DONE]"),
-    reasoning=ReasoningRules(
+    reasoning=replace(
+        openai.CONFIG.reasoning,
         effort={
             "none": {"reasoning": {"effort": "none"}},
             "minimal": {"reasoning": {"effort": "minimal"}},

@@ -4,35 +4,25 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Final
 
 from router._adapter import Adapter
 from router.protocols import openai_chat
-from router.protocols._config import (
-    Endpoint,
-    ErrorRules,
-    Model,
-    Override,
-    ParamRules,
-    Price,
-    ProviderConfig,
-    StreamRules,
-    UsagePaths,
-)
+from router.protocols._config import Model
+from router.protocols._config import Override
+from router.protocols._config import ParamRules
+from router.protocols._config import Price
+from router.protocols._config import ProviderConfig
+
+from . import openai  # the spec this one extends: fields it inherits unchanged name its values
 
 __all__ = ["ADAPTER", "CONFIG"]
 
 CONFIG: Final = ProviderConfig(
-    id="xai",
-    name="xAI",
-    protocol="openai-chat",
-    base_url="https://api.x.ai/v1",
-    chat=Endpoint(method="POST", path="/chat/completions"),
-    docs="https://docs.x.ai/docs/api-reference#chat-completions",
-    auth_env=("XAI_API_KEY",),
-    auth_header="Authorization",
-    models_endpoint=Endpoint(method="GET", path="/models", items=("data",), id_field=("id",)),
-    params=ParamRules(unsupported=frozenset({"top_k"})),
+    id="xai", name="xAI", protocol="openai-chat", base_url="https://api.x.ai/v1", chat=openai.CONFIG.chat,
+    docs="https://docs.x.ai/docs/api-reference#chat-completions", auth_env=("XAI_API_KEY",),
+    auth_header="Authorization", models_endpoint=openai.CONFIG.models_endpoint, params=openai.CONFIG.params,
     overrides=(
         Override(
             patterns=(
@@ -48,55 +38,21 @@ CONFIG: Final = ProviderConfig(
             note='"reasoning_effort is not supported by grok-4.20 or grok-4-1-fast. Specifying reasoning_effort on these models will return an error." (grok-4.3 takes none/low/medium/high/xhigh and grok-3-mini low/high, passed through.) https://docs.x.ai/docs/guides/reasoning',
         ),
     ),
-    finish_reasons={
-        "stop": "stop",
-        "length": "length",
-        "tool_calls": "tool_calls",
-        "content_filter": "content_filter",
-        "function_call": "function_call",
-    },
-    usage=UsagePaths(
-        prompt_tokens=(("usage", "prompt_tokens"),),
-        completion_tokens=(("usage", "completion_tokens"),),
-        total_tokens=(("usage", "total_tokens"),),
-        cached_tokens=(("usage", "prompt_tokens_details", "cached_tokens"),),
-        reasoning_tokens=(("usage", "completion_tokens_details", "reasoning_tokens"),),
+    finish_reasons=openai.CONFIG.finish_reasons,
+    usage=replace(
+        openai.CONFIG.usage,
         reasoning_excluded_from_completion=True,
     ),
-    errors=ErrorRules(
-        status={
-            400: "bad_request",
-            401: "authentication",
-            403: "permission_denied",
-            404: "not_found",
-            409: "internal_server",
-            422: "bad_request",
-            429: "rate_limit",
-            500: "internal_server",
-            502: "service_unavailable",
-            503: "service_unavailable",
-            504: "timeout",
-        },
-        types={"invalid_request_error": "bad_request", "server_error": "internal_server"},
+    errors=replace(
+        openai.CONFIG.errors,
         code_at=("code",),
-        codes={
-            "context_length_exceeded": "context_window_exceeded",
-            "rate_limit_exceeded": "rate_limit",
-            "insufficient_quota": "permission_denied",
-            "invalid_api_key": "authentication",
-            "model_not_found": "not_found",
-            "content_policy_violation": "content_filter",
-            "unsupported_parameter": "unsupported_params",
-            "unsupported_value": "unsupported_params",
-        },
         message_at=("error",),
         messages=(
             ("maximum prompt length", "context_window_exceeded"), ("Incorrect API key", "authentication"),
         ),
-        retry_after=("retry-after-ms", "retry-after"),
-        request_id=("x-request-id",),
+        type_at=None,
     ),
-    stream=StreamRules(done="[DONE]", body={"stream_options": {"include_usage": True}}),
+    stream=openai.CONFIG.stream,
     models=(
         Model(
             id="grok-4.3",
@@ -107,11 +63,8 @@ CONFIG: Final = ProviderConfig(
                 "streaming", "tools", "vision",
             }),
             price=Price(
-                input=1.25,
-                output=2.5,
-                cached_input=0.2,
-                source="https://docs.x.ai/developers/models/grok-4.3-latest",
-                as_of="2026-11-22",
+                input=1.25, output=2.5, cached_input=0.2,
+                source="https://docs.x.ai/developers/models/grok-4.3-latest", as_of="2026-11-22",
             ),
         ),
         Model(
@@ -123,11 +76,8 @@ CONFIG: Final = ProviderConfig(
                 "streaming", "tools", "vision",
             }),
             price=Price(
-                input=1.25,
-                output=2.5,
-                cached_input=0.2,
-                source="https://docs.x.ai/developers/models/grok-4.20-0309",
-                as_of="2026-11-22",
+                input=1.25, output=2.5, cached_input=0.2,
+                source="https://docs.x.ai/developers/models/grok-4.20-0309", as_of="2026-11-22",
             ),
         ),
         Model(

@@ -12,51 +12,56 @@ Importing it loads neither yaml, jsonschema, jinja2 nor click.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+from typing import Any
 
 from router._adapter import Adapter
-from router._client import AsyncStream, Stream, acompletion, completion
-from router._exceptions import (
-    APIConnectionError,
-    APIError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    ConfigError,
-    ContentFilterError,
-    ContextWindowExceededError,
-    InternalServerError,
-    InvalidResponseError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    RouterError,
-    ServiceUnavailableError,
-    SpecError,
-    UnsupportedParamsError,
-)
+from router._client import AsyncStream
+from router._client import Stream
+from router._client import acompletion
+from router._client import completion
+from router._exceptions import APIConnectionError
+from router._exceptions import APIError
+from router._exceptions import APITimeoutError
+from router._exceptions import AuthenticationError
+from router._exceptions import BadRequestError
+from router._exceptions import ConfigError
+from router._exceptions import ContentFilterError
+from router._exceptions import ContextWindowExceededError
+from router._exceptions import InternalServerError
+from router._exceptions import InvalidResponseError
+from router._exceptions import NotFoundError
+from router._exceptions import PermissionDeniedError
+from router._exceptions import RateLimitError
+from router._exceptions import RouterError
+from router._exceptions import ServiceUnavailableError
+from router._exceptions import SpecError
+from router._exceptions import UnsupportedParamsError
 from router._registry import resolve
-from router._types import (
-    ChatCompletion,
-    ChatCompletionChunk,
-    Choice,
-    ChunkChoice,
-    Delta,
-    FunctionCall,
-    HttpRequest,
-    Message,
-    Receipt,
-    ToolCall,
-    ToolCallDelta,
-    Usage,
-)
+from router._types import ChatCompletion
+from router._types import ChatCompletionChunk
+from router._types import Choice
+from router._types import ChunkChoice
+from router._types import Delta
+from router._types import FunctionCall
+from router._types import HttpRequest
+from router._types import Message
+from router._types import Receipt
+from router._types import ToolCall
+from router._types import ToolCallDelta
+from router._types import Usage
 
 if TYPE_CHECKING:
-    from router._accumulate import StreamAccumulator, accumulate
+    from router._accumulate import StreamAccumulator
+    from router._accumulate import accumulate
     from router._cost import cost
     from router._deployment import Deployment
-    from router._probe import Health, health, list_models
-    from router._providers import ProviderStatus, models, providers
+    from router._probe import Health
+    from router._probe import health
+    from router._probe import list_models
+    from router._providers import ProviderStatus
+    from router._providers import models
+    from router._providers import providers
     from router._router import Router
     from router._tokens import count_tokens
 

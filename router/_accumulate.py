@@ -8,19 +8,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
-from router._types import (
-    ChatCompletion,
-    ChatCompletionChunk,
-    Choice,
-    FunctionCall,
-    Message,
-    Receipt,
-    ToolCall,
-    Usage,
-)
+from router._types import ChatCompletion
+from router._types import ChatCompletionChunk
+from router._types import Choice
+from router._types import FunctionCall
+from router._types import Message
+from router._types import Receipt
+from router._types import ToolCall
+from router._types import Usage
 
 __all__ = ["StreamAccumulator", "accumulate"]
 

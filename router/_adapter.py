@@ -11,15 +11,24 @@ This is the one typed contract between the runtime and a generated module (``ADA
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable
+from collections.abc import Iterator
+from collections.abc import Mapping
 from typing import Any
 
 from router._exceptions import APIError
-from router._streaming import Event, iter_events
-from router._types import ChatCompletion, ChatCompletionChunk, HttpRequest, Receipt
-from router.protocols import _driver, _errors
-from router.protocols._config import Model, ProviderConfig
-from router.protocols._driver import Codec, StreamDriver
+from router._streaming import Event
+from router._streaming import iter_events
+from router._types import ChatCompletion
+from router._types import ChatCompletionChunk
+from router._types import HttpRequest
+from router._types import Receipt
+from router.protocols import _driver
+from router.protocols import _errors
+from router.protocols._config import Model
+from router.protocols._config import ProviderConfig
+from router.protocols._driver import Codec
+from router.protocols._driver import StreamDriver
 
 __all__ = ["Adapter", "Codec", "StreamDriver"]
 

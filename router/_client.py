@@ -7,15 +7,21 @@ the sync and the async reader alike.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+from typing import Any
 
 from router._adapter import Adapter
 from router._cost import usage_cost
 from router._exceptions import APIError
 from router._registry import resolve
-from router._streaming import aiter_events, iter_events
-from router._types import ChatCompletion, ChatCompletionChunk, HttpRequest, Receipt
+from router._streaming import aiter_events
+from router._streaming import iter_events
+from router._types import ChatCompletion
+from router._types import ChatCompletionChunk
+from router._types import HttpRequest
+from router._types import Receipt
 
 if TYPE_CHECKING:  # httpx loads on the first call, not on `import router` (~80 ms saved)
     from router._httpx import httpx

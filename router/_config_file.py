@@ -19,7 +19,8 @@ def load_config(path: Path) -> tuple[list[Deployment], dict[str, Any]]:
     """The deployments a file declares and the Router options of its ``defaults``/``providers``."""
     # The compiler's line-aware YAML loader and schema checks: they import yaml and jsonschema.
     from router.compiler._diagnostics import Diagnostic
-    from router.compiler._specs import schema_diagnostics, schema_path
+    from router.compiler._specs import schema_diagnostics
+    from router.compiler._specs import schema_path
     from router.compiler._yaml import load_yaml
 
     shown = path.as_posix()

@@ -8,7 +8,8 @@ output tokens (they are inside ``completion_tokens`` in the unified usage).
 from __future__ import annotations
 
 from router._registry import adapter
-from router._types import ChatCompletion, Usage
+from router._types import ChatCompletion
+from router._types import Usage
 from router.protocols._config import Price
 
 __all__ = ["cost", "usage_cost"]

@@ -11,16 +11,15 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
+from typing import Literal
 
 from router._adapter import Adapter
-from router._exceptions import (
-    APIConnectionError,
-    APIError,
-    AuthenticationError,
-    ConfigError,
-    PermissionDeniedError,
-)
+from router._exceptions import APIConnectionError
+from router._exceptions import APIError
+from router._exceptions import AuthenticationError
+from router._exceptions import ConfigError
+from router._exceptions import PermissionDeniedError
 from router._registry import adapter
 from router._types import HttpRequest
 from router.protocols._http import build_http

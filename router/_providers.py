@@ -12,7 +12,9 @@ import logging
 import os
 from dataclasses import dataclass
 
-from router._registry import adapter, provider_ids, resolve
+from router._registry import adapter
+from router._registry import provider_ids
+from router._registry import resolve
 
 __all__ = ["ProviderStatus", "models", "providers"]
 

@@ -10,14 +10,19 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+from typing import Any
 
-from router._client import acompletion, completion
+from router._client import acompletion
+from router._client import completion
 from router._config_file import load_config
 from router._deployment import Deployment
-from router._exceptions import ERROR_KINDS, APIError, ConfigError
+from router._exceptions import ERROR_KINDS
+from router._exceptions import APIError
+from router._exceptions import ConfigError
 from router._providers import models
 from router._registry import adapter
 

@@ -14,10 +14,12 @@ import random
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any
 
-from router._exceptions import APIConnectionError, APITimeoutError
+from router._exceptions import APIConnectionError
+from router._exceptions import APITimeoutError
 from router._fake import FakeTransport
 from router._httpx import httpx
 from router._types import HttpRequest

@@ -14,8 +14,10 @@ Two additions to OpenAI's shape, both always present:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+from typing import Literal
 
 __all__ = [
     "ChatCompletion",

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
-from router._fake import FakeTransport, reset, script
+from router._fake import FakeTransport
+from router._fake import reset
+from router._fake import script
 
 __all__ = ["FakeTransport", "reset", "script"]

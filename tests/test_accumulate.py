@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 from anthropic.lib.streaming._messages import accumulate_event
-from conftest import load_case, real_cases
+from conftest import load_case
+from conftest import real_cases
 from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletionChunk as OpenAIChunk
 
@@ -75,7 +76,10 @@ def test_fake_stream_and_non_stream_agree(model: str) -> None:
 
 
 def test_tool_call_fragments_are_joined_by_index() -> None:
-    from router import ChatCompletionChunk, ChunkChoice, Delta, ToolCallDelta
+    from router import ChatCompletionChunk
+    from router import ChunkChoice
+    from router import Delta
+    from router import ToolCallDelta
 
     def chunk(delta: Delta, finish: Any = None) -> ChatCompletionChunk:
         return ChatCompletionChunk("c", 1, "m", [ChunkChoice(0, delta, finish, finish)])

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 from anthropic.types import message_create_params as anthropic_params
-from conftest import canonical_cases, load_case
+from conftest import canonical_cases
+from conftest import load_case
 from openai.types.chat import completion_create_params as openai_params
 from pydantic import TypeAdapter
 

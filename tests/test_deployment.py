@@ -14,8 +14,11 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import REAL, ROOT, load_case
-from loopback import Loopback, Reply
+from conftest import REAL
+from conftest import ROOT
+from conftest import load_case
+from loopback import Loopback
+from loopback import Reply
 
 import router
 from router.cli import main

@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import canonical_cases, load_case, real_cases
+from conftest import canonical_cases
+from conftest import load_case
+from conftest import real_cases
 from google.genai import types as genai_types
 from matrix import TEST_MODELS
 from openai.types.chat import ChatCompletion as OpenAIChatCompletion
@@ -35,7 +37,8 @@ from generated.gemini import ADAPTER as adapter
 from router import Receipt
 from router._adapter import Adapter
 from router._streaming import iter_events
-from router._types import ChatCompletion, ChatCompletionChunk
+from router._types import ChatCompletion
+from router._types import ChatCompletionChunk
 from router.protocols import gemini as codec
 from router.protocols._config import MessageRules
 

@@ -9,8 +9,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import REAL, load_case
-from loopback import Loopback, Reply, split_awkwardly
+from conftest import REAL
+from conftest import load_case
+from loopback import Loopback
+from loopback import Reply
+from loopback import split_awkwardly
 
 import router
 from router import _registry

@@ -24,8 +24,11 @@ from typing import Any
 import httpx
 import ollama
 import pytest
-from conftest import canonical_cases, load_case, real_cases
-from matrix import REFUSED, TEST_MODELS
+from conftest import canonical_cases
+from conftest import load_case
+from conftest import real_cases
+from matrix import REFUSED
+from matrix import TEST_MODELS
 from ollama import _types as ollama_types
 from openai.types.chat import ChatCompletion as OpenAIChatCompletion
 from openai.types.chat import ChatCompletionChunk as OpenAIChatCompletionChunk
@@ -35,8 +38,11 @@ from generated.ollama import ADAPTER as adapter
 from router import Receipt
 from router._adapter import Adapter
 from router._streaming import NDJSONParser
-from router.protocols import _normalise, ollama_chat
-from router.protocols._config import MessageRules, StructuredOutput, ToolRules
+from router.protocols import _normalise
+from router.protocols import ollama_chat
+from router.protocols._config import MessageRules
+from router.protocols._config import StructuredOutput
+from router.protocols._config import ToolRules
 
 MODEL = TEST_MODELS["ollama"]
 KEY = "ollama-test-KEY-DO-NOT-LEAK-77"
@@ -705,7 +711,9 @@ def test_stream_stops_at_done() -> None:
 def test_through_http_with_ollama_host(monkeypatch: pytest.MonkeyPatch) -> None:
     """router.completion over a real socket: OLLAMA_HOST is read, the body says stream, a streamed
     answer split at awkward byte boundaries gives the same chunks as the pure parse."""
-    from loopback import Loopback, Reply, split_awkwardly
+    from loopback import Loopback
+    from loopback import Reply
+    from loopback import split_awkwardly
 
     path = next(p for p in RECORDED if p.stem == "stream_tool_calls")
     raw = load_case(path)["response"]["raw_stream"].encode()

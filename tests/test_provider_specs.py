@@ -16,13 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import load_case, real_cases
-from matrix import TEST_ENV, TEST_MODELS
+from conftest import load_case
+from conftest import real_cases
+from matrix import TEST_ENV
+from matrix import TEST_MODELS
 from openai.types.chat import ChatCompletion as OpenAIChatCompletion
 from openai.types.chat import ChatCompletionChunk as OpenAIChatCompletionChunk
 
 import router
-from router import Receipt, _registry
+from router import Receipt
+from router import _registry
 
 # The OpenAI-compatible providers tested here, with their matrix models (tests/matrix.py).
 MODELS = {

@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REAL, load_case
-from loopback import Loopback, Reply, split_awkwardly
+from conftest import REAL
+from conftest import load_case
+from loopback import Loopback
+from loopback import Reply
+from loopback import split_awkwardly
 from openai.types.chat import ChatCompletion as OpenAIChatCompletion
 from openai.types.chat import ChatCompletionChunk as OpenAIChatCompletionChunk
 

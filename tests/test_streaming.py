@@ -11,25 +11,27 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator
+from collections.abc import Iterable
+from collections.abc import Sequence
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import REAL
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
-from router._streaming import (
-    Event,
-    JSONArrayParser,
-    NDJSONParser,
-    SSEParser,
-    aiter_events,
-    iter_events,
-    make_parser,
-)
+from router._streaming import Event
+from router._streaming import JSONArrayParser
+from router._streaming import NDJSONParser
+from router._streaming import SSEParser
+from router._streaming import aiter_events
+from router._streaming import iter_events
+from router._streaming import make_parser
 
 # The autouse ``clean_env`` fixture in conftest is function scoped; it only deletes env vars, which is
 # harmless to share across hypothesis examples.

@@ -13,8 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import canonical_cases, load_case
-from matrix import KEYLESS, PROVIDER_ENV, REFUSED, TEST_ENV, TEST_MODELS, adapter
+from conftest import canonical_cases
+from conftest import load_case
+from matrix import KEYLESS
+from matrix import PROVIDER_ENV
+from matrix import REFUSED
+from matrix import TEST_ENV
+from matrix import TEST_MODELS
+from matrix import adapter
 
 import generated
 import router

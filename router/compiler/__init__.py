@@ -11,12 +11,14 @@ from __future__ import annotations
 import difflib
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 
 from router.compiler._diagnostics import Diagnostic
 from router.compiler._render import render_all
-from router.compiler._specs import Spec, load_specs
+from router.compiler._specs import Spec
+from router.compiler._specs import load_specs
 
 __all__ = ["BuildResult", "Diagnostic", "Spec", "build", "check", "diff", "spec_files", "validate", "write"]
 

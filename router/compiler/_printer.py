@@ -2,8 +2,9 @@
 
 Fields equal to their dataclass default are left out, so a generated module shows exactly what its
 spec declares. The output is deterministic (frozensets sorted, mappings in spec order) and laid out
-the way a formatter would: one line when it fits in ``WIDTH``, else one item a line with a trailing
-comma; runs of plain scalars (a frozenset of names, a tuple of paths) are filled onto lines instead.
+the way a formatter would: one line when it fits in ``WIDTH``, else exploded with trailing commas;
+where every item is a plain scalar (a frozenset of names, a table of status codes, a price) the items
+are filled onto lines like text instead of one a line, which keeps tables short.
 Every value is printed with ``repr`` rules (strings in double quotes where that needs no more
 escapes), so a spec value can never become code.
 """
@@ -11,7 +12,8 @@ escapes), so a spec value can never become code.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = ["WIDTH", "class_names", "lines", "literal"]
@@ -27,7 +29,7 @@ def _str(value: str) -> str:
     return r
 
 
-def _fields(obj: Any) -> Iterator[tuple[str, Any]]:
+def fields_of(obj: Any) -> Iterator[tuple[str, Any]]:
     """(name, value) for every init field of a dataclass whose value is not the default."""
     for f in dataclasses.fields(obj):
         if not f.init:
@@ -41,7 +43,7 @@ def _fields(obj: Any) -> Iterator[tuple[str, Any]]:
         yield f.name, value
 
 
-def _is_scalar(value: Any) -> bool:
+def is_scalar(value: Any) -> bool:
     return isinstance(value, _SCALARS) or (
         isinstance(value, tuple) and all(isinstance(v, _SCALARS) for v in value)
     )
@@ -50,7 +52,7 @@ def _is_scalar(value: Any) -> bool:
 def literal(value: Any) -> str:
     """``value`` as a one-line Python literal."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        inner = ", ".join(f"{k}={literal(v)}" for k, v in _fields(value))
+        inner = ", ".join(f"{k}={literal(v)}" for k, v in fields_of(value))
         return f"{type(value).__name__}({inner})"
     if isinstance(value, str):
         return _str(value)
@@ -70,7 +72,7 @@ def literal(value: Any) -> str:
     raise TypeError(f"cannot print a {type(value).__name__} as a literal")
 
 
-def _fill(items: list[str], indent: int) -> list[str]:
+def fill(items: list[str], indent: int) -> list[str]:
     """Scalar items packed onto lines of at most WIDTH, each line ending with a comma."""
     pad = " " * indent
     out: list[str] = []
@@ -95,20 +97,27 @@ def lines(value: Any, indent: int = 0, prefix: str = "", suffix: str = "") -> li
     inner = indent + 4
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out = [f"{pad}{prefix}{type(value).__name__}("]
-        for k, v in _fields(value):
-            out += lines(v, inner, f"{k}=", ",")
+        fields = list(fields_of(value))
+        if all(is_scalar(v) for _, v in fields):
+            out += fill([f"{k}={literal(v)}" for k, v in fields], inner)
+        else:
+            for k, v in fields:
+                out += lines(v, inner, f"{k}=", ",")
         return [*out, f"{pad}){suffix}"]
     if isinstance(value, Mapping):
         out = [f"{pad}{prefix}{{"]
-        for k, v in value.items():
-            out += lines(v, inner, f"{literal(k)}: ", ",")
+        if all(is_scalar(v) for v in value.values()):
+            out += fill([f"{literal(k)}: {literal(v)}" for k, v in value.items()], inner)
+        else:
+            for k, v in value.items():
+                out += lines(v, inner, f"{literal(k)}: ", ",")
         return [*out, f"{pad}}}{suffix}"]
     if isinstance(value, frozenset | tuple | list):
         items = sorted(value) if isinstance(value, frozenset) else list(value)
         opener, closer = {frozenset: ("frozenset({", "})"), tuple: ("(", ")"), list: ("[", "]")}[type(value)]
         out = [f"{pad}{prefix}{opener}"]
-        if all(_is_scalar(v) for v in items):
-            out += _fill([literal(v) for v in items], inner)
+        if all(is_scalar(v) for v in items):
+            out += fill([literal(v) for v in items], inner)
         else:
             for v in items:
                 out += lines(v, inner, "", ",")
@@ -121,7 +130,7 @@ def class_names(value: Any) -> set[str]:
     found: set[str] = set()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         found.add(type(value).__name__)
-        for _, v in _fields(value):
+        for _, v in fields_of(value):
             found |= class_names(v)
     elif isinstance(value, Mapping):
         for v in value.values():

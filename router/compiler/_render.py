@@ -8,15 +8,23 @@ value is ever pasted as code.
 from __future__ import annotations
 
 import ast
+import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from router.compiler._diagnostics import Diagnostic
-from router.compiler._printer import class_names, lines
-from router.compiler._resolve import CODECS, resolve
+from router.compiler._printer import class_names
+from router.compiler._printer import fields_of
+from router.compiler._printer import fill
+from router.compiler._printer import is_scalar
+from router.compiler._printer import lines
+from router.compiler._resolve import CODECS
+from router.compiler._resolve import resolve
 from router.compiler._specs import Spec
+from router.protocols._config import ProviderConfig
 
 __all__ = ["TEMPLATE_FORMAT", "module_name", "render_all"]
 
@@ -38,22 +46,76 @@ def _env() -> jinja2.Environment:
     )
 
 
-def _import_line(names: set[str]) -> str:
-    one = ", ".join(sorted(names))
-    if len(f"from router.protocols._config import {one}") <= 110:
-        return one
-    return "(\n" + "".join(f"    {n},\n" for n in sorted(names)) + ")"
+def _imports(names: set[str]) -> list[str]:
+    return sorted(names - {"replace"})
 
 
-def _adapter_context(spec: Spec) -> dict[str, Any]:
-    config = resolve(spec)
+# Fields a child never takes from its parent (it is another provider with its own catalogue).
+_OWN = frozenset({"id", "name", "docs", "models"})
+
+
+def _config_text(config: ProviderConfig, parent: ProviderConfig | None, alias: str) -> tuple[str, set[str]]:
+    """``CONFIG: Final = ProviderConfig(...)``. A child shows only what it changes: a field inherited
+    unchanged names the parent's value (``openai.CONFIG.usage``), a rule set changed in part is
+    ``replace(openai.CONFIG.errors, status={...})``. Returns the text and the names it uses."""
+    out = ["CONFIG: Final = ProviderConfig("]
+    used = {"ProviderConfig"}
+    short: list[str] = []  # scalars and inherited values, filled onto lines together
+
+    def flush() -> None:
+        out.extend(fill(short, 4))
+        short.clear()
+
+    for name, value in fields_of(config):
+        theirs = getattr(parent, name) if parent is not None and name not in _OWN else None
+        if theirs is not None and value == theirs and not is_scalar(value):
+            short.append(f"{name}={alias}.CONFIG.{name}")
+            continue
+        one = lines(value, 4, f"{name}=", ",")
+        if len(one) == 1:
+            short.append(one[0].strip().removesuffix(","))
+            used |= class_names(value)
+            continue
+        flush()
+        if theirs is not None and dataclasses.is_dataclass(value) and type(value) is type(theirs):
+            changed = [(k, v) for k, v in fields_of(value) if v != getattr(theirs, k)]
+            changed += [
+                (f.name, getattr(value, f.name))
+                for f in dataclasses.fields(value)
+                if f.init
+                and getattr(value, f.name) != getattr(theirs, f.name)
+                and f.name not in {k for k, _ in changed}
+            ]
+            out.append(f"    {name}=replace(")
+            out.append(f"        {alias}.CONFIG.{name},")
+            for k, v in changed:
+                out += lines(v, 8, f"{k}=", ",")
+                used |= class_names(v)
+            out.append("    ),")
+            used.add("replace")
+        else:
+            out += one
+            used |= class_names(value)
+    flush()
+    out.append(")")
+    return "\n".join(out), used
+
+
+def _adapter_context(spec: Spec, configs: Mapping[str, ProviderConfig]) -> dict[str, Any]:
+    config = configs[spec.id]
+    parent_id = spec.raw.get("extends")
+    parent = configs.get(parent_id) if isinstance(parent_id, str) else None
+    alias = module_name(parent_id) if parent is not None and isinstance(parent_id, str) else ""
+    text, used = _config_text(config, parent, alias)
     return {
         "source": spec.file,
         "sha256": spec.sha256,
         "template_format": TEMPLATE_FORMAT,
         "codec": CODECS[config.protocol],
-        "config_imports": _import_line(class_names(config)),
-        "config": "\n".join(lines(config, 0, "CONFIG: Final = ")),
+        "parent": alias if parent is not None and f"{alias}.CONFIG." in text else None,
+        "replace": "replace" in used,
+        "config_imports": _imports(used),
+        "config": text,
     }
 
 
@@ -66,8 +128,9 @@ def render_all(specs: list[Spec], out_dir: Path) -> tuple[dict[Path, str], list[
     adapter = env.get_template("adapter.py.jinja")
     ordered = sorted(specs, key=lambda s: s.id)
     files: dict[Path, str] = {}
+    configs = {spec.id: resolve(spec) for spec in ordered}
     for spec in ordered:
-        files[out_dir / f"{module_name(spec.id)}.py"] = adapter.render(**_adapter_context(spec))
+        files[out_dir / f"{module_name(spec.id)}.py"] = adapter.render(**_adapter_context(spec, configs))
     model_index: dict[str, str] = {}
     for s in ordered:
         for m in s.raw.get("models") or []:

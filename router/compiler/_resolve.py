@@ -6,28 +6,28 @@ dataclass default in router/protocols/_config.py, and the printer leaves it out 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable
+from collections.abc import Mapping
+from typing import Any
+from typing import TypeVar
 
 from router.compiler._specs import Spec
-from router.protocols._config import (
-    Endpoint,
-    ErrorRules,
-    Limit,
-    MessageRules,
-    Model,
-    Override,
-    ParamRules,
-    Path,
-    Price,
-    ProviderConfig,
-    ReasoningRules,
-    StreamRules,
-    StructuredOutput,
-    ToolRules,
-    UsagePaths,
-    Variable,
-)
+from router.protocols._config import Endpoint
+from router.protocols._config import ErrorRules
+from router.protocols._config import Limit
+from router.protocols._config import MessageRules
+from router.protocols._config import Model
+from router.protocols._config import Override
+from router.protocols._config import ParamRules
+from router.protocols._config import Path
+from router.protocols._config import Price
+from router.protocols._config import ProviderConfig
+from router.protocols._config import ReasoningRules
+from router.protocols._config import StreamRules
+from router.protocols._config import StructuredOutput
+from router.protocols._config import ToolRules
+from router.protocols._config import UsagePaths
+from router.protocols._config import Variable
 
 __all__ = ["CODECS", "resolve"]
 

@@ -17,16 +17,20 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jsonschema
-from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.exceptions import ValidationError
+from jsonschema.exceptions import best_match
 
-from router.compiler._diagnostics import Diagnostic, pointer_str
-from router.compiler._yaml import Loaded, load_yaml
+from router.compiler._diagnostics import Diagnostic
+from router.compiler._diagnostics import pointer_str
+from router.compiler._yaml import Loaded
+from router.compiler._yaml import load_yaml
 from router.protocols._params import OPENAI_PARAMS
 
 __all__ = ["NOT_INHERITED", "Spec", "load_specs", "schema_diagnostics", "schema_path"]

@@ -7,13 +7,15 @@ silently keeps the last one), and merge keys are refused (``extends`` is the one
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
 import yaml
 from yaml.constructor import SafeConstructor
 
-from router.compiler._diagnostics import Diagnostic, pointer_str
+from router.compiler._diagnostics import Diagnostic
+from router.compiler._diagnostics import pointer_str
 
 __all__ = ["Loaded", "Marks", "load_yaml"]
 

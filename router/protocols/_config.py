@@ -7,8 +7,10 @@ the codecs only looks values up. The field names follow ``schemas/provider.v1.sc
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+from typing import Literal
 
 __all__ = [
     "Endpoint",

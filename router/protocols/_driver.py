@@ -17,17 +17,30 @@ mappings merge, anything else (a list, a scalar, ``None``) replaces the translat
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Protocol
+from collections.abc import Iterable
+from collections.abc import Iterator
+from collections.abc import Mapping
+from typing import Any
+from typing import Protocol
 
-from router._exceptions import APIConnectionError, InvalidResponseError
+from router._exceptions import APIConnectionError
+from router._exceptions import InvalidResponseError
 from router._streaming import Event
-from router._types import ChatCompletion, ChatCompletionChunk, HttpRequest, Receipt
-from router.protocols import _errors, _normalise, _params, _wire
+from router._types import ChatCompletion
+from router._types import ChatCompletionChunk
+from router._types import HttpRequest
+from router._types import Receipt
+from router.protocols import _errors
+from router.protocols import _normalise
+from router.protocols import _params
+from router.protocols import _wire
 from router.protocols._config import ProviderConfig
 from router.protocols._http import build_http
 
-__all__ = ["Codec", "CodecDecoder", "StreamDriver", "build_request", "parse_response"]
+__all__ = ["Body", "Codec", "CodecDecoder", "Request", "StreamDriver", "build_request", "parse_response"]
+
+Request = Mapping[str, Any]  # an OpenAI-style request, as the caller gave it
+Body = dict[str, Any]  # the provider's JSON body, being built
 
 # Request keys the driver itself consumes (besides the router's own keyword arguments).
 _DRIVER_KEYS = frozenset({"model", "messages", "stream", "extra_body", "extra_headers", "extra_query"})
@@ -53,18 +66,11 @@ class Codec(Protocol):
 
     HANDLED: frozenset[str]  # request keys the codec translates itself
     STREAM_KEY: str | None  # body field that asks for a stream (None: the endpoint path says it)
-    STREAM_KEY_ALWAYS: bool  # also send it as false (the endpoint streams by default)
+    STREAM_ALWAYS: bool  # also send it as false (the endpoint streams by default)
     MODEL_PREFIX: str  # a prefix the API puts on model ids, taken off the request's model
 
     def translate(
-        self,
-        cfg: ProviderConfig,
-        request: Mapping[str, Any],
-        body: dict[str, Any],
-        *,
-        model: str,
-        receipt: Receipt,
-        strict: bool,
+        self, cfg: ProviderConfig, request: Request, body: Body, *, model: str, receipt: Receipt, strict: bool
     ) -> frozenset[str]:
         """Fill ``body`` with the wire form of messages, tools, ...; return the request keys it consumed."""
         ...
@@ -99,7 +105,7 @@ def build_request(
     handled = codec.translate(cfg, request, body, model=model, receipt=receipt, strict=strict)
     _params.apply_params(cfg, request, body, handled=handled | _DRIVER_KEYS, receipt=receipt, strict=strict)
     stream = bool(request.get("stream"))
-    if codec.STREAM_KEY is not None and (stream or codec.STREAM_KEY_ALWAYS):
+    if codec.STREAM_KEY is not None and (stream or codec.STREAM_ALWAYS):
         body[codec.STREAM_KEY] = stream
     if stream and cfg.stream.body:
         _params.deep_merge(body, cfg.stream.body, keep=True)  # the request's own stream fields win

@@ -8,8 +8,12 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from router._exceptions import ERROR_KINDS, APIError, BadRequestError, InternalServerError
-from router.protocols._config import Path, ProviderConfig
+from router._exceptions import ERROR_KINDS
+from router._exceptions import APIError
+from router._exceptions import BadRequestError
+from router._exceptions import InternalServerError
+from router.protocols._config import Path
+from router.protocols._config import ProviderConfig
 from router.protocols._normalise import get_path
 
 __all__ = ["map_error", "retry_after"]

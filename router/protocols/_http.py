@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote
+from urllib.parse import urlencode
+from urllib.parse import urlsplit
 
 from router._exceptions import ConfigError
 from router._types import HttpRequest

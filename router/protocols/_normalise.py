@@ -10,9 +10,14 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from router._exceptions import ERROR_KINDS, InvalidResponseError
-from router._types import CompletionTokensDetails, PromptTokensDetails, Usage
-from router.protocols._config import Path, ProviderConfig, UsagePaths
+from router._exceptions import ERROR_KINDS
+from router._exceptions import InvalidResponseError
+from router._types import CompletionTokensDetails
+from router._types import PromptTokensDetails
+from router._types import Usage
+from router.protocols._config import Path
+from router.protocols._config import ProviderConfig
+from router.protocols._config import UsagePaths
 
 __all__ = ["finish_reason", "get_path", "load_json", "new_id", "now", "response_cost", "usage_from"]
 

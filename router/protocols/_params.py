@@ -11,9 +11,13 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from router._exceptions import BadRequestError, UnsupportedParamsError
+from router._exceptions import BadRequestError
+from router._exceptions import UnsupportedParamsError
 from router._types import Receipt
-from router.protocols._config import Limit, ParamRules, ProviderConfig, ReasoningRules
+from router.protocols._config import Limit
+from router.protocols._config import ParamRules
+from router.protocols._config import ProviderConfig
+from router.protocols._config import ReasoningRules
 from router.protocols._normalise import get_path
 
 __all__ = [

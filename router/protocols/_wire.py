@@ -8,11 +8,27 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from router._exceptions import BadRequestError, UnsupportedParamsError
+from router._exceptions import BadRequestError
+from router._exceptions import UnsupportedParamsError
 from router._types import Receipt
 from router.protocols._config import ProviderConfig
 
+# The request keys a codec translates itself when its wire format has its own tools, tool choice and
+# structured output (the legacy function-calling names are folded into tools by tools_and_choice).
+TOOLS_AND_FORMAT = frozenset(
+    {
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "response_format",
+        "functions",
+        "function_call",
+        "stream_options",
+    }
+)
+
 __all__ = [
+    "TOOLS_AND_FORMAT",
     "as_dict",
     "clean_schema",
     "json_arguments",

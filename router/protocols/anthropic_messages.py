@@ -13,54 +13,35 @@ reasons, usage paths, errors, headers) comes from the spec via ProviderConfig.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from collections.abc import Mapping
 from typing import Any
 
-from router._exceptions import (
-    BadRequestError,
-    InvalidResponseError,
-    UnsupportedParamsError,
-)
-from router._types import (
-    ChatCompletion,
-    ChatCompletionChunk,
-    Choice,
-    ChunkChoice,
-    Delta,
-    FunctionCall,
-    Message,
-    Receipt,
-    ToolCall,
-    ToolCallDelta,
-)
-from router.protocols import _normalise, _wire
+from router._exceptions import BadRequestError
+from router._exceptions import InvalidResponseError
+from router._exceptions import UnsupportedParamsError
+from router._types import ChatCompletion
+from router._types import ChatCompletionChunk
+from router._types import Choice
+from router._types import ChunkChoice
+from router._types import Delta
+from router._types import FunctionCall
+from router._types import Message
+from router._types import Receipt
+from router._types import ToolCall
+from router._types import ToolCallDelta
+from router.protocols import _normalise
+from router.protocols import _wire
 from router.protocols._config import ProviderConfig
+from router.protocols._driver import Body
+from router.protocols._driver import Request
 
-__all__ = [
-    "HANDLED",
-    "MODEL_PREFIX",
-    "STREAM_KEY",
-    "STREAM_KEY_ALWAYS",
-    "StreamDecoder",
-    "body_error",
-    "decoder",
-    "parse",
-    "translate",
-]
+# The module is a Codec (router/protocols/_driver.py): HANDLED, STREAM_KEY, STREAM_ALWAYS, MODEL_PREFIX,
+# translate, body_error, parse and decoder are what the driver calls.
 
-HANDLED: frozenset[str] = frozenset(
-    {
-        "stream_options",
-        "tools",
-        "tool_choice",
-        "parallel_tool_calls",
-        "response_format",
-        "functions",
-        "function_call",
-    }
-)
+HANDLED: frozenset[str] = _wire.TOOLS_AND_FORMAT  # translated here, not by the parameter policy
 STREAM_KEY: str | None = "stream"
-STREAM_KEY_ALWAYS: bool = False
+STREAM_ALWAYS: bool = False
 MODEL_PREFIX: str = ""
 
 
@@ -191,13 +172,7 @@ def _tool_choice(cfg: ProviderConfig, choice: Any, parallel: Any) -> dict[str, A
 
 
 def translate(
-    cfg: ProviderConfig,
-    request: Mapping[str, Any],
-    body: dict[str, Any],
-    *,
-    model: str,
-    receipt: Receipt,
-    strict: bool,
+    cfg: ProviderConfig, request: Request, body: Body, *, model: str, receipt: Receipt, strict: bool
 ) -> frozenset[str]:
     system, turns = _convert_messages(cfg, _wire.messages_of(cfg, request))
     body["model"] = model

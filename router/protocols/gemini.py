@@ -45,53 +45,33 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from router._exceptions import (
-    BadRequestError,
-    InvalidResponseError,
-    UnsupportedParamsError,
-)
-from router._types import (
-    ChatCompletion,
-    ChatCompletionChunk,
-    Choice,
-    ChunkChoice,
-    Delta,
-    FinishReason,
-    FunctionCall,
-    Message,
-    Receipt,
-    ToolCall,
-    ToolCallDelta,
-    Usage,
-)
-from router.protocols import _normalise, _wire
+from router._exceptions import BadRequestError
+from router._exceptions import InvalidResponseError
+from router._exceptions import UnsupportedParamsError
+from router._types import ChatCompletion
+from router._types import ChatCompletionChunk
+from router._types import Choice
+from router._types import ChunkChoice
+from router._types import Delta
+from router._types import FinishReason
+from router._types import FunctionCall
+from router._types import Message
+from router._types import Receipt
+from router._types import ToolCall
+from router._types import ToolCallDelta
+from router._types import Usage
+from router.protocols import _normalise
+from router.protocols import _wire
 from router.protocols._config import ProviderConfig
+from router.protocols._driver import Body
+from router.protocols._driver import Request
 
-__all__ = [
-    "HANDLED",
-    "MODEL_PREFIX",
-    "STREAM_KEY",
-    "STREAM_KEY_ALWAYS",
-    "StreamDecoder",
-    "body_error",
-    "decoder",
-    "parse",
-    "translate",
-]
+# The module is a Codec (router/protocols/_driver.py): HANDLED, STREAM_KEY, STREAM_ALWAYS, MODEL_PREFIX,
+# translate, body_error, parse and decoder are what the driver calls.
 
-HANDLED: frozenset[str] = frozenset(
-    {
-        "stream_options",
-        "tools",
-        "tool_choice",
-        "parallel_tool_calls",
-        "response_format",
-        "functions",
-        "function_call",
-    }
-)
+HANDLED: frozenset[str] = _wire.TOOLS_AND_FORMAT  # translated here, not by the parameter policy
 STREAM_KEY: str | None = None  # streaming is the :streamGenerateContent path, not a body field
-STREAM_KEY_ALWAYS: bool = False
+STREAM_ALWAYS: bool = False
 MODEL_PREFIX: str = "models/"  # the API names models "models/<id>"; the path template adds the prefix itself
 
 # The tag on the reasoning_blocks this codec writes and reads back.
@@ -414,13 +394,7 @@ def _response_format(
 
 
 def translate(
-    cfg: ProviderConfig,
-    request: Mapping[str, Any],
-    body: dict[str, Any],
-    *,
-    model: str,
-    receipt: Receipt,
-    strict: bool,
+    cfg: ProviderConfig, request: Request, body: Body, *, model: str, receipt: Receipt, strict: bool
 ) -> frozenset[str]:
     if request.get("functions") or request.get("function_call") is not None:
         # The legacy functions/function_call become tools/tool_choice (a shallow view, no deep copy).

@@ -31,57 +31,38 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 
-from router._exceptions import (
-    BadRequestError,
-    ConfigError,
-    InvalidResponseError,
-    UnsupportedParamsError,
-)
-from router._types import (
-    ChatCompletion,
-    ChatCompletionChunk,
-    Choice,
-    ChunkChoice,
-    Delta,
-    FinishReason,
-    FunctionCall,
-    Message,
-    Receipt,
-    ToolCall,
-    ToolCallDelta,
-)
-from router.protocols import _normalise, _wire
+from router._exceptions import BadRequestError
+from router._exceptions import ConfigError
+from router._exceptions import InvalidResponseError
+from router._exceptions import UnsupportedParamsError
+from router._types import ChatCompletion
+from router._types import ChatCompletionChunk
+from router._types import Choice
+from router._types import ChunkChoice
+from router._types import Delta
+from router._types import FinishReason
+from router._types import FunctionCall
+from router._types import Message
+from router._types import Receipt
+from router._types import ToolCall
+from router._types import ToolCallDelta
+from router.protocols import _normalise
+from router.protocols import _wire
 from router.protocols._config import ProviderConfig
+from router.protocols._driver import Body
+from router.protocols._driver import Request
 
-__all__ = [
-    "HANDLED",
-    "MODEL_PREFIX",
-    "STREAM_KEY",
-    "STREAM_KEY_ALWAYS",
-    "StreamDecoder",
-    "body_error",
-    "decoder",
-    "parse",
-    "translate",
-]
+# The module is a Codec (router/protocols/_driver.py): HANDLED, STREAM_KEY, STREAM_ALWAYS, MODEL_PREFIX,
+# translate, body_error, parse and decoder are what the driver calls.
 
-HANDLED: frozenset[str] = frozenset(
-    {
-        "stream_options",  # the final line always carries the counts
-        "tools",
-        "tool_choice",
-        "parallel_tool_calls",
-        "response_format",
-        "functions",  # legacy spellings of tools / tool_choice, folded in by _wire.tools_and_choice
-        "function_call",
-    }
-)
+HANDLED: frozenset[str] = _wire.TOOLS_AND_FORMAT  # translated here, not by the parameter policy
 STREAM_KEY: str | None = "stream"
 # The endpoint streams by default (https://docs.ollama.com/api/streaming): say so either way.
-STREAM_KEY_ALWAYS: bool = True
+STREAM_ALWAYS: bool = True
 MODEL_PREFIX: str = ""
 _TOOL_CHOICES = ("auto", "none", "required")
 
@@ -236,13 +217,7 @@ def _format(cfg: ProviderConfig, request: Mapping[str, Any], receipt: Receipt, s
 
 
 def translate(
-    cfg: ProviderConfig,
-    request: Mapping[str, Any],
-    body: dict[str, Any],
-    *,
-    model: str,
-    receipt: Receipt,
-    strict: bool,
+    cfg: ProviderConfig, request: Request, body: Body, *, model: str, receipt: Receipt, strict: bool
 ) -> frozenset[str]:
     body["model"] = model
     body["messages"] = _convert_messages(cfg, _wire.messages_of(cfg, request))

@@ -10,37 +10,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from router._exceptions import BadRequestError, InvalidResponseError
-from router._types import (
-    ChatCompletion,
-    ChatCompletionChunk,
-    Choice,
-    ChunkChoice,
-    Delta,
-    FunctionCall,
-    Message,
-    Receipt,
-    ToolCall,
-    ToolCallDelta,
-)
-from router.protocols import _normalise, _params, _wire
+from router._exceptions import BadRequestError
+from router._exceptions import InvalidResponseError
+from router._types import ChatCompletion
+from router._types import ChatCompletionChunk
+from router._types import Choice
+from router._types import ChunkChoice
+from router._types import Delta
+from router._types import FunctionCall
+from router._types import Message
+from router._types import Receipt
+from router._types import ToolCall
+from router._types import ToolCallDelta
+from router.protocols import _normalise
+from router.protocols import _params
+from router.protocols import _wire
 from router.protocols._config import ProviderConfig
+from router.protocols._driver import Body
+from router.protocols._driver import Request
 
-__all__ = [
-    "HANDLED",
-    "MODEL_PREFIX",
-    "STREAM_KEY",
-    "STREAM_KEY_ALWAYS",
-    "StreamDecoder",
-    "body_error",
-    "decoder",
-    "parse",
-    "translate",
-]
+# The module is a Codec (router/protocols/_driver.py): HANDLED, STREAM_KEY, STREAM_ALWAYS, MODEL_PREFIX,
+# translate, body_error, parse and decoder are what the driver calls.
 
 HANDLED: frozenset[str] = frozenset({"stream_options"})
 STREAM_KEY: str | None = "stream"
-STREAM_KEY_ALWAYS: bool = False
+STREAM_ALWAYS: bool = False
 MODEL_PREFIX: str = ""
 # Keys the router adds to assistant messages that no openai-chat server defines; reasoning_content is
 # sent back only where the spec says the server wants it (messages.reasoning_content: send).
@@ -73,13 +67,7 @@ def _clean_tools(cfg: ProviderConfig, tools: Any) -> Any:
 
 
 def translate(
-    cfg: ProviderConfig,
-    request: Mapping[str, Any],
-    body: dict[str, Any],
-    *,
-    model: str,
-    receipt: Receipt,
-    strict: bool,
+    cfg: ProviderConfig, request: Request, body: Body, *, model: str, receipt: Receipt, strict: bool
 ) -> frozenset[str]:
     messages = _wire.messages_of(cfg, request)
     strip = _ROUTER_ONLY if cfg.messages.reasoning_content == "send" else _ROUTER_ONLY_AND_REASONING
