@@ -37,10 +37,20 @@ from router.protocols import _wire
 from router.protocols._config import ProviderConfig
 from router.protocols._http import build_http
 
-__all__ = ["Body", "Codec", "CodecDecoder", "Request", "StreamDriver", "build_request", "parse_response"]
+__all__ = [
+    "Answer",
+    "Body",
+    "Codec",
+    "CodecDecoder",
+    "Request",
+    "StreamDriver",
+    "build_request",
+    "parse_response",
+]
 
 Request = Mapping[str, Any]  # an OpenAI-style request, as the caller gave it
 Body = dict[str, Any]  # the provider's JSON body, being built
+Answer = Mapping[str, Any]  # a decoded answer from the provider
 
 # Request keys the driver itself consumes (besides the router's own keyword arguments).
 _DRIVER_KEYS = frozenset({"model", "messages", "stream", "extra_body", "extra_headers", "extra_query"})

@@ -30,6 +30,7 @@ TOOLS_AND_FORMAT = frozenset(
 __all__ = [
     "TOOLS_AND_FORMAT",
     "as_dict",
+    "call_arguments",
     "clean_schema",
     "json_arguments",
     "messages_of",
@@ -134,3 +135,20 @@ def response_schema(
         receipt.dropped.append("response_format")
         return None
     return mechanism, clean_schema(schema, cfg.tools.schema_drop_keywords)
+
+
+def call_arguments(cfg: ProviderConfig, tc: Mapping[str, Any]) -> Any:
+    """An earlier assistant tool call's arguments, parsed (the wire formats that take them as JSON
+    values rather than a string): ``{}`` when empty; a BadRequestError before any network call when
+    they are not JSON."""
+    args = (tc.get("function") or {}).get("arguments")
+    if args is None or args == "":
+        return {}
+    if not isinstance(args, str):
+        return args
+    try:
+        return json.loads(args)
+    except ValueError:
+        raise BadRequestError(
+            f"tool call {tc.get('id')!r} has arguments that are not JSON", provider=cfg.id
+        ) from None

@@ -33,6 +33,7 @@ from router._types import ToolCallDelta
 from router.protocols import _normalise
 from router.protocols import _wire
 from router.protocols._config import ProviderConfig
+from router.protocols._driver import Answer
 from router.protocols._driver import Body
 from router.protocols._driver import Request
 
@@ -86,13 +87,7 @@ def _assistant_blocks(cfg: ProviderConfig, m: Mapping[str, Any]) -> list[dict[st
     blocks += _blocks(cfg, m.get("content"))
     for tc in m.get("tool_calls") or ():
         fn = tc.get("function") or {}
-        args = fn.get("arguments") or "{}"
-        try:
-            parsed = json.loads(args) if isinstance(args, str) else args
-        except ValueError:
-            raise BadRequestError(
-                f"tool call {tc.get('id')!r} has arguments that are not JSON", provider=cfg.id
-            ) from None
+        parsed = _wire.call_arguments(cfg, tc)
         blocks.append({"type": "tool_use", "id": tc.get("id"), "name": fn.get("name"), "input": parsed})
     return blocks
 
@@ -252,9 +247,7 @@ def body_error(data: Any) -> int | None:
     return None
 
 
-def parse(
-    cfg: ProviderConfig, data: Mapping[str, Any], status: int, receipt: Receipt | None
-) -> ChatCompletion:
+def parse(cfg: ProviderConfig, data: Answer, status: int, receipt: Receipt | None) -> ChatCompletion:
     model = receipt.model if receipt else None
     if not isinstance(data.get("content"), list):
         raise InvalidResponseError("response has no content list", status=status, provider=cfg.id, body=data)

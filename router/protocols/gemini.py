@@ -40,7 +40,6 @@ answers. A ``role: tool`` message is matched back to its function name through t
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -63,6 +62,7 @@ from router._types import Usage
 from router.protocols import _normalise
 from router.protocols import _wire
 from router.protocols._config import ProviderConfig
+from router.protocols._driver import Answer
 from router.protocols._driver import Body
 from router.protocols._driver import Request
 
@@ -182,15 +182,7 @@ def _text_only(cfg: ProviderConfig, content: Any, where: str) -> list[dict[str, 
 
 
 def _args(cfg: ProviderConfig, tc: Mapping[str, Any]) -> dict[str, Any]:
-    raw = (tc.get("function") or {}).get("arguments")
-    if raw is None or raw == "":
-        return {}
-    try:
-        parsed = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError:
-        raise BadRequestError(
-            f"tool call {tc.get('id')!r} has arguments that are not JSON", provider=cfg.id
-        ) from None
+    parsed = _wire.call_arguments(cfg, tc)
     if not isinstance(parsed, dict):
         # functionCall.args is a JSON object (a protobuf Struct).
         raise BadRequestError(
@@ -481,9 +473,7 @@ def body_error(data: Any) -> int | None:
     return None
 
 
-def parse(
-    cfg: ProviderConfig, data: Mapping[str, Any], status: int, receipt: Receipt | None
-) -> ChatCompletion:
+def parse(cfg: ProviderConfig, data: Answer, status: int, receipt: Receipt | None) -> ChatCompletion:
     model = receipt.model if receipt else None
     response_id = data.get("responseId") or ""
     candidates = data.get("candidates")

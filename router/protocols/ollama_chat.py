@@ -29,7 +29,6 @@ twice gives the same ids; two answers in one conversation get different ones.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from datetime import UTC
 from datetime import datetime
@@ -53,6 +52,7 @@ from router._types import ToolCallDelta
 from router.protocols import _normalise
 from router.protocols import _wire
 from router.protocols._config import ProviderConfig
+from router.protocols._driver import Answer
 from router.protocols._driver import Body
 from router.protocols._driver import Request
 
@@ -115,20 +115,6 @@ def _content(cfg: ProviderConfig, content: Any) -> tuple[str, list[str]]:
     return "".join(text), images
 
 
-def _arguments(cfg: ProviderConfig, tc: Mapping[str, Any]) -> Any:
-    args = (tc.get("function") or {}).get("arguments")
-    if args is None or args == "":
-        return {}
-    if not isinstance(args, str):
-        return args
-    try:
-        return json.loads(args)
-    except ValueError:
-        raise BadRequestError(
-            f"tool call {tc.get('id')!r} has arguments that are not JSON", provider=cfg.id
-        ) from None
-
-
 def _convert_messages(cfg: ProviderConfig, messages: list[Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     names: dict[str, str] = {}  # tool call id -> function name, for the tool results that follow
@@ -159,7 +145,13 @@ def _convert_messages(cfg: ProviderConfig, messages: list[Any]) -> list[dict[str
                 if tc.get("id"):
                     names[str(tc["id"])] = fn.get("name") or ""
                 calls.append(
-                    {"function": {"index": i, "name": fn.get("name"), "arguments": _arguments(cfg, tc)}}
+                    {
+                        "function": {
+                            "index": i,
+                            "name": fn.get("name"),
+                            "arguments": _wire.call_arguments(cfg, tc),
+                        }
+                    }
                 )
             if calls:
                 msg["tool_calls"] = calls
@@ -277,9 +269,7 @@ def body_error(data: Any) -> int | None:
     return None
 
 
-def parse(
-    cfg: ProviderConfig, data: Mapping[str, Any], status: int, receipt: Receipt | None
-) -> ChatCompletion:
+def parse(cfg: ProviderConfig, data: Answer, status: int, receipt: Receipt | None) -> ChatCompletion:
     model = receipt.model if receipt else None
     if not isinstance(data.get("message"), Mapping):
         raise InvalidResponseError(

@@ -26,6 +26,7 @@ from router.protocols import _normalise
 from router.protocols import _params
 from router.protocols import _wire
 from router.protocols._config import ProviderConfig
+from router.protocols._driver import Answer
 from router.protocols._driver import Body
 from router.protocols._driver import Request
 
@@ -177,9 +178,7 @@ def body_error(data: Any) -> int | None:
     return None
 
 
-def parse(
-    cfg: ProviderConfig, data: Mapping[str, Any], status: int, receipt: Receipt | None
-) -> ChatCompletion:
+def parse(cfg: ProviderConfig, data: Answer, status: int, receipt: Receipt | None) -> ChatCompletion:
     model = receipt.model if receipt else None
     if not isinstance(data.get("choices"), list):
         raise InvalidResponseError("response has no choices list", status=status, provider=cfg.id, body=data)
