@@ -48,24 +48,23 @@ def import_ms() -> float:
 
 
 def main() -> None:
-    import importlib
-
+    from router._registry import adapter
     from router._streaming import make_parser
 
     print(f"import router: {import_ms():.1f} ms (median of 5 fresh interpreters)")
     print("\nbuild_request, plain two-message request (µs per request):")
     for provider, model in PROVIDERS.items():
-        mod = importlib.import_module(f"generated.{provider}")
+        mod = adapter(provider)
         req = {"model": model, "messages": MSGS, "temperature": 0.3, "max_tokens": 100}
         print(
             f"  {provider:<10} {median_us(lambda m=mod, r=req: m.build_request(r, api_key='k'), 5000):6.2f}"
         )
     print("\nstreams (µs per event): framing = bytes -> events; decode = events -> unified chunks")
     for provider, name in STREAMS.items():
-        mod = importlib.import_module(f"generated.{provider}")
+        mod = adapter(provider)
         case = json.loads((REAL / name).read_text())
         raw = case["response"]["raw_stream"].encode()
-        framing = mod.CONFIG.stream.framing
+        framing = mod.config.stream.framing
         parser = make_parser(framing)
         events = parser.feed(raw) + parser.close()
         n = len(events)

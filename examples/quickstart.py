@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 import os
 
-import generated.anthropic
-import generated.openai
 import router
+from router._registry import adapter as compiled
 
 messages = [
     {"role": "system", "content": "You are a terse assistant."},
@@ -34,11 +33,9 @@ for chunk in router.completion(model="fake/lorem", messages=messages, stream=Tru
         pieces.append(chunk.choices[0].delta.content)
 print("".join(pieces), "…")
 
-for provider, adapter, model in (
-    ("openai", generated.openai, "gpt-4o-mini"),
-    ("anthropic", generated.anthropic, "claude-sonnet-4-5"),
-):
-    key = os.environ.get(adapter.API_KEY_ENV[0], f"sk-{provider}-demo-key-0000")
+for provider, model in (("openai", "gpt-4o-mini"), ("anthropic", "claude-sonnet-4-5")):
+    adapter = compiled(provider)  # the typed Adapter of generated/<provider>.py
+    key = os.environ.get(adapter.config.auth_env[0], f"sk-{provider}-demo-key-0000")
     receipt = router.Receipt(provider, model)
     http = adapter.build_request(
         {"model": model, "messages": messages, **params}, api_key=key, receipt=receipt

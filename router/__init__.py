@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from typing import Any
 
-from router._adapter import Adapter
 from router._client import AsyncStream
 from router._client import Stream
 from router._client import acompletion
@@ -54,6 +53,7 @@ from router._types import Usage
 if TYPE_CHECKING:
     from router._accumulate import StreamAccumulator
     from router._accumulate import accumulate
+    from router._adapter import Adapter
     from router._cost import cost
     from router._deployment import Deployment
     from router._probe import Health
@@ -70,6 +70,7 @@ __version__ = "0.1.0"
 # Loaded on first use (PEP 562), so `import router` stays small: configuration, probes, cost and
 # token counting are not on the path of a plain completion call.
 _LAZY = {
+    "Adapter": "router._adapter",
     "StreamAccumulator": "router._accumulate",
     "accumulate": "router._accumulate",
     "cost": "router._cost",

@@ -7,10 +7,14 @@ output tokens (they are inside ``completion_tokens`` in the unified usage).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from router._registry import adapter
 from router._types import ChatCompletion
 from router._types import Usage
-from router.protocols._config import Price
+
+if TYPE_CHECKING:  # the config dataclasses load with the first adapter, not on `import router`
+    from router.protocols._config import Price
 
 __all__ = ["cost", "usage_cost"]
 

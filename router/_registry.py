@@ -21,9 +21,12 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-from router._adapter import Adapter
 from router._exceptions import ConfigError
+
+if TYPE_CHECKING:  # the adapter machinery (codecs, config dataclasses) loads with the first adapter
+    from router._adapter import Adapter
 
 __all__ = ["adapter", "index", "model_index", "provider_ids", "resolve"]
 
@@ -79,9 +82,11 @@ def adapter(provider: str) -> Adapter:
         close = difflib.get_close_matches(provider, sorted(providers), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(sorted(providers))}"
         raise ConfigError(f"unknown provider {provider!r}{hint}")
-    found = importlib.import_module(f"{index().__name__}.{module}").ADAPTER
-    if not isinstance(found, Adapter):
-        raise ConfigError(f"{module}.ADAPTER is not an Adapter: rebuild it with `router build`")
+    found: Adapter | None = getattr(importlib.import_module(f"{index().__name__}.{module}"), "ADAPTER", None)
+    if found is None:
+        raise ConfigError(
+            f"{module} has no ADAPTER (built by an older router): rebuild it with `router build`"
+        )
     return found
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from matrix import PROVIDER_ENV
 from syrupy.extensions.json import JSONSnapshotExtension
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -12,8 +13,8 @@ REAL = ROOT.parent / "shared" / "fixtures" / "real"
 CASES = ROOT / "tests" / "cases"
 FIXED_NOW = 1_767_225_600  # 2026-01-01T00:00:00Z: snapshots must not depend on the clock
 
-# Environment variables that would change what an adapter sends.
-_ENV = ["OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"]
+# Environment variables that would change what an adapter sends: every one any spec reads.
+_ENV = PROVIDER_ENV
 
 
 @pytest.fixture

@@ -38,24 +38,10 @@ MODELS = {
 KEY = "sk-test-KEY"
 COMPATIBLE_URL = TEST_ENV["openai-compatible"]["OPENAI_COMPATIBLE_BASE_URL"]
 
-# Environment variables the new specs read: set on a developer machine they would change the requests.
-_ENV = [
-    "CEREBRAS_API_KEY", "CEREBRAS_BASE_URL", "CO_API_KEY", "COHERE_API_KEY", "DEEPSEEK_API_KEY",
-    "FIREWORKS_API_KEY", "GROQ_API_KEY", "GROQ_BASE_URL", "HF_TOKEN", "LLAMA_API_KEY", "MISTRAL_API_KEY",
-    "OPENAI_COMPATIBLE_API_KEY", "OPENAI_COMPATIBLE_BASE_URL", "OPENROUTER_API_KEY", "PERPLEXITY_API_KEY",
-    "TOGETHER_API_KEY", "TOGETHER_BASE_URL", "VLLM_API_KEY", "VLLM_BASE_URL", "XAI_API_KEY",
-]  # fmt: skip
-
 PROVIDERS = ("xai", "groq", "deepseek", "mistral", "openrouter", "perplexity", "cohere")
 RECORDED = real_cases(*PROVIDERS)
 OK = [c for c in RECORDED if load_case(c)["response"]["status"] < 400]
 ERRORS = [c for c in RECORDED if load_case(c)["response"]["status"] >= 400]
-
-
-@pytest.fixture(autouse=True)
-def _clean_provider_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in _ENV:
-        monkeypatch.delenv(name, raising=False)
 
 
 def _module(provider: str) -> Any:
