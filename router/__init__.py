@@ -35,6 +35,7 @@ from router._exceptions import RateLimitError
 from router._exceptions import RouterError
 from router._exceptions import ServiceUnavailableError
 from router._exceptions import SpecError
+from router._exceptions import StreamConsumedError
 from router._exceptions import UnsupportedParamsError
 from router._registry import resolve
 from router._types import ChatCompletion
@@ -131,6 +132,7 @@ __all__ = [
     "SpecError",
     "Stream",
     "StreamAccumulator",
+    "StreamConsumedError",
     "ToolCall",
     "ToolCallDelta",
     "UnsupportedParamsError",

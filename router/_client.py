@@ -14,6 +14,7 @@ from typing import Any
 
 from router._cost import usage_cost
 from router._exceptions import APIError
+from router._exceptions import StreamConsumedError
 from router._registry import resolve
 from router._streaming import aiter_events
 from router._streaming import iter_events
@@ -83,8 +84,12 @@ def completion(model: str, messages: list[Any], **kwargs: Any) -> ChatCompletion
     response = _transport.send(http, **opts)
     if http.stream:
         if response.status_code >= 400:
-            body = response.read()
-            response.close()
+            try:
+                body: Any = response.read()
+            except _transport.HTTPError as exc:
+                body = _cut_off(exc)
+            finally:
+                response.close()
             raise adapter.map_error(response.status_code, response.headers, body, model=receipt.model)
         return Stream(adapter, response, receipt)
     return _finish(adapter, response, receipt)
@@ -99,11 +104,28 @@ async def acompletion(model: str, messages: list[Any], **kwargs: Any) -> ChatCom
     response = await _transport.asend(http, **opts)
     if http.stream:
         if response.status_code >= 400:
-            body = await response.aread()
-            await response.aclose()
+            try:
+                body: Any = await response.aread()
+            except _transport.HTTPError as exc:
+                body = _cut_off(exc)
+            finally:
+                await response.aclose()
             raise adapter.map_error(response.status_code, response.headers, body, model=receipt.model)
         return AsyncStream(adapter, response, receipt)
     return _finish(adapter, response, receipt)
+
+
+def _cut_off(exc: Exception) -> str:
+    """The stand-in body of an error answer whose body could not be read (the status still types it)."""
+    return f"the error body could not be read ({type(exc).__name__})"
+
+
+def _consumed(adapter: Adapter, receipt: Receipt) -> StreamConsumedError:
+    return StreamConsumedError(
+        "this stream was already read (a stream can be iterated once)",
+        provider=adapter.id,
+        model=receipt.model,
+    )
 
 
 def _read_error(exc: httpx.HTTPError, adapter: Adapter, receipt: Receipt) -> APIError:
@@ -119,10 +141,14 @@ class Stream:
         self._adapter = adapter
         self.response = response
         self.receipt = receipt
+        self._started = False
 
     def __iter__(self) -> Iterator[ChatCompletionChunk]:
         from router._httpx import httpx  # already loaded by the call that opened the stream
 
+        if self._started:
+            raise _consumed(self._adapter, self.receipt)
+        self._started = True
         decoder = self._adapter.stream_decoder(receipt=self.receipt)
         framing = self._adapter.config.stream.framing
         try:
@@ -149,10 +175,14 @@ class AsyncStream:
         self._adapter = adapter
         self.response = response
         self.receipt = receipt
+        self._started = False
 
     async def __aiter__(self) -> AsyncIterator[ChatCompletionChunk]:
         from router._httpx import httpx  # already loaded by the call that opened the stream
 
+        if self._started:
+            raise _consumed(self._adapter, self.receipt)
+        self._started = True
         decoder = self._adapter.stream_decoder(receipt=self.receipt)
         framing = self._adapter.config.stream.framing
         try:

@@ -15,6 +15,7 @@
         ├── ServiceUnavailableError (503/529)        retryable
         ├── InternalServerError (other 5xx)          retryable
         ├── InvalidResponseError                     the answer is not what the protocol promises
+        ├── StreamConsumedError                      a stream read a second time
         └── APIConnectionError                       retryable
             └── APITimeoutError                      retryable
 
@@ -44,6 +45,7 @@ __all__ = [
     "RouterError",
     "ServiceUnavailableError",
     "SpecError",
+    "StreamConsumedError",
     "UnsupportedParamsError",
 ]
 
@@ -150,6 +152,10 @@ class InternalServerError(APIError):
 
 class InvalidResponseError(APIError):
     """The provider's answer is malformed: not JSON, an HTML page, or missing what the protocol requires."""
+
+
+class StreamConsumedError(APIError):
+    """A ``Stream`` was iterated a second time (or after ``close()``): a stream can be read once."""
 
 
 class APIConnectionError(APIError):

@@ -68,7 +68,7 @@ def _get(mod: Adapter, req: HttpRequest, timeout: float) -> tuple[int, Any]:
         raise mod.map_error(resp.status_code, resp.headers, resp.content)
     try:
         return resp.status_code, json.loads(resp.content)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise APIError(
             "models endpoint answered with something that is not JSON",
             status=resp.status_code,

@@ -24,10 +24,12 @@ from router._fake import FakeTransport
 from router._httpx import httpx
 from router._types import HttpRequest
 
-__all__ = ["DEFAULT_TIMEOUT", "RETRY_STATUSES", "asend", "backoff", "connection_error", "send"]
+__all__ = ["DEFAULT_TIMEOUT", "RETRY_STATUSES", "HTTPError", "asend", "backoff", "connection_error", "send"]
 
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
 # Retried after a pause: timeouts, conflicts, rate limits and server-side failures.
+# Every failure httpx raises while connecting, sending or reading.
+HTTPError = httpx.HTTPError
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 _LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
 

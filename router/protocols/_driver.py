@@ -24,10 +24,12 @@ from typing import Any
 from typing import Protocol
 
 from router._exceptions import APIConnectionError
+from router._exceptions import APIError
 from router._exceptions import InvalidResponseError
 from router._streaming import Event
 from router._types import ChatCompletion
 from router._types import ChatCompletionChunk
+from router._types import Delta
 from router._types import HttpRequest
 from router._types import Receipt
 from router.protocols import _errors
@@ -98,6 +100,67 @@ class Codec(Protocol):
     def decoder(self, cfg: ProviderConfig, receipt: Receipt | None) -> CodecDecoder: ...
 
 
+# What a codec's reading of an answer raises when the JSON is valid but not the protocol's shape
+# (a list where an object belongs, a number where a list belongs, nesting deeper than Python recurses).
+_SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError, RecursionError)
+
+
+def _excerpt(body: Any) -> str:
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+    return text[:200]
+
+
+def _shape_error(cfg: ProviderConfig, exc: Exception, body: Any, model: str | None, status: int) -> APIError:
+    return InvalidResponseError(
+        f"the answer does not have the {cfg.protocol} shape ({type(exc).__name__}): {_excerpt(body)!r}",
+        status=status,
+        provider=cfg.id,
+        model=model,
+        body=_excerpt(body),
+    )
+
+
+def _wrong(
+    cfg: ProviderConfig, what: str, model: str | None, status: int = 200, body: Any = None
+) -> APIError:
+    return InvalidResponseError(
+        f"the answer does not have the {cfg.protocol} shape: {what}",
+        status=status,
+        provider=cfg.id,
+        model=model,
+        body=None if body is None else _excerpt(body),
+    )
+
+
+def _texts_ok(*values: Any) -> bool:
+    return all(v is None or isinstance(v, str) for v in values)
+
+
+def _check_answer(
+    cfg: ProviderConfig, result: ChatCompletion, data: Any, status: int, model: str | None
+) -> None:
+    """A parsed answer with no choice, or text fields that are not text, is never a success."""
+    if not result.choices:
+        raise _wrong(cfg, "no choices", model, status, json.dumps(data)[:200])
+    for choice in result.choices:
+        m = choice.message
+        if not _texts_ok(m.content, m.reasoning_content, m.refusal):
+            raise _wrong(cfg, "message text that is not a string", model, status, json.dumps(data)[:200])
+        for tc in m.tool_calls or ():
+            if not _texts_ok(tc.id, tc.function.name, tc.function.arguments):
+                raise _wrong(cfg, "a tool call whose id, name or arguments is not a string", model, status)
+
+
+def _check_delta(cfg: ProviderConfig, delta: Delta, model: str | None) -> None:
+    if not _texts_ok(delta.content, delta.reasoning_content):
+        raise _wrong(cfg, "stream delta text that is not a string", model)
+    for tc in delta.tool_calls or ():
+        if not _texts_ok(tc.id, tc.name, tc.arguments) or not isinstance(tc.index, int):
+            raise _wrong(
+                cfg, "a streamed tool call whose index, id, name or arguments has the wrong type", model
+            )
+
+
 def build_request(
     cfg: ProviderConfig,
     codec: Codec,
@@ -160,7 +223,11 @@ def parse_response(
     _raise_body_error(cfg, codec, data, status, headers, model)
     if not isinstance(data, Mapping):
         raise InvalidResponseError("response is not a JSON object", status=status, provider=cfg.id, body=data)
-    result = codec.parse(cfg, data, status, receipt)
+    try:
+        result = codec.parse(cfg, data, status, receipt)
+    except _SHAPE_ERRORS as exc:
+        raise _shape_error(cfg, exc, body, model, status) from None
+    _check_answer(cfg, result, data, status, model)
     result.usage = _normalise.usage_from(cfg.usage, data)
     result.cost = _normalise.response_cost(cfg, headers, data)
     result.router = receipt
@@ -191,7 +258,7 @@ class StreamDriver:
             return []
         try:
             data = json.loads(ev.data)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise InvalidResponseError(
                 f"stream frame is not JSON: {ev.data[:200]!r}", provider=cfg.id, model=self._model
             ) from None
@@ -203,7 +270,13 @@ class StreamDriver:
             raise InvalidResponseError(
                 f"stream frame is not a JSON object: {ev.data[:200]!r}", provider=cfg.id, model=self._model
             )
-        chunks = self._inner.feed(data, ev.event)
+        try:
+            chunks = self._inner.feed(data, ev.event)
+        except _SHAPE_ERRORS as exc:
+            raise _shape_error(cfg, exc, ev.data, self._model, 200) from None
+        for chunk in chunks:
+            for choice in chunk.choices:
+                _check_delta(cfg, choice.delta, self._model)
         self.done = self._inner.done
         return chunks
 

@@ -59,7 +59,7 @@ def map_error(
     if isinstance(body, bytes | str):
         try:
             data: Any = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             data = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     else:
         data = body

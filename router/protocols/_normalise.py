@@ -37,10 +37,10 @@ def load_json(body: bytes | str | Mapping[str, Any] | list[Any] | None, *, provi
         return body
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested deeper than Python recurses
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
         raise InvalidResponseError(
-            f"provider sent a body that is not JSON: {text[:200]!r}",
+            f"provider sent a body that is not JSON (or is nested too deeply): {text[:200]!r}",
             status=status,
             provider=provider,
             body=text[:2000],

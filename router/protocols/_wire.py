@@ -148,7 +148,7 @@ def call_arguments(cfg: ProviderConfig, tc: Mapping[str, Any]) -> Any:
         return args
     try:
         return json.loads(args)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise BadRequestError(
             f"tool call {tc.get('id')!r} has arguments that are not JSON", provider=cfg.id
         ) from None
