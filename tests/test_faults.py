@@ -10,8 +10,9 @@ anything else, and never a partial answer as a success.
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator
+from collections.abc import Callable
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
