@@ -83,16 +83,21 @@ def completion(model: str, messages: list[Any], **kwargs: Any) -> ChatCompletion
     adapter, http, receipt, opts = _prepare(model, {"messages": messages, **kwargs})
     response = _transport.send(http, **opts)
     if http.stream:
-        if response.status_code >= 400:
-            try:
-                body: Any = response.read()
-            except _transport.HTTPError as exc:
-                body = _cut_off(exc)
-            finally:
-                response.close()
-            raise adapter.map_error(response.status_code, response.headers, body, model=receipt.model)
-        return Stream(adapter, response, receipt)
-    return _finish(adapter, response, receipt)
+        if response.status_code < 400:
+            return Stream(adapter, response, receipt, http.secrets)
+        try:
+            body: Any = response.read()
+        except _transport.HTTPError as exc:
+            body = _cut_off(exc)
+        finally:
+            response.close()
+        failure = adapter.map_error(response.status_code, response.headers, body, model=receipt.model)
+    else:
+        try:
+            return _finish(adapter, response, receipt)
+        except APIError as err:
+            failure = err
+    raise failure.scrub(http.secrets)  # outside any except: no chained error, no echoed key
 
 
 async def acompletion(model: str, messages: list[Any], **kwargs: Any) -> ChatCompletion | AsyncStream:
@@ -103,16 +108,21 @@ async def acompletion(model: str, messages: list[Any], **kwargs: Any) -> ChatCom
     adapter, http, receipt, opts = _prepare(model, {"messages": messages, **kwargs})
     response = await _transport.asend(http, **opts)
     if http.stream:
-        if response.status_code >= 400:
-            try:
-                body: Any = await response.aread()
-            except _transport.HTTPError as exc:
-                body = _cut_off(exc)
-            finally:
-                await response.aclose()
-            raise adapter.map_error(response.status_code, response.headers, body, model=receipt.model)
-        return AsyncStream(adapter, response, receipt)
-    return _finish(adapter, response, receipt)
+        if response.status_code < 400:
+            return AsyncStream(adapter, response, receipt, http.secrets)
+        try:
+            body: Any = await response.aread()
+        except _transport.HTTPError as exc:
+            body = _cut_off(exc)
+        finally:
+            await response.aclose()
+        failure = adapter.map_error(response.status_code, response.headers, body, model=receipt.model)
+    else:
+        try:
+            return _finish(adapter, response, receipt)
+        except APIError as err:
+            failure = err
+    raise failure.scrub(http.secrets)  # outside any except: no chained error, no echoed key
 
 
 def _cut_off(exc: Exception) -> str:
@@ -128,17 +138,22 @@ def _consumed(adapter: Adapter, receipt: Receipt) -> StreamConsumedError:
     )
 
 
-def _read_error(exc: httpx.HTTPError, adapter: Adapter, receipt: Receipt) -> APIError:
+def _read_error(exc: Exception, adapter: Adapter, receipt: Receipt) -> APIError:
     from router import _transport  # already loaded by the call that opened the stream
 
-    return _transport.connection_error(exc, (), adapter.id, receipt.model)
+    if isinstance(exc, _transport.HTTPError):
+        return _transport.connection_error(exc, (), adapter.id, receipt.model)
+    return _consumed(adapter, receipt)  # httpx.StreamError: the body was read or closed before
 
 
 class Stream:
     """Iterate for ``ChatCompletionChunk`` objects; closes the connection when done (or use ``with``)."""
 
-    def __init__(self, adapter: Adapter, response: httpx.Response, receipt: Receipt) -> None:
+    def __init__(
+        self, adapter: Adapter, response: httpx.Response, receipt: Receipt, secrets: tuple[str, ...] = ()
+    ) -> None:
         self._adapter = adapter
+        self._secrets = secrets
         self.response = response
         self.receipt = receipt
         self._started = False
@@ -151,12 +166,17 @@ class Stream:
         self._started = True
         decoder = self._adapter.stream_decoder(receipt=self.receipt)
         framing = self._adapter.config.stream.framing
+        failure: APIError | None = None
         try:
             yield from decoder.decode(iter_events(self.response.iter_bytes(), framing))
-        except httpx.HTTPError as exc:
-            raise _read_error(exc, self._adapter, self.receipt) from None
+        except (httpx.HTTPError, httpx.StreamError) as exc:
+            failure = _read_error(exc, self._adapter, self.receipt)
+        except APIError as err:
+            failure = err
         finally:
             self.response.close()
+        if failure is not None:
+            raise failure.scrub(self._secrets)
 
     def close(self) -> None:
         self.response.close()
@@ -171,8 +191,11 @@ class Stream:
 class AsyncStream:
     """``async for`` over ``ChatCompletionChunk`` objects."""
 
-    def __init__(self, adapter: Adapter, response: httpx.Response, receipt: Receipt) -> None:
+    def __init__(
+        self, adapter: Adapter, response: httpx.Response, receipt: Receipt, secrets: tuple[str, ...] = ()
+    ) -> None:
         self._adapter = adapter
+        self._secrets = secrets
         self.response = response
         self.receipt = receipt
         self._started = False
@@ -185,6 +208,7 @@ class AsyncStream:
         self._started = True
         decoder = self._adapter.stream_decoder(receipt=self.receipt)
         framing = self._adapter.config.stream.framing
+        failure: APIError | None = None
         try:
             async for ev in aiter_events(self.response.aiter_bytes(), framing):
                 for chunk in decoder.feed(ev):
@@ -193,10 +217,14 @@ class AsyncStream:
                     return
             for chunk in decoder.close():
                 yield chunk
-        except httpx.HTTPError as exc:
-            raise _read_error(exc, self._adapter, self.receipt) from None
+        except (httpx.HTTPError, httpx.StreamError) as exc:
+            failure = _read_error(exc, self._adapter, self.receipt)
+        except APIError as err:
+            failure = err
         finally:
             await self.response.aclose()
+        if failure is not None:
+            raise failure.scrub(self._secrets)
 
     async def aclose(self) -> None:
         await self.response.aclose()

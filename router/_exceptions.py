@@ -93,6 +93,20 @@ class APIError(RouterError):
         self.native_type = native_type
         self.retry_after = retry_after
 
+    def scrub(self, secrets: tuple[str, ...]) -> APIError:
+        """This error with every secret replaced by ``****`` in its message, body (deeply) and
+        attributes, and with no exception chain (a chained httpx error holds the request and its
+        headers). Returns self, ready to be raised outside any ``except`` block."""
+        live = tuple(s for s in secrets if s)
+        if live:
+            for name, value in list(vars(self).items()):
+                setattr(self, name, _scrub_value(value, live))
+            self.args = tuple(_scrub_value(a, live) for a in self.args)
+        self.__cause__ = None
+        self.__context__ = None
+        self.__suppress_context__ = True
+        return self
+
     def __str__(self) -> str:
         where = "/".join(p for p in (self.provider, self.model) if p)
         head = f"[{where}] " if where else ""
@@ -102,6 +116,22 @@ class APIError(RouterError):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self!s})"
+
+
+def _scrub_value(value: Any, secrets: tuple[str, ...], depth: int = 0) -> Any:
+    if isinstance(value, str):
+        for s in secrets:
+            value = value.replace(s, "****")
+        return value
+    if depth > 64:  # bodies come from parsed JSON, whose depth the parser bounds
+        return value
+    if isinstance(value, Mapping):
+        return {
+            _scrub_value(k, secrets, depth + 1): _scrub_value(v, secrets, depth + 1) for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return type(value)(_scrub_value(v, secrets, depth + 1) for v in value)
+    return value
 
 
 class AuthenticationError(APIError):

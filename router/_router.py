@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +34,8 @@ if TYPE_CHECKING:  # httpx loads on the first call, not on `import router`
 __all__ = ["DEFAULT_FALLBACK_ON", "Router"]
 
 log = logging.getLogger("router")
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 DEFAULT_FALLBACK_ON = (
     "rate_limit",
@@ -133,9 +137,15 @@ class Router:
         if conn.get("base_url"):
             opts["base_url"] = conn["base_url"]
         if conn.get("api_key_env"):
-            key = os.environ.get(conn["api_key_env"])
+            env = conn["api_key_env"]
+            if not isinstance(env, str) or not _ENV_NAME.fullmatch(env):
+                # never echoed: a key pasted where its variable's name belongs is a secret
+                raise ConfigError(
+                    f"{name}: api_key_env must name an environment variable (letters, digits, _)"
+                )
+            key = os.environ.get(env)
             if not key:
-                raise ConfigError(f"{name}: set {conn['api_key_env']} (the API key for {provider})")
+                raise ConfigError(f"{name}: set {env} (the API key for {provider})")
             opts["api_key"] = key
         if conn.get("headers"):
             opts["extra_headers"] = dict(conn["headers"])
@@ -149,21 +159,24 @@ class Router:
             opts["strict"] = True
         return model, opts
 
-    def chain(self, name: str) -> list[tuple[str, dict[str, Any]]]:
-        """The upstreams tried for ``name``, in order: the model, then its fallbacks (no repeats)."""
-        out: list[tuple[str, dict[str, Any]]] = []
-        seen: set[str] = set()
+    def names(self, name: str) -> list[str]:
+        """The deployments tried for ``name``, in order: the model, then its fallbacks (no repeats)."""
+        out: list[str] = []
         todo = [name]
         while todo:
             n = todo.pop(0)
-            if n in seen:
+            if n in out:
                 continue
-            seen.add(n)
-            out.append(self._upstream(n))
+            out.append(n)
             dep = self.deployments.get(n)
             if dep is not None:
                 todo.extend(dep.fallbacks)
         return out
+
+    def chain(self, name: str) -> list[tuple[str, dict[str, Any]]]:
+        """The upstreams tried for ``name`` with their call options (every one resolved now; a call
+        resolves each only when it gets to it)."""
+        return [self._upstream(n) for n in self.names(name)]
 
     def _merge(self, opts: dict[str, Any], kwargs: dict[str, Any], client: Any) -> dict[str, Any]:
         merged = {**opts, **kwargs}
@@ -173,35 +186,54 @@ class Router:
             merged["extra_headers"] = {**opts["extra_headers"], **kwargs["extra_headers"]}
         return merged
 
-    def completion(self, model: str, messages: list[Any], **kwargs: Any) -> Any:
-        chain = self.chain(model)
-        for i, (upstream, opts) in enumerate(chain):
+    def _attempts(
+        self, model: str, kwargs: dict[str, Any], client: Any
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Each usable upstream in turn; one that cannot be used here (its key's env var unset) is
+        skipped with a logged reason, and if none can be used the reasons are the error."""
+        skipped: list[str] = []
+        for n in self.names(model):
             try:
-                return completion(upstream, messages, **self._merge(opts, kwargs, self.http_client))
-            except APIError as err:
-                if i + 1 < len(chain) and isinstance(err, self.fallback_on):
-                    log.warning(
-                        "%s failed (%s); falling back to %s", upstream, type(err).__name__, chain[i + 1][0]
-                    )
-                    continue
+                upstream, opts = self._upstream(n)
+            except ConfigError as err:
+                log.warning("%s skipped: %s", n, err)
+                skipped.append(str(err))
+                continue
+            yield upstream, self._merge(opts, kwargs, client)
+        if skipped:
+            raise ConfigError(f"no usable upstream for {model!r}: " + "; ".join(skipped))
+
+    def _fall_back(self, upstream: str, err: APIError, failures: list[APIError]) -> None:
+        if not isinstance(err, self.fallback_on):
+            raise err
+        failures.append(err)
+        log.warning("%s failed (%s); trying the next upstream", upstream, type(err).__name__)
+
+    def completion(self, model: str, messages: list[Any], **kwargs: Any) -> Any:
+        failures: list[APIError] = []
+        try:
+            for upstream, opts in self._attempts(model, kwargs, self.http_client):
+                try:
+                    return completion(upstream, messages, **opts)
+                except APIError as err:
+                    self._fall_back(upstream, err, failures)
+        except ConfigError:
+            if not failures:
                 raise
-        raise ConfigError(f"no upstream for {model!r}")  # pragma: no cover - chain is never empty
+        raise failures[-1]
 
     async def acompletion(self, model: str, messages: list[Any], **kwargs: Any) -> Any:
-        chain = self.chain(model)
-        for i, (upstream, opts) in enumerate(chain):
-            try:
-                return await acompletion(
-                    upstream, messages, **self._merge(opts, kwargs, self.async_http_client)
-                )
-            except APIError as err:
-                if i + 1 < len(chain) and isinstance(err, self.fallback_on):
-                    log.warning(
-                        "%s failed (%s); falling back to %s", upstream, type(err).__name__, chain[i + 1][0]
-                    )
-                    continue
+        failures: list[APIError] = []
+        try:
+            for upstream, opts in self._attempts(model, kwargs, self.async_http_client):
+                try:
+                    return await acompletion(upstream, messages, **opts)
+                except APIError as err:
+                    self._fall_back(upstream, err, failures)
+        except ConfigError:
+            if not failures:
                 raise
-        raise ConfigError(f"no upstream for {model!r}")  # pragma: no cover
+        raise failures[-1]
 
     def models(self) -> list[str]:
         return sorted(self.deployments)

@@ -128,11 +128,14 @@ def send(
     attempt = 0
     while True:
         attempt += 1
+        failure = None
         try:
             response = client.send(_build(client, req, timeout), stream=req.stream)
         except httpx.HTTPError as exc:
+            failure = connection_error(exc, req.secrets, provider, model)
+        if failure is not None:
             if attempt > max_retries:
-                raise connection_error(exc, req.secrets, provider, model) from None
+                raise failure  # outside the except: no chained httpx error holding the request
             time.sleep(backoff(attempt, None))
             continue
         if response.status_code in RETRY_STATUSES and attempt <= max_retries:
@@ -157,11 +160,14 @@ async def asend(
     attempt = 0
     while True:
         attempt += 1
+        failure = None
         try:
             response = await client.send(_build(client, req, timeout), stream=req.stream)
         except httpx.HTTPError as exc:
+            failure = connection_error(exc, req.secrets, provider, model)
+        if failure is not None:
             if attempt > max_retries:
-                raise connection_error(exc, req.secrets, provider, model) from None
+                raise failure  # outside the except: no chained httpx error holding the request
             await asyncio.sleep(backoff(attempt, None))
             continue
         if response.status_code in RETRY_STATUSES and attempt <= max_retries:

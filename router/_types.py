@@ -280,6 +280,17 @@ class ChatCompletionChunk:
         return d
 
 
+def is_credential_header(name: str) -> bool:
+    """Whether a header's name says it carries a credential."""
+    n = name.lower()
+    return (
+        n in ("authorization", "proxy-authorization", "cookie", "set-cookie")
+        or n.endswith(("-key", "_key", "apikey", "-token", "_token"))
+        or "secret" in n
+        or "password" in n
+    )
+
+
 @dataclass(slots=True)
 class HttpRequest:
     """What an adapter would send: method, URL, headers and JSON body. Pure data.
@@ -301,12 +312,20 @@ class HttpRequest:
                 text = text.replace(s, _MASK)
         return text
 
+    def _mask_header(self, name: str, value: str) -> str:
+        masked = self._mask(value)
+        if masked != value or not is_credential_header(name):
+            return masked
+        scheme, sep, _ = value.partition(" ")  # keep "Bearer" of "Bearer <token>"
+        return f"{scheme} {_MASK}" if sep and scheme.isalpha() else _MASK
+
     def redacted(self) -> dict[str, Any]:
-        """The request as a dict with every secret replaced by ``****``."""
+        """The request as a dict with every secret, and every header named like a credential
+        (``authorization``, ``cookie``, ``*-key``, ``*-token``, ``*secret*``), replaced by ``****``."""
         return {
             "method": self.method,
             "url": self._mask(self.url),
-            "headers": {k: self._mask(v) for k, v in self.headers.items()},
+            "headers": {k: self._mask_header(k, v) for k, v in self.headers.items()},
             "json": self.json,
         }
 

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from router._exceptions import ConfigError
 from router._types import HttpRequest
+from router._types import is_credential_header
 from router.protocols._config import ProviderConfig
 
 __all__ = ["build_http"]
@@ -46,13 +47,25 @@ class _Variables(dict[str, str]):
         return value
 
 
+def _checked(cfg: ProviderConfig, key: str, where: str) -> str:
+    """A key that cannot go in a header as it is is refused, without showing it."""
+    if not isinstance(key, str):
+        raise ConfigError(f"{cfg.id}: the API key from {where} is a {type(key).__name__}, expected a string")
+    if key != key.strip() or not key.isascii() or not key.isprintable():
+        raise ConfigError(
+            f"{cfg.id}: the API key from {where} has surrounding white space, a line break, or a "
+            "non-ASCII or control character; it was not sent (check how it was pasted or exported)"
+        )
+    return key
+
+
 def _api_key(cfg: ProviderConfig, api_key: str | None) -> str | None:
     if api_key is not None:
-        return api_key
+        return _checked(cfg, api_key, "api_key=")
     for env in cfg.auth_env:
         value = os.environ.get(env)
         if value:
-            return value
+            return _checked(cfg, value, f"${env}")
     if cfg.auth_optional:
         return None
     names = " or ".join(cfg.auth_env) or "an api_key argument"
@@ -111,4 +124,9 @@ def build_http(
         url = f"{url}{'&' if '?' in url else '?'}{urlencode(query)}"
     if extra_headers:
         headers.update(extra_headers)
+        for name, value in extra_headers.items():
+            if is_credential_header(name) and isinstance(value, str) and value:
+                # the token after a scheme ("Bearer sk-..."), or the whole value
+                parts = value.split()
+                secrets = (*secrets, parts[-1] if len(parts) > 1 else value)
     return HttpRequest(method=ep.method, url=url, headers=headers, json=body, stream=stream, secrets=secrets)
