@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Diagnostic", "pointer_str"]
+__all__ = ["Diagnostic", "one_line", "pointer_str"]
+
+
+def one_line(text: str) -> str:
+    """``text`` kept on one line: every character that could end a line (``\n``, ``\r``, form feed,
+    the Unicode line separators) or that source and terminals should not hold raw (NUL, other
+    controls) is written as its Python escape."""
+    return "".join(c if c.isprintable() and len(f"x{c}x".splitlines()) == 1 else repr(c)[1:-1] for c in text)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -16,7 +23,7 @@ class Diagnostic:
     pointer: str = ""  # JSON pointer of the offending node ("" = the document)
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}: error: {self.message}"
+        return f"{one_line(self.file)}:{self.line}:{self.col}: error: {self.message}"
 
 
 def pointer_str(path: tuple[str | int, ...]) -> str:

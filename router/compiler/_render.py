@@ -16,6 +16,7 @@ from typing import Any
 import jinja2
 
 from router.compiler._diagnostics import Diagnostic
+from router.compiler._diagnostics import one_line
 from router.compiler._printer import class_names
 from router.compiler._printer import fields_of
 from router.compiler._printer import fill
@@ -108,7 +109,7 @@ def _adapter_context(spec: Spec, configs: Mapping[str, ProviderConfig]) -> dict[
     alias = module_name(parent_id) if parent is not None and isinstance(parent_id, str) else ""
     text, used = _config_text(config, parent, alias)
     return {
-        "source": spec.file,
+        "source": one_line(spec.file),  # a comment: it must stay one line
         "sha256": spec.sha256,
         "template_format": TEMPLATE_FORMAT,
         "codec": CODECS[config.protocol],
