@@ -75,7 +75,18 @@ def build(specs_dir: Path, out_dir: Path, check_only: bool, show_diff: bool) -> 
             sys.exit(1)
         click.echo(f"ok: {out_dir} matches {len(result.specs)} specs")
         return
-    changed = compiler.write(result, out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        click.echo(f"{out_dir}: error: --out is a file, expected a folder for the adapters", err=True)
+        sys.exit(1)
+    try:
+        changed = compiler.write(result, out_dir)
+    except OSError as e:  # under a file, unwritable, a read-only or missing mount...
+        reason = e.strerror or type(e).__name__
+        click.echo(
+            f"{out_dir}: error: cannot write the adapters there ({reason}), expected a writable folder",
+            err=True,
+        )
+        sys.exit(1)
     for line in changed:
         click.echo(line)
     click.echo(f"built {len(result.specs)} adapters into {out_dir} ({len(changed)} file changes)")

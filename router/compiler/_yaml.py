@@ -21,6 +21,13 @@ __all__ = ["Loaded", "Marks", "load_yaml"]
 
 Path = tuple[str | int, ...]
 
+# Bounds that keep a hostile file (a "billion laughs" of aliases, a recursive alias, nesting a
+# thousand deep) a fast diagnostic instead of minutes of CPU, gigabytes or a RecursionError. The
+# shipped specs are under 2,000 values and 8 levels deep.
+MAX_VALUES = 100_000
+MAX_DEPTH = 64
+_PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+
 
 @dataclass
 class Marks:
@@ -107,6 +114,11 @@ def load_yaml(file: str, text: str) -> Loaded:
     lines = text.splitlines()
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        diags.append(
+            Diagnostic(file, 1, 1, f"the YAML nests too deeply, expected at most {MAX_DEPTH} levels")
+        )
+        return Loaded(file, None, marks, diags)
     except yaml.MarkedYAMLError as e:
         diags.append(_syntax_error(file, lines, e))
         return Loaded(file, None, marks, diags)
@@ -124,9 +136,48 @@ def load_yaml(file: str, text: str) -> Loaded:
         )
         return Loaded(file, None, marks, diags)
     scalars = _Scalars()
+    count = 0
+    active: set[int] = set()  # nodes being built: meeting one again is a recursive alias
+
+    class _Abort(Exception):
+        pass
+
+    def stop(node: yaml.Node, message: str) -> _Abort:
+        diags.append(Diagnostic(file, *_mark(node), message))
+        return _Abort()
 
     def build(node: yaml.Node, path: Path) -> Any:
+        nonlocal count
+        count += 1
+        if count > MAX_VALUES:
+            raise stop(
+                node,
+                f"the YAML expands to more than {MAX_VALUES:,} values (aliases repeated?), expected a spec",
+            )
+        if len(path) > MAX_DEPTH:
+            raise stop(node, f"the YAML nests more than {MAX_DEPTH} levels deep here, expected a spec")
+        if id(node) in active:
+            raise stop(node, "a YAML alias refers to a node that contains it, expected a finite value")
         marks.values[path] = _mark(node)
+        if node.tag not in _PLAIN_TAGS and not isinstance(node, yaml.ScalarNode):
+            diags.append(
+                Diagnostic(
+                    file,
+                    *_mark(node),
+                    f"YAML tag {node.tag!r} is not supported, expected a plain value",
+                    pointer_str(path),
+                )
+            )
+            return None
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            active.add(id(node))
+            try:
+                return build_collection(node, path)
+            finally:
+                active.discard(id(node))
+        return build_scalar(node, path)
+
+    def build_collection(node: yaml.Node, path: Path) -> Any:
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}
             for knode, vnode in node.value:
@@ -169,24 +220,28 @@ def load_yaml(file: str, text: str) -> Loaded:
                 marks.keys[(*path, key)] = _mark(knode)
                 out[key] = build(vnode, (*path, key))
             return out
-        if isinstance(node, yaml.SequenceNode):
-            return [build(item, (*path, i)) for i, item in enumerate(node.value)]
+        return [build(item, (*path, i)) for i, item in enumerate(node.value)]
+
+    def build_scalar(node: yaml.Node, path: Path) -> Any:
         if node.tag == "tag:yaml.org,2002:timestamp":
             return node.value  # dates stay text (YAML 1.2 has no implicit timestamps)
         try:
             return scalars.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as e:
-            diags.append(
-                Diagnostic(
-                    file,
-                    *_mark(node),
-                    f"bad scalar: {e.problem}, expected a plain YAML value",
-                    pointer_str(path),
-                )
+            problem = e.problem
+        except (ValueError, TypeError, OverflowError) as e:  # !!float 'nope', !!int 'x', ...
+            problem = f"{node.tag.rsplit(':', 1)[-1]} {node.value!r} cannot be read ({type(e).__name__})"
+        diags.append(
+            Diagnostic(
+                file, *_mark(node), f"bad scalar: {problem}, expected a plain YAML value", pointer_str(path)
             )
-            return None
+        )
+        return None
 
-    data = build(root, ())
+    try:
+        data = build(root, ())
+    except _Abort:
+        return Loaded(file, None, marks, diags)
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {_KINDS.get(type(data), 'scalar')}"
         line, col = _mark(root)
