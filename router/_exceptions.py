@@ -82,6 +82,7 @@ class APIError(RouterError):
         body: Any = None,
         native_type: str | None = None,
         retry_after: float | None = None,
+        param: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -92,6 +93,7 @@ class APIError(RouterError):
         self.body = body
         self.native_type = native_type
         self.retry_after = retry_after
+        self.param = param  # the request field at fault, as a JSON path ("messages[1].content")
 
     def scrub(self, secrets: tuple[str, ...]) -> APIError:
         """This error with every secret replaced by ``****`` in its message, body (deeply) and

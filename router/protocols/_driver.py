@@ -38,6 +38,7 @@ from router.protocols import _params
 from router.protocols import _wire
 from router.protocols._config import ProviderConfig
 from router.protocols._http import build_http
+from router.protocols._validate import check_request
 
 __all__ = [
     "Answer",
@@ -171,6 +172,7 @@ def build_request(
     strict: bool = False,
     receipt: Receipt | None = None,
 ) -> HttpRequest:
+    check_request(request, cfg.id)
     model = _wire.model_of(cfg, request).removeprefix(codec.MODEL_PREFIX)
     if receipt is None:
         receipt = Receipt(cfg.id, model)
