@@ -7,6 +7,7 @@ the sync and the async reader alike.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -14,8 +15,10 @@ from typing import Any
 
 from router._cost import usage_cost
 from router._exceptions import APIError
+from router._exceptions import APITimeoutError
 from router._exceptions import StreamConsumedError
 from router._registry import resolve
+from router._streaming import MAX_EVENT
 from router._streaming import aiter_events
 from router._streaming import iter_events
 from router._types import ChatCompletion
@@ -54,11 +57,20 @@ def _prepare(model: str, kwargs: dict[str, Any]) -> tuple[Adapter, HttpRequest, 
         "max_retries": DEFAULT_MAX_RETRIES if retries is None else int(retries),
         "retry_after": adapter.retry_after,
     }
+    if kwargs.get("max_response_bytes") is not None:
+        opts["max_body"] = int(kwargs["max_response_bytes"])
     return adapter, http, receipt, opts
 
 
-def _finish(adapter: Adapter, response: httpx.Response, receipt: Receipt) -> ChatCompletion:
-    result = adapter.parse_response(response.status_code, response.headers, response.content, receipt=receipt)
+def _stream_limits(kwargs: dict[str, Any], deadline: float | None) -> tuple[float | None, int]:
+    cap = kwargs.get("max_event_bytes")
+    return deadline, MAX_EVENT if cap is None else int(cap)
+
+
+def _finish(
+    adapter: Adapter, response: httpx.Response, body: bytes | None, receipt: Receipt
+) -> ChatCompletion:
+    result = adapter.parse_response(response.status_code, response.headers, body or b"", receipt=receipt)
     if result.cost is None and result.usage is not None:
         found = adapter.model(receipt.model, result.model)
         if found is not None and found.price is not None:
@@ -81,20 +93,22 @@ def completion(model: str, messages: list[Any], **kwargs: Any) -> ChatCompletion
     from router import _transport  # imports httpx: kept off `import router`
 
     adapter, http, receipt, opts = _prepare(model, {"messages": messages, **kwargs})
-    response = _transport.send(http, **opts)
+    opts["deadline"] = deadline = _transport.deadline_for(opts["timeout"])
+    response, body = _transport.send(http, **opts)
     if http.stream:
         if response.status_code < 400:
-            return Stream(adapter, response, receipt, http.secrets)
-        try:
-            body: Any = response.read()
-        except _transport.HTTPError as exc:
-            body = _cut_off(exc)
-        finally:
-            response.close()
+            return Stream(adapter, response, receipt, http.secrets, *_stream_limits(kwargs, deadline))
+        if body is None:
+            try:
+                body = response.read()
+            except _transport.HTTPError as exc:
+                body = _cut_off(exc).encode()
+            finally:
+                response.close()
         failure = adapter.map_error(response.status_code, response.headers, body, model=receipt.model)
     else:
         try:
-            return _finish(adapter, response, receipt)
+            return _finish(adapter, response, body, receipt)
         except APIError as err:
             failure = err
     raise failure.scrub(http.secrets)  # outside any except: no chained error, no echoed key
@@ -106,23 +120,52 @@ async def acompletion(model: str, messages: list[Any], **kwargs: Any) -> ChatCom
     from router import _transport  # imports httpx: kept off `import router`
 
     adapter, http, receipt, opts = _prepare(model, {"messages": messages, **kwargs})
-    response = await _transport.asend(http, **opts)
+    opts["deadline"] = deadline = _transport.deadline_for(opts["timeout"])
+    response, body = await _transport.asend(http, **opts)
     if http.stream:
         if response.status_code < 400:
-            return AsyncStream(adapter, response, receipt, http.secrets)
-        try:
-            body: Any = await response.aread()
-        except _transport.HTTPError as exc:
-            body = _cut_off(exc)
-        finally:
-            await response.aclose()
+            return AsyncStream(adapter, response, receipt, http.secrets, *_stream_limits(kwargs, deadline))
+        if body is None:
+            try:
+                body = await response.aread()
+            except _transport.HTTPError as exc:
+                body = _cut_off(exc).encode()
+            finally:
+                await response.aclose()
         failure = adapter.map_error(response.status_code, response.headers, body, model=receipt.model)
     else:
         try:
-            return _finish(adapter, response, receipt)
+            return _finish(adapter, response, body, receipt)
         except APIError as err:
             failure = err
     raise failure.scrub(http.secrets)  # outside any except: no chained error, no echoed key
+
+
+def _timed(
+    chunks: Iterator[bytes], deadline: float | None, adapter: Adapter, receipt: Receipt
+) -> Iterator[bytes]:
+    """The body's chunks, until the call's deadline: a trickle or endless keep-alives end there."""
+    for chunk in chunks:
+        if deadline is not None and time.monotonic() > deadline:
+            raise APITimeoutError(
+                "the call's deadline (timeout=) passed while streaming",
+                provider=adapter.id,
+                model=receipt.model,
+            )
+        yield chunk
+
+
+async def _atimed(
+    chunks: AsyncIterator[bytes], deadline: float | None, adapter: Adapter, receipt: Receipt
+) -> AsyncIterator[bytes]:
+    async for chunk in chunks:
+        if deadline is not None and time.monotonic() > deadline:
+            raise APITimeoutError(
+                "the call's deadline (timeout=) passed while streaming",
+                provider=adapter.id,
+                model=receipt.model,
+            )
+        yield chunk
 
 
 def _cut_off(exc: Exception) -> str:
@@ -150,10 +193,18 @@ class Stream:
     """Iterate for ``ChatCompletionChunk`` objects; closes the connection when done (or use ``with``)."""
 
     def __init__(
-        self, adapter: Adapter, response: httpx.Response, receipt: Receipt, secrets: tuple[str, ...] = ()
+        self,
+        adapter: Adapter,
+        response: httpx.Response,
+        receipt: Receipt,
+        secrets: tuple[str, ...] = (),
+        deadline: float | None = None,
+        max_event: int = MAX_EVENT,
     ) -> None:
         self._adapter = adapter
         self._secrets = secrets
+        self._deadline = deadline
+        self._max_event = max_event
         self.response = response
         self.receipt = receipt
         self._started = False
@@ -168,7 +219,8 @@ class Stream:
         framing = self._adapter.config.stream.framing
         failure: APIError | None = None
         try:
-            yield from decoder.decode(iter_events(self.response.iter_bytes(), framing))
+            chunks = _timed(self.response.iter_bytes(), self._deadline, self._adapter, self.receipt)
+            yield from decoder.decode(iter_events(chunks, framing, self._max_event))
         except (httpx.HTTPError, httpx.StreamError) as exc:
             failure = _read_error(exc, self._adapter, self.receipt)
         except APIError as err:
@@ -176,6 +228,8 @@ class Stream:
         finally:
             self.response.close()
         if failure is not None:
+            if failure.provider is None:  # raised by the framing layer, which knows no provider
+                failure.provider, failure.model = self._adapter.id, self.receipt.model
             raise failure.scrub(self._secrets)
 
     def close(self) -> None:
@@ -192,10 +246,18 @@ class AsyncStream:
     """``async for`` over ``ChatCompletionChunk`` objects."""
 
     def __init__(
-        self, adapter: Adapter, response: httpx.Response, receipt: Receipt, secrets: tuple[str, ...] = ()
+        self,
+        adapter: Adapter,
+        response: httpx.Response,
+        receipt: Receipt,
+        secrets: tuple[str, ...] = (),
+        deadline: float | None = None,
+        max_event: int = MAX_EVENT,
     ) -> None:
         self._adapter = adapter
         self._secrets = secrets
+        self._deadline = deadline
+        self._max_event = max_event
         self.response = response
         self.receipt = receipt
         self._started = False
@@ -210,7 +272,8 @@ class AsyncStream:
         framing = self._adapter.config.stream.framing
         failure: APIError | None = None
         try:
-            async for ev in aiter_events(self.response.aiter_bytes(), framing):
+            chunks = _atimed(self.response.aiter_bytes(), self._deadline, self._adapter, self.receipt)
+            async for ev in aiter_events(chunks, framing, self._max_event):
                 for chunk in decoder.feed(ev):
                     yield chunk
                 if decoder.done:
@@ -224,6 +287,8 @@ class AsyncStream:
         finally:
             await self.response.aclose()
         if failure is not None:
+            if failure.provider is None:  # raised by the framing layer, which knows no provider
+                failure.provider, failure.model = self._adapter.id, self.receipt.model
             raise failure.scrub(self._secrets)
 
     async def aclose(self) -> None:

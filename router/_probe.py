@@ -56,7 +56,7 @@ def _get(mod: Adapter, req: HttpRequest, timeout: float) -> tuple[int, Any]:
     from router._transport import send  # imports httpx: kept off `import router`
 
     # A GET with no body: the transport's request builder sends json={} only for POST-style calls.
-    resp = send(
+    resp, body = send(
         req,
         provider=mod.id,
         model="",
@@ -65,9 +65,9 @@ def _get(mod: Adapter, req: HttpRequest, timeout: float) -> tuple[int, Any]:
         retry_after=lambda headers: None,
     )
     if resp.status_code >= 400:
-        raise mod.map_error(resp.status_code, resp.headers, resp.content)
+        raise mod.map_error(resp.status_code, resp.headers, body or b"")
     try:
-        return resp.status_code, json.loads(resp.content)
+        return resp.status_code, json.loads(body or b"")
     except (ValueError, RecursionError):
         raise APIError(
             "models endpoint answered with something that is not JSON",

@@ -24,9 +24,13 @@ from dataclasses import dataclass
 from typing import Any
 from typing import Protocol
 
+from router._exceptions import InvalidResponseError
+
 __all__ = [
+    "MAX_EVENT",
     "Event",
     "EventParser",
+    "EventTooLarge",
     "JSONArrayParser",
     "NDJSONParser",
     "SSEParser",
@@ -34,6 +38,19 @@ __all__ = [
     "iter_events",
     "make_parser",
 ]
+
+
+# One event's size cap (characters of data, or of one line): a provider's single frame is kilobytes;
+# a bigger one is a broken or hostile stream, refused before it exhausts memory.
+MAX_EVENT = 8 * 1024 * 1024
+
+
+class EventTooLarge(InvalidResponseError):
+    """A stream event (or one line of it) is larger than the cap."""
+
+
+def _too_large(cap: int) -> EventTooLarge:
+    return EventTooLarge(f"a stream event is larger than {cap:,} characters, the cap (max_event_bytes=)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,19 +75,25 @@ class EventParser(Protocol):
 class SSEParser:
     __slots__ = (
         "_bom_checked",
+        "_cap",
         "_data",
         "_decoder",
         "_event",
         "_id",
         "_last_id",
+        "_parts",
         "_pending",
         "_retry",
+        "_size",
         "_skip_lf",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, max_event: int = MAX_EVENT) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._cap = max_event
         self._pending = ""  # text after the last complete line
+        self._parts: list[str] = []  # more of that line, kept apart until it ends (linear, not n^2)
+        self._size = 0  # characters of the event being read (its data lines and the pending line)
         self._skip_lf = False  # the previous chunk ended in CR: a leading LF belongs to it
         self._bom_checked = False
         self._data: list[str] = []
@@ -84,8 +107,10 @@ class SSEParser:
 
     def close(self) -> list[Event]:
         out = self._text(self._decoder.decode(b"", final=True))
-        if self._pending:
-            self._line(self._pending, out)
+        pending = self._pending + "".join(self._parts)
+        self._parts = []
+        if pending:
+            self._line(pending, out)
             self._pending = ""
         self._dispatch(out)
         return out
@@ -94,6 +119,15 @@ class SSEParser:
         out: list[Event] = []
         if not text:
             return out
+        if "\n" not in text and "\r" not in text and self._bom_checked and not self._skip_lf:
+            self._parts.append(text)  # the middle of a long line: no copy of what came before
+            self._size += len(text)
+            if self._size > self._cap:
+                raise _too_large(self._cap)
+            return out
+        if self._parts:
+            self._pending += "".join(self._parts)
+            self._parts = []
         if not self._bom_checked:
             self._bom_checked = True
             if text.startswith("\ufeff"):
@@ -122,6 +156,8 @@ class SSEParser:
                 start = cr + 1
                 self._skip_lf = True
         self._pending = buf[start:]
+        if self._size + len(self._pending) > self._cap:
+            raise _too_large(self._cap)
         return out
 
     def _line(self, line: str, out: list[Event]) -> None:
@@ -135,6 +171,9 @@ class SSEParser:
             value = value[1:]
         if name == "data":
             self._data.append(value)
+            self._size += len(value)
+            if self._size > self._cap:
+                raise _too_large(self._cap)
         elif name == "event":
             self._event = value
         elif name == "id":
@@ -151,25 +190,39 @@ class SSEParser:
             out.append(Event("\n".join(self._data), self._event or "message", self._last_id, self._retry))
         self._data = []
         self._event = ""
+        self._size = 0
 
 
 class NDJSONParser:
     """One JSON value a line; blank lines are skipped."""
 
-    __slots__ = ("_decoder", "_pending")
+    __slots__ = ("_cap", "_decoder", "_parts", "_size")
 
-    def __init__(self) -> None:
+    def __init__(self, max_event: int = MAX_EVENT) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self._pending = ""
+        self._cap = max_event
+        self._parts: list[str] = []  # the unfinished line, in pieces (linear, not n^2)
+        self._size = 0
 
     def feed(self, chunk: bytes) -> list[Event]:
-        buf = self._pending + self._decoder.decode(chunk)
-        *lines, self._pending = buf.split("\n")
+        text = self._decoder.decode(chunk)
+        if "\n" not in text:
+            self._parts.append(text)
+            self._size += len(text)
+            if self._size > self._cap:
+                raise _too_large(self._cap)
+            return []
+        self._parts.append(text)
+        *lines, rest = "".join(self._parts).split("\n")
+        self._parts = [rest]
+        self._size = len(rest)
+        if any(len(line) > self._cap for line in lines) or self._size > self._cap:
+            raise _too_large(self._cap)
         return [Event(s) for line in lines if (s := line.strip())]
 
     def close(self) -> list[Event]:
-        rest = (self._pending + self._decoder.decode(b"", final=True)).strip()
-        self._pending = ""
+        rest = ("".join(self._parts) + self._decoder.decode(b"", final=True)).strip()
+        self._parts = []
         return [Event(rest)] if rest else []
 
 
@@ -179,10 +232,11 @@ class JSONArrayParser:
     Tracks string and escape state, so brackets inside strings do not confuse it.
     """
 
-    __slots__ = ("_decoder", "_depth", "_escape", "_in_string", "_item", "_started")
+    __slots__ = ("_cap", "_decoder", "_depth", "_escape", "_in_string", "_item", "_started")
 
-    def __init__(self) -> None:
+    def __init__(self, max_event: int = MAX_EVENT) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._cap = max_event
         self._depth = 0
         self._in_string = False
         self._escape = False
@@ -203,6 +257,8 @@ class JSONArrayParser:
     def _text(self, text: str) -> list[Event]:
         out: list[Event] = []
         item = self._item
+        if len(item) + len(text) > self._cap and len(item) > self._cap // 2:
+            raise _too_large(self._cap)
         for ch in text:
             if self._in_string:
                 item.append(ch)
@@ -235,25 +291,27 @@ class JSONArrayParser:
         return out
 
 
-def make_parser(framing: str) -> EventParser:
+def make_parser(framing: str, max_event: int = MAX_EVENT) -> EventParser:
     if framing == "sse":
-        return SSEParser()
+        return SSEParser(max_event)
     if framing == "ndjson":
-        return NDJSONParser()
+        return NDJSONParser(max_event)
     if framing == "json-array":
-        return JSONArrayParser()
+        return JSONArrayParser(max_event)
     raise ValueError(f"unknown stream framing {framing!r}")
 
 
-def iter_events(chunks: Iterable[bytes], framing: str) -> Iterator[Event]:
-    parser = make_parser(framing)
+def iter_events(chunks: Iterable[bytes], framing: str, max_event: int = MAX_EVENT) -> Iterator[Event]:
+    parser = make_parser(framing, max_event)
     for chunk in chunks:
         yield from parser.feed(chunk)
     yield from parser.close()
 
 
-async def aiter_events(chunks: AsyncIterable[bytes], framing: str) -> AsyncIterator[Event]:
-    parser = make_parser(framing)
+async def aiter_events(
+    chunks: AsyncIterable[bytes], framing: str, max_event: int = MAX_EVENT
+) -> AsyncIterator[Event]:
+    parser = make_parser(framing, max_event)
     async for chunk in chunks:
         for ev in parser.feed(chunk):
             yield ev

@@ -19,18 +19,33 @@ from collections.abc import Mapping
 from typing import Any
 
 from router._exceptions import APIConnectionError
+from router._exceptions import APIError
 from router._exceptions import APITimeoutError
+from router._exceptions import InvalidResponseError
 from router._fake import FakeTransport
 from router._httpx import httpx
 from router._types import HttpRequest
 
-__all__ = ["DEFAULT_TIMEOUT", "RETRY_STATUSES", "HTTPError", "asend", "backoff", "connection_error", "send"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "DEFAULT_TOTAL",
+    "MAX_BODY",
+    "RETRY_STATUSES",
+    "HTTPError",
+    "asend",
+    "backoff",
+    "connection_error",
+    "deadline_for",
+    "send",
+]
 
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
 # Retried after a pause: timeouts, conflicts, rate limits and server-side failures.
 # Every failure httpx raises while connecting, sending or reading.
 HTTPError = httpx.HTTPError
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 520, 522, 524, 529})
+DEFAULT_TOTAL = 600.0  # seconds a call may take in all when timeout= is not given
+MAX_BODY = 64 * 1024 * 1024  # bytes of one response body (max_response_bytes=)
 _LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
 
 _sync_client: httpx.Client | None = None
@@ -80,17 +95,43 @@ def backoff(attempt: int, retry_after: float | None) -> float:
     return base * (0.75 + random.random() * 0.25)
 
 
-def _timeout(value: float | httpx.Timeout | None) -> Any:
-    if value is None:
-        return httpx.USE_CLIENT_DEFAULT  # the pool's DEFAULT_TIMEOUT, or an injected client's own
+def deadline_for(timeout: float | httpx.Timeout | None) -> float | None:
+    """The monotonic time a call must end by: ``timeout`` seconds (default 600) from now. An
+    ``httpx.Timeout`` sets per-operation limits only, as in httpx, and no total deadline."""
+    if isinstance(timeout, httpx.Timeout):
+        return None
+    return time.monotonic() + (DEFAULT_TOTAL if timeout is None else float(timeout))
+
+
+def _timeout(value: float | httpx.Timeout | None, deadline: float | None) -> Any:
+    """The httpx timeout of one attempt: each connect, write and read at most what is left."""
     if isinstance(value, httpx.Timeout):
         return value
-    return httpx.Timeout(value, connect=min(10.0, value))
+    if deadline is None:
+        return httpx.USE_CLIENT_DEFAULT if value is None else httpx.Timeout(value, connect=min(10.0, value))
+    left = max(deadline - time.monotonic(), 0.001)
+    per_op = left if value is None else min(float(value), left)
+    return httpx.Timeout(per_op, connect=min(10.0, per_op))
 
 
-def _build(client: httpx.Client | httpx.AsyncClient, req: HttpRequest, timeout: Any) -> httpx.Request:
+def _build(
+    client: httpx.Client | httpx.AsyncClient, req: HttpRequest, timeout: Any, deadline: float | None
+) -> httpx.Request:
     return client.build_request(
-        req.method, req.url, headers=req.headers, json=req.json, timeout=_timeout(timeout)
+        req.method, req.url, headers=req.headers, json=req.json, timeout=_timeout(timeout, deadline)
+    )
+
+
+def _expired(deadline: float | None, provider: str, model: str) -> APITimeoutError:
+    return APITimeoutError("the call's deadline (timeout=) passed", provider=provider, model=model)
+
+
+def _too_big(cap: int, provider: str, model: str, status: int) -> InvalidResponseError:
+    return InvalidResponseError(
+        f"the response body is larger than {cap:,} bytes, the cap (max_response_bytes=)",
+        status=status,
+        provider=provider,
+        model=model,
     )
 
 
@@ -112,6 +153,10 @@ def connection_error(
 RetryAfter = Callable[[Mapping[str, str]], float | None]  # response headers -> seconds to wait
 
 
+def _left(deadline: float | None) -> float:
+    return float("inf") if deadline is None else deadline - time.monotonic()
+
+
 def send(
     req: HttpRequest,
     *,
@@ -121,29 +166,72 @@ def send(
     timeout: float | httpx.Timeout | None,
     max_retries: int,
     retry_after: RetryAfter,
-) -> httpx.Response:
-    """Send with retries. Returns the final response (maybe an error status); the body is unread when
-    ``req.stream`` is true, so the caller must close it."""
+    deadline: float | None = None,
+    max_body: int = MAX_BODY,
+) -> tuple[httpx.Response, bytes | None]:
+    """Send with retries inside the call's deadline. Returns the final response (maybe an error
+    status) and, unless ``req.stream``, its body (read here, capped at ``max_body``, the deadline
+    checked between chunks); a streamed response is returned unread and the caller must close it.
+    A retry whose wait would pass the deadline is not made: the last answer or error stands."""
     client = _client() if client is None else client
     attempt = 0
     while True:
         attempt += 1
-        failure = None
+        if _left(deadline) <= 0:
+            raise _expired(deadline, provider, model)
+        failure: APIError | None = None
+        body: bytes | None = None
         try:
-            response = client.send(_build(client, req, timeout), stream=req.stream)
+            response = client.send(_build(client, req, timeout, deadline), stream=True)
+            if not req.stream or response.status_code in RETRY_STATUSES:
+                body = _read(response, deadline, max_body, provider, model)
         except httpx.HTTPError as exc:
             failure = connection_error(exc, req.secrets, provider, model)
+        except APIError as err:  # the deadline passed or the body is over the cap while reading
+            failure = err
         if failure is not None:
-            if attempt > max_retries:
+            wait = backoff(attempt, None)
+            if attempt > max_retries or isinstance(failure, InvalidResponseError) or wait >= _left(deadline):
                 raise failure  # outside the except: no chained httpx error holding the request
-            time.sleep(backoff(attempt, None))
+            time.sleep(wait)
             continue
         if response.status_code in RETRY_STATUSES and attempt <= max_retries:
             wait = backoff(attempt, retry_after(response.headers))
-            response.close()
-            time.sleep(wait)
-            continue
-        return response
+            if wait < _left(deadline):
+                response.close()
+                time.sleep(wait)
+                continue
+        return response, body
+
+
+def _read(response: httpx.Response, deadline: float | None, cap: int, provider: str, model: str) -> bytes:
+    buf = bytearray()
+    try:
+        for chunk in response.iter_bytes():
+            buf += chunk
+            if len(buf) > cap:
+                raise _too_big(cap, provider, model, response.status_code)
+            if deadline is not None and time.monotonic() > deadline:
+                raise _expired(deadline, provider, model)
+    finally:
+        response.close()
+    return bytes(buf)
+
+
+async def _aread(
+    response: httpx.Response, deadline: float | None, cap: int, provider: str, model: str
+) -> bytes:
+    buf = bytearray()
+    try:
+        async for chunk in response.aiter_bytes():
+            buf += chunk
+            if len(buf) > cap:
+                raise _too_big(cap, provider, model, response.status_code)
+            if deadline is not None and time.monotonic() > deadline:
+                raise _expired(deadline, provider, model)
+    finally:
+        await response.aclose()
+    return bytes(buf)
 
 
 async def asend(
@@ -155,24 +243,36 @@ async def asend(
     timeout: float | httpx.Timeout | None,
     max_retries: int,
     retry_after: RetryAfter,
-) -> httpx.Response:
+    deadline: float | None = None,
+    max_body: int = MAX_BODY,
+) -> tuple[httpx.Response, bytes | None]:
+    """The async twin of :func:`send`."""
     client = _aclient() if client is None else client
     attempt = 0
     while True:
         attempt += 1
-        failure = None
+        if _left(deadline) <= 0:
+            raise _expired(deadline, provider, model)
+        failure: APIError | None = None
+        body: bytes | None = None
         try:
-            response = await client.send(_build(client, req, timeout), stream=req.stream)
+            response = await client.send(_build(client, req, timeout, deadline), stream=True)
+            if not req.stream or response.status_code in RETRY_STATUSES:
+                body = await _aread(response, deadline, max_body, provider, model)
         except httpx.HTTPError as exc:
             failure = connection_error(exc, req.secrets, provider, model)
+        except APIError as err:
+            failure = err
         if failure is not None:
-            if attempt > max_retries:
-                raise failure  # outside the except: no chained httpx error holding the request
-            await asyncio.sleep(backoff(attempt, None))
+            wait = backoff(attempt, None)
+            if attempt > max_retries or isinstance(failure, InvalidResponseError) or wait >= _left(deadline):
+                raise failure
+            await asyncio.sleep(wait)
             continue
         if response.status_code in RETRY_STATUSES and attempt <= max_retries:
             wait = backoff(attempt, retry_after(response.headers))
-            await response.aclose()
-            await asyncio.sleep(wait)
-            continue
-        return response
+            if wait < _left(deadline):
+                await response.aclose()
+                await asyncio.sleep(wait)
+                continue
+        return response, body

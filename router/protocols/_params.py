@@ -51,7 +51,18 @@ OPENAI_PARAMS = frozenset(
 
 # Keyword arguments the router itself consumes; never sent.
 ROUTER_KWARGS = frozenset(
-    {"api_key", "base_url", "timeout", "max_retries", "extra_headers", "extra_body", "extra_query", "strict"}
+    {
+        "api_key",
+        "base_url",
+        "timeout",
+        "max_retries",
+        "extra_headers",
+        "extra_body",
+        "extra_query",
+        "strict",
+        "max_response_bytes",
+        "max_event_bytes",
+    }
 )
 
 

@@ -226,6 +226,8 @@ _CHECKS: dict[str, Callable[[str, Any], None]] = {
     "api_key": _of(str, what="a string"),
     "base_url": _of(str, what="a URL string"),
     "strict": _of(bool, what="true or false"),
+    "max_response_bytes": _number(1, None, integer=True),
+    "max_event_bytes": _number(1, None, integer=True),
 }
 
 
