@@ -7,6 +7,7 @@ the sync and the async reader alike.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ if TYPE_CHECKING:  # httpx and the adapter machinery load on the first call, not
 __all__ = ["AsyncStream", "Stream", "acompletion", "completion"]
 
 DEFAULT_MAX_RETRIES = 2
+_closing: set[asyncio.Task[None]] = set()  # closes of dropped async streams still running
 
 
 def _prepare(model: str, kwargs: dict[str, Any]) -> tuple[Adapter, HttpRequest, Receipt, dict[str, Any]]:
@@ -235,6 +237,12 @@ class Stream:
     def close(self) -> None:
         self.response.close()
 
+    def __del__(self) -> None:
+        # A stream dropped unread gives its pooled connection back (sync: closed here, at once).
+        response = getattr(self, "response", None)
+        if response is not None and not response.is_closed:
+            response.close()
+
     def __enter__(self) -> Stream:
         return self
 
@@ -293,6 +301,19 @@ class AsyncStream:
 
     async def aclose(self) -> None:
         await self.response.aclose()
+
+    def __del__(self) -> None:
+        # A stream dropped unread: its connection is released on the loop that opened it.
+        response = getattr(self, "response", None)
+        if response is None or response.is_closed:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop any more: the loop's shutdown closes the pool and its connections
+        task = loop.create_task(response.aclose())
+        _closing.add(task)  # held until done: the loop keeps only a weak reference to tasks
+        task.add_done_callback(_closing.discard)
 
     async def __aenter__(self) -> AsyncStream:
         return self

@@ -14,6 +14,7 @@ import random
 import threading
 import time
 import weakref
+from collections.abc import AsyncGenerator
 from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
@@ -72,7 +73,15 @@ def _client() -> httpx.Client:
     return client
 
 
-def _aclient() -> httpx.AsyncClient:
+_closers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _aclient() -> httpx.AsyncClient:
+    """The pooled async client of the running loop. It is closed when the loop shuts down: an async
+    generator parked here is finalised by ``loop.shutdown_asyncgens()`` (which ``asyncio.run`` calls),
+    so ``asyncio.run(acompletion(...))`` once per call leaks no client and no socket."""
     loop = asyncio.get_running_loop()
     client = _async_clients.get(loop)
     if client is None:
@@ -83,7 +92,20 @@ def _aclient() -> httpx.AsyncClient:
             mounts={"fake://": FakeTransport()},
         )
         _async_clients[loop] = client
+        closer = _close_at_shutdown(loop, client)
+        await closer.asend(None)  # started: the loop now tracks it
+        _closers[loop] = closer
     return client
+
+
+async def _close_at_shutdown(
+    loop: asyncio.AbstractEventLoop, client: httpx.AsyncClient
+) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        _async_clients.pop(loop, None)
+        await client.aclose()
 
 
 def backoff(attempt: int, retry_after: float | None) -> float:
@@ -181,11 +203,25 @@ def send(
             raise _expired(deadline, provider, model)
         failure: APIError | None = None
         body: bytes | None = None
+        response: httpx.Response | None = None
         try:
             response = client.send(_build(client, req, timeout, deadline), stream=True)
             if not req.stream or response.status_code in RETRY_STATUSES:
                 body = _read(response, deadline, max_body, provider, model)
+        except httpx.DecodingError as exc:  # a body that lies about its encoding: a bad answer
+            failure = InvalidResponseError(
+                f"the response body could not be decoded ({type(exc).__name__})",
+                provider=provider,
+                model=model,
+            )
         except httpx.HTTPError as exc:
+            if (
+                response is not None
+                and response.status_code >= 400
+                and response.status_code not in RETRY_STATUSES
+            ):
+                # an error answer cut off while read: its status types it, retrying cannot help
+                return response, f"the error body could not be read ({type(exc).__name__})".encode()
             failure = connection_error(exc, req.secrets, provider, model)
         except APIError as err:  # the deadline passed or the body is over the cap while reading
             failure = err
@@ -195,6 +231,7 @@ def send(
                 raise failure  # outside the except: no chained httpx error holding the request
             time.sleep(wait)
             continue
+        assert response is not None  # sent: no failure was recorded
         if response.status_code in RETRY_STATUSES and attempt <= max_retries:
             wait = backoff(attempt, retry_after(response.headers))
             if wait < _left(deadline):
@@ -247,7 +284,7 @@ async def asend(
     max_body: int = MAX_BODY,
 ) -> tuple[httpx.Response, bytes | None]:
     """The async twin of :func:`send`."""
-    client = _aclient() if client is None else client
+    client = await _aclient() if client is None else client
     attempt = 0
     while True:
         attempt += 1
@@ -255,11 +292,25 @@ async def asend(
             raise _expired(deadline, provider, model)
         failure: APIError | None = None
         body: bytes | None = None
+        response: httpx.Response | None = None
         try:
             response = await client.send(_build(client, req, timeout, deadline), stream=True)
             if not req.stream or response.status_code in RETRY_STATUSES:
                 body = await _aread(response, deadline, max_body, provider, model)
+        except httpx.DecodingError as exc:  # a body that lies about its encoding: a bad answer
+            failure = InvalidResponseError(
+                f"the response body could not be decoded ({type(exc).__name__})",
+                provider=provider,
+                model=model,
+            )
         except httpx.HTTPError as exc:
+            if (
+                response is not None
+                and response.status_code >= 400
+                and response.status_code not in RETRY_STATUSES
+            ):
+                # an error answer cut off while read: its status types it, retrying cannot help
+                return response, f"the error body could not be read ({type(exc).__name__})".encode()
             failure = connection_error(exc, req.secrets, provider, model)
         except APIError as err:
             failure = err
@@ -269,6 +320,7 @@ async def asend(
                 raise failure
             await asyncio.sleep(wait)
             continue
+        assert response is not None  # sent: no failure was recorded
         if response.status_code in RETRY_STATUSES and attempt <= max_retries:
             wait = backoff(attempt, retry_after(response.headers))
             if wait < _left(deadline):

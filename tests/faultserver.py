@@ -1,0 +1,240 @@
+"""A misbehaving HTTP server on 127.0.0.1, one fault per URL: ``http://127.0.0.1:PORT/<fault>/<call>/...``.
+
+Raw sockets, so it can do what a polite server cannot: reset before or after the headers, stall, trickle,
+send keep-alives forever, lie about gzip, promise a huge body. It counts requests per ``<call>`` so a
+test can check retries. Bounded: every slow fault gives up after ``MAX_SLOW`` seconds, and the server
+stops when its context manager exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import socket
+import socketserver
+import struct
+import threading
+import time
+from collections import Counter
+from email.utils import formatdate
+from typing import Any
+
+MAX_SLOW = 5.0  # no fault keeps a connection longer than this
+
+# A valid answer, and one content frame and a terminal frame of a stream, per protocol.
+ANSWER = {
+    "openai": {"id": "c", "object": "chat.completion", "created": 1, "model": "m",
+               "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}]},
+    "anthropic": {"id": "m", "type": "message", "role": "assistant", "model": "m", "stop_reason": "end_turn",
+                  "content": [{"type": "text", "text": "ok"}], "usage": {"input_tokens": 1, "output_tokens": 1}},
+    "gemini": {"candidates": [{"index": 0, "content": {"role": "model", "parts": [{"text": "ok"}]}, "finishReason": "STOP"}]},
+    "ollama": {"model": "m", "created_at": "2025-01-01T00:00:00Z", "message": {"role": "assistant", "content": "ok"},
+               "done": True, "done_reason": "stop"},
+}  # fmt: skip
+
+
+def _frames(protocol: str) -> tuple[list[bytes], bytes]:
+    """(content frames, the terminal frame) of a stream."""
+    if protocol == "openai":
+        chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                 "choices": [{"index": 0, "delta": {"content": "tok "}, "finish_reason": None}]}  # fmt: skip
+        end = {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+        return [b"data: " + json.dumps(chunk).encode() + b"\n\n"], b"data: " + json.dumps(
+            end
+        ).encode() + b"\n\ndata: [DONE]\n\n"
+    if protocol == "anthropic":
+        start = {"type": "message_start", "message": {"id": "m", "model": "m", "usage": {"input_tokens": 1}}}
+        delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "tok "}}
+        stop = {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 1}}
+        ev = lambda d: f"event: {d['type']}\ndata: {json.dumps(d)}\n\n".encode()  # noqa: E731
+        return [ev(start), ev(delta)], ev(stop) + ev({"type": "message_stop"})
+    if protocol == "gemini":
+        part = {"candidates": [{"index": 0, "content": {"role": "model", "parts": [{"text": "tok "}]}}]}
+        end = {
+            "candidates": [
+                {"index": 0, "content": {"role": "model", "parts": [{"text": "."}]}, "finishReason": "STOP"}
+            ]
+        }
+        return [b"data: " + json.dumps(part).encode() + b"\n\n"], b"data: " + json.dumps(
+            end
+        ).encode() + b"\n\n"
+    line = {
+        "model": "m",
+        "created_at": "2025-01-01T00:00:00Z",
+        "message": {"role": "assistant", "content": "tok "},
+        "done": False,
+    }
+    end = {**line, "message": {"role": "assistant", "content": ""}, "done": True, "done_reason": "stop"}
+    return [json.dumps(line).encode() + b"\n"], json.dumps(end).encode() + b"\n"
+
+
+def _protocol(path: str) -> str:
+    if path.endswith("/api/chat"):
+        return "ollama"
+    if "generateContent" in path or "streamGenerateContent" in path:
+        return "gemini"
+    if path.endswith("/v1/messages"):
+        return "anthropic"
+    return "openai"
+
+
+def _head(status: int, headers: dict[str, str] | None = None, length: int | None = None) -> bytes:
+    lines = [f"HTTP/1.1 {status} X", "connection: close"]
+    for k, v in (headers or {}).items():
+        lines.append(f"{k}: {v}")
+    if length is not None:
+        lines.append(f"content-length: {length}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def _whole(status: int, body: bytes, ctype: str = "application/json", **headers: str) -> bytes:
+    return _head(status, {"content-type": ctype, **headers}, len(body)) + body
+
+
+class _Handler(socketserver.BaseRequestHandler):
+    server: FaultServer
+
+    def handle(self) -> None:
+        sock: socket.socket = self.request
+        sock.settimeout(MAX_SLOW)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            more = sock.recv(65536)
+            if not more:
+                return
+            data += more
+        head, _, body = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        path = lines[0].split(" ")[1].split("?")[0]
+        length = next((int(h.split(":")[1]) for h in lines[1:] if h.lower().startswith("content-length:")), 0)
+        while len(body) < length:
+            more = sock.recv(65536)
+            if not more:
+                return
+            body += more
+        _, fault, call, *_ = path.split("/")
+        with self.server.lock:
+            self.server.hits[call] += 1
+        try:
+            request = json.loads(body) if body else {}
+        except ValueError:
+            request = {}
+        protocol = _protocol(path)
+        stream = bool(request.get("stream")) or "streamGenerateContent" in path
+        with contextlib.suppress(OSError):  # the client gave up: that is what a deadline does
+            self.fault(sock, fault, protocol, stream)
+
+    def _send(self, sock: socket.socket, data: bytes) -> None:
+        sock.sendall(data)
+
+    def _reset(self, sock: socket.socket) -> None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = RST
+        sock.close()
+
+    def _slow(self, sock: socket.socket, piece: bytes, every: float) -> None:
+        end = time.monotonic() + MAX_SLOW
+        while time.monotonic() < end and not self.server.stopping.is_set():
+            sock.sendall(piece)
+            time.sleep(every)
+
+    def fault(self, sock: socket.socket, fault: str, protocol: str, stream: bool) -> None:
+        frames, terminal = _frames(protocol)
+        ctype = "application/x-ndjson" if protocol == "ollama" else "text/event-stream"
+        ok_body = b"".join(frames) + terminal if stream else json.dumps(ANSWER[protocol]).encode()
+        ok_type = ctype if stream else "application/json"
+        if fault == "ok":
+            self._send(sock, _whole(200, ok_body, ok_type))
+        elif fault == "reset_before":
+            self._reset(sock)
+        elif fault == "reset_after_headers":
+            self._send(sock, _head(200, {"content-type": ok_type}, 10_000) + ok_body[:5])
+            self._reset(sock)
+        elif fault == "truncated":
+            cut = b"".join(frames) if stream else ok_body[: len(ok_body) // 2]
+            self._send(sock, _head(200, {"content-type": ok_type}) + cut)  # no length: EOF ends it
+            sock.shutdown(socket.SHUT_WR)
+        elif fault == "stall_headers":
+            self.server.stopping.wait(MAX_SLOW)
+        elif fault == "stall_body":
+            self._send(sock, _head(200, {"content-type": ok_type}) + (frames[0] if stream else ok_body[:3]))
+            self.server.stopping.wait(MAX_SLOW)
+        elif fault == "trickle":
+            self._send(sock, _head(200, {"content-type": ok_type}))
+            self._slow(sock, b" " if not stream else (b"\n" if protocol == "ollama" else b":\n"), 0.05)
+        elif fault == "keepalive":
+            self._send(sock, _head(200, {"content-type": ok_type}))
+            self._slow(sock, b"\n" if protocol == "ollama" else b": ping\n\n", 0.1)
+        elif fault == "invalid_json":
+            self._send(sock, _whole(200, b"{not json" if not stream else b"data: {not json\n\n", ok_type))
+        elif fault == "deep_json":
+            deep = b"[" * 100_000 + b"]" * 100_000
+            self._send(sock, _whole(200, deep if not stream else b"data: " + deep + b"\n\n", ok_type))
+        elif fault == "wrong_shape":
+            self._send(sock, _whole(200, b"[1, 2, 3]" if not stream else b"data: [1, 2, 3]\n\n", ok_type))
+        elif fault == "html_500":
+            self._send(sock, _whole(500, b"<html><body>Bad gateway</body></html>", "text/html"))
+        elif fault.startswith(("status_", "retry_")):
+            status = int(fault.split("_")[1])
+            headers = {
+                "retry_429_seconds": {"retry-after": "0"},
+                "retry_429_fraction": {"retry-after": "0.05"},
+                "retry_429_ms": {"retry-after-ms": "50"},
+                "retry_429_date": {"retry-after": formatdate(time.time(), usegmt=True)},
+                "retry_429_long": {"retry-after": "3600"},
+                "retry_503_seconds": {"retry-after": "0"},
+                "retry_529_seconds": {"retry-after": "0"},
+            }.get(fault, {})
+            err = json.dumps(
+                {"error": {"message": "try later", "type": "rate_limit_error"}, "type": "error"}
+            ).encode()
+            self._send(sock, _whole(status, err, **headers))
+        elif fault == "gzip_garbage":
+            self._send(
+                sock,
+                _head(200, {"content-type": ok_type, "content-encoding": "gzip"}, 20)
+                + b"\x1f\x8bthis is not gzip",
+            )
+        elif fault == "gzip_ok":
+            packed = gzip.compress(ok_body)
+            self._send(
+                sock, _head(200, {"content-type": ok_type, "content-encoding": "gzip"}, len(packed)) + packed
+            )
+        elif fault == "huge_body":
+            self._send(sock, _head(200, {"content-type": ok_type}, 1 << 30))
+            self._slow(sock, b" " * 65536, 0.0)
+        elif fault == "error_then_reset":
+            self._send(sock, _head(400, {"content-type": "application/json"}, 500) + b'{"error": {"mes')
+            self._reset(sock)
+        elif fault == "error_then_stall":
+            self._send(sock, _head(400, {"content-type": "application/json"}, 500) + b'{"error": {"mes')
+            self.server.stopping.wait(MAX_SLOW)
+        else:
+            self._send(sock, _whole(404, b"{}"))
+
+
+class FaultServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.hits: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def __enter__(self) -> FaultServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stopping.set()
+        self.shutdown()
+        self.server_close()
+        self._thread.join(5)
