@@ -187,3 +187,20 @@ def test_a_stream_iterated_twice_is_a_router_error() -> None:
         assert len(list(stream)) == 1
         with pytest.raises(router.RouterError, match="already"):
             list(stream)
+
+
+def test_invalid_utf8_reads_the_same_in_a_body_and_a_stream() -> None:
+    from router._registry import adapter
+
+    a = adapter("openai")
+    body = (
+        b'{"choices":[{"index":0,"message":{"role":"assistant","content":"a\xffb"},"finish_reason":"stop"}]}'
+    )
+    plain = a.parse_response(200, {}, body).choices[0].message.content
+    frame = b'{"choices":[{"index":0,"delta":{"content":"a\xffb"},"finish_reason":"stop"}]}'
+    streamed = (
+        router.accumulate(list(a.parse_stream_bytes([b"data: " + frame + b"\n\n"])))
+        .choices[0]
+        .message.content
+    )
+    assert plain == streamed == "a\ufffdb"

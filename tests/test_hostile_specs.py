@@ -140,3 +140,23 @@ def test_fuzz_mutants_of_the_shipped_specs(
     if not diags:
         _, render_diags = render_all(specs, folder / "out")
         assert not render_diags, render_diags
+
+
+def test_null_variables_under_extends(tmp_path: Path) -> None:
+    for name in ("openai", "azure-openai"):
+        (tmp_path / f"{name}.yaml").write_text((ROOT / "specs" / f"{name}.yaml").read_text())
+    # a null with nothing to remove is nothing; removing a variable an inherited URL uses is a diagnostic
+    (tmp_path / "ochild.yaml").write_text(
+        "spec_version: 1\nid: ochild\nextends: openai\nname: O\nvariables: {x: null}\n"
+    )
+    (tmp_path / "azchild.yaml").write_text(
+        "spec_version: 1\nid: azchild\nextends: azure-openai\nname: A\nvariables: {endpoint: null}\n"
+    )
+    result = CliRunner().invoke(main, ["build", "--specs", str(tmp_path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    errors = [line for line in result.output.splitlines() if ": error: " in line]
+    assert (
+        len(errors) == 1
+        and "azchild.yaml:5:" in errors[0]
+        and "inherited base_url uses {endpoint}" in errors[0]
+    )

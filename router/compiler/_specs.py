@@ -211,7 +211,7 @@ def _deep_merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]
         elif isinstance(v, dict) and isinstance(out.get(k), dict):
             out[k] = _deep_merge(out[k], v)
         else:
-            out[k] = copy.deepcopy(v)
+            out[k] = _strip_nulls(copy.deepcopy(v))  # a null with nothing to remove is nothing
     return out
 
 
@@ -225,11 +225,28 @@ def _placeholders(spec: Spec, diags: list[Diagnostic]) -> None:
         for key in ("path", "stream_path"):
             places.append((("endpoints", name, key), (ep or {}).get(key)))
     for path, value in places:
-        if not isinstance(value, str) or _raw_at(spec.raw, path) is None:
-            continue  # inherited values are checked in the spec that defines them
+        if not isinstance(value, str):
+            continue
+        inherited = _raw_at(spec.raw, path) is None
         for m in _PLACEHOLDER.finditer(value):
             name = m.group(1)
             if name in known:
+                continue
+            own_vars = spec.raw.get("variables")
+            if inherited and not (isinstance(own_vars, dict) and name in own_vars):
+                continue  # inherited as written: reported in the spec that wrote it
+            if inherited:  # the parent's placeholder is fine there: this spec removed its variable
+                line, col = spec.loaded.marks.at(("variables", name), key=True)
+                diags.append(
+                    Diagnostic(
+                        spec.file,
+                        line,
+                        col,
+                        f"variable {name!r} is removed here, but the inherited {_where(path)} uses "
+                        f"{{{name}}}, expected the variable kept (or {_where(path)} overridden too)",
+                        pointer_str(("variables", name)),
+                    )
+                )
                 continue
             hint = difflib.get_close_matches(name, sorted(known), n=1)
             tail = f"; did you mean {{{hint[0]}}}?" if hint else ""

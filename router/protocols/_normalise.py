@@ -35,15 +35,17 @@ def new_id(prefix: str) -> str:
 def load_json(body: bytes | str | Mapping[str, Any] | list[Any] | None, *, provider: str, status: int) -> Any:
     if body is None or isinstance(body, Mapping | list):
         return body
+    if isinstance(body, bytes):
+        # Invalid UTF-8 is replaced, as the stream decoders do, so a body and a stream read alike.
+        body = body.decode("utf-8-sig", "replace")
     try:
         return json.loads(body)
-    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested deeper than Python recurses
-        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
         raise InvalidResponseError(
-            f"provider sent a body that is not JSON (or is nested too deeply): {text[:200]!r}",
+            f"provider sent a body that is not JSON (or is nested too deeply): {body[:200]!r}",
             status=status,
             provider=provider,
-            body=text[:2000],
+            body=body[:2000],
         ) from None
 
 
