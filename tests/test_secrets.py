@@ -210,3 +210,14 @@ def test_credential_headers_from_extra_headers_are_masked() -> None:
     shown = json.dumps(http.redacted()) + repr(http)
     assert CANARY not in shown and "t0k3n" not in shown and "sk-other" not in shown
     assert http.redacted()["headers"]["Authorization"] == "Bearer ****"
+
+
+def test_a_literal_key_in_a_config_file_is_not_echoed(tmp_path: Any) -> None:
+    path = tmp_path / "router.yaml"
+    path.write_text(
+        f"config_version: 1\nmodels:\n  - name: m\n    model: openai/gpt-4o-mini\n    api_key_env: {CANARY}\n"
+    )
+    with pytest.raises(router.ConfigError) as info:
+        router.Router.from_config(path)
+    _assert_clean(info.value)
+    assert "api_key_env" in str(info.value) and ":5:" in str(info.value)

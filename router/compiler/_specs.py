@@ -157,7 +157,10 @@ def schema_diagnostics(loaded: Loaded, root_schema: dict[str, Any] | None = None
             msg = f"field {where} is {json.dumps(instance)}, expected {json.dumps(expected)}"
         elif v == "pattern":
             about = f" ({where}: {desc[0].lower() + desc[1:]})" if desc else ""
-            msg = f"field {where} is {json.dumps(instance)}, expected a string matching {expected}{about}"
+            # A field that names where a secret lives (an env var) may hold the secret itself by
+            # mistake: its value is never echoed.
+            shown = "not a valid name" if _names_a_secret(err.absolute_path) else json.dumps(instance)
+            msg = f"field {where} is {shown}, expected a string matching {expected}{about}"
         elif v == "oneOf" and err.context:
             # Report the branch that fits the value's type (e.g. the pattern of a string), not "no branch matched".
             same_type = [c for c in err.context if c.validator != "type"]
@@ -193,6 +196,12 @@ def schema_diagnostics(loaded: Loaded, root_schema: dict[str, Any] | None = None
         data = _strip_nulls(data)  # null means "remove the inherited value": nothing to validate
     walk(validator.iter_errors(data))
     return out
+
+
+def _names_a_secret(path: Iterable[Any]) -> bool:
+    """Fields such as auth.env or api_key_env: their value is an env var's name, maybe a pasted key."""
+    names = [p for p in path if isinstance(p, str)]
+    return bool(names) and (names[-1].endswith("env") or (len(names) > 1 and names[-2] == "env"))
 
 
 def _strip_nulls(value: Any) -> Any:
