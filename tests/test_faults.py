@@ -172,6 +172,7 @@ def test_faults_give_router_errors(call: Any, provider: str, fault: str, stream:
     except router.RouterError as err:
         if isinstance(err, router.APIError):
             assert err.provider == provider
+            assert err.model, f"{type(err).__name__} without the model: {err}"
             assert len(str(err)) < 2_000  # a short excerpt, never the whole body
         return
     _check(outcome, stream)

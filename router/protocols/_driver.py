@@ -219,9 +219,33 @@ def parse_response(
     receipt: Receipt | None = None,
 ) -> ChatCompletion:
     model = receipt.model if receipt else None
+    try:
+        return _parse(cfg, codec, status, headers, body, receipt, model)
+    except APIError as err:
+        _attribute(err, cfg, model)
+        raise
+
+
+def _attribute(err: APIError, cfg: ProviderConfig, model: str | None) -> None:
+    """Every error names the provider and model it came from, whichever layer raised it."""
+    if err.provider is None:
+        err.provider = cfg.id
+    if err.model is None:
+        err.model = model
+
+
+def _parse(
+    cfg: ProviderConfig,
+    codec: Codec,
+    status: int,
+    headers: Mapping[str, str],
+    body: Any,
+    receipt: Receipt | None,
+    model: str | None,
+) -> ChatCompletion:
     if status >= 400:
         raise _errors.map_error(cfg, status, headers, body, model=model)
-    data = _normalise.load_json(body, provider=cfg.id, status=status)
+    data = _normalise.load_json(body, provider=cfg.id, status=status, model=model)
     _raise_body_error(cfg, codec, data, status, headers, model)
     if not isinstance(data, Mapping):
         raise InvalidResponseError("response is not a JSON object", status=status, provider=cfg.id, body=data)
@@ -254,6 +278,13 @@ class StreamDriver:
         self.done = False
 
     def feed(self, ev: Event) -> list[ChatCompletionChunk]:
+        try:
+            return self._feed(ev)
+        except APIError as err:
+            _attribute(err, self._cfg, self._model)
+            raise
+
+    def _feed(self, ev: Event) -> list[ChatCompletionChunk]:
         cfg = self._cfg
         if cfg.stream.done is not None and ev.data == cfg.stream.done:
             self.done = self._sentinel = True

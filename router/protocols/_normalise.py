@@ -32,7 +32,13 @@ def new_id(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:24]}"
 
 
-def load_json(body: bytes | str | Mapping[str, Any] | list[Any] | None, *, provider: str, status: int) -> Any:
+def load_json(
+    body: bytes | str | Mapping[str, Any] | list[Any] | None,
+    *,
+    provider: str,
+    status: int,
+    model: str | None = None,
+) -> Any:
     if body is None or isinstance(body, Mapping | list):
         return body
     if isinstance(body, bytes):
@@ -45,6 +51,7 @@ def load_json(body: bytes | str | Mapping[str, Any] | list[Any] | None, *, provi
             f"provider sent a body that is not JSON (or is nested too deeply): {body[:200]!r}",
             status=status,
             provider=provider,
+            model=model,
             body=body[:2000],
         ) from None
 
