@@ -144,30 +144,55 @@ async def acompletion(model: str, messages: list[Any], **kwargs: Any) -> ChatCom
 
 
 def _timed(
-    chunks: Iterator[bytes], deadline: float | None, adapter: Adapter, receipt: Receipt
+    response: httpx.Response, deadline: float | None, adapter: Adapter, receipt: Receipt
 ) -> Iterator[bytes]:
-    """The body's chunks, until the call's deadline: a trickle or endless keep-alives end there."""
-    for chunk in chunks:
-        if deadline is not None and time.monotonic() > deadline:
-            raise APITimeoutError(
-                "the call's deadline (timeout=) passed while streaming",
-                provider=adapter.id,
-                model=receipt.model,
-            )
-        yield chunk
+    """The body's chunks, until the call's deadline: a trickle, endless keep-alives or a stalled read
+    (cut by the watchdog) end there with APITimeoutError."""
+    from router import _transport  # already loaded by the call that opened the stream
+
+    token = None if deadline is None else _transport.watch(deadline, response)
+    try:
+        for chunk in response.iter_bytes():
+            if deadline is not None and time.monotonic() > deadline:
+                raise _late(adapter, receipt)
+            yield chunk
+        if deadline is not None and time.monotonic() >= deadline:
+            raise _late(adapter, receipt)  # ended by the watchdog's cut, not by the server
+    except _transport.HTTPError:
+        if deadline is not None and time.monotonic() >= deadline:
+            raise _late(adapter, receipt) from None
+        raise
+    finally:
+        if token is not None:
+            _transport.unwatch(token)
 
 
 async def _atimed(
-    chunks: AsyncIterator[bytes], deadline: float | None, adapter: Adapter, receipt: Receipt
+    response: httpx.Response, deadline: float | None, adapter: Adapter, receipt: Receipt
 ) -> AsyncIterator[bytes]:
-    async for chunk in chunks:
-        if deadline is not None and time.monotonic() > deadline:
-            raise APITimeoutError(
-                "the call's deadline (timeout=) passed while streaming",
-                provider=adapter.id,
-                model=receipt.model,
-            )
-        yield chunk
+    from router import _transport  # already loaded by the call that opened the stream
+
+    handle = None if deadline is None else _transport.awatch(deadline, response)
+    try:
+        async for chunk in response.aiter_bytes():
+            if deadline is not None and time.monotonic() > deadline:
+                raise _late(adapter, receipt)
+            yield chunk
+        if deadline is not None and time.monotonic() >= deadline:
+            raise _late(adapter, receipt)  # ended by the watchdog's cut, not by the server
+    except _transport.HTTPError:
+        if deadline is not None and time.monotonic() >= deadline:
+            raise _late(adapter, receipt) from None
+        raise
+    finally:
+        if handle is not None:
+            handle.cancel()
+
+
+def _late(adapter: Adapter, receipt: Receipt) -> APITimeoutError:
+    return APITimeoutError(
+        "the call's deadline (timeout=) passed while streaming", provider=adapter.id, model=receipt.model
+    )
 
 
 def _cut_off(exc: Exception) -> str:
@@ -221,7 +246,7 @@ class Stream:
         framing = self._adapter.config.stream.framing
         failure: APIError | None = None
         try:
-            chunks = _timed(self.response.iter_bytes(), self._deadline, self._adapter, self.receipt)
+            chunks = _timed(self.response, self._deadline, self._adapter, self.receipt)
             yield from decoder.decode(iter_events(chunks, framing, self._max_event))
         except (httpx.HTTPError, httpx.StreamError) as exc:
             failure = _read_error(exc, self._adapter, self.receipt)
@@ -280,7 +305,7 @@ class AsyncStream:
         framing = self._adapter.config.stream.framing
         failure: APIError | None = None
         try:
-            chunks = _atimed(self.response.aiter_bytes(), self._deadline, self._adapter, self.receipt)
+            chunks = _atimed(self.response, self._deadline, self._adapter, self.receipt)
             async for ev in aiter_events(chunks, framing, self._max_event):
                 for chunk in decoder.feed(ev):
                     yield chunk

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
 
+from router import _watchdog
 from router._exceptions import APIConnectionError
 from router._exceptions import APIError
 from router._exceptions import APITimeoutError
@@ -26,6 +27,9 @@ from router._exceptions import InvalidResponseError
 from router._fake import FakeTransport
 from router._httpx import httpx
 from router._types import HttpRequest
+from router._watchdog import awatch
+from router._watchdog import unwatch
+from router._watchdog import watch
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -34,10 +38,13 @@ __all__ = [
     "RETRY_STATUSES",
     "HTTPError",
     "asend",
+    "awatch",
     "backoff",
     "connection_error",
     "deadline_for",
     "send",
+    "unwatch",
+    "watch",
 ]
 
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
@@ -243,6 +250,7 @@ def send(
 
 def _read(response: httpx.Response, deadline: float | None, cap: int, provider: str, model: str) -> bytes:
     buf = bytearray()
+    token = None if deadline is None else _watchdog.watch(deadline, response)
     try:
         for chunk in response.iter_bytes():
             buf += chunk
@@ -250,7 +258,15 @@ def _read(response: httpx.Response, deadline: float | None, cap: int, provider: 
                 raise _too_big(cap, provider, model, response.status_code)
             if deadline is not None and time.monotonic() > deadline:
                 raise _expired(deadline, provider, model)
+        if deadline is not None and time.monotonic() >= deadline:
+            raise _expired(deadline, provider, model)  # ended by the watchdog's cut, not by the server
+    except httpx.HTTPError:
+        if deadline is not None and time.monotonic() >= deadline:
+            raise _expired(deadline, provider, model) from None  # the watchdog cut a stalled read
+        raise
     finally:
+        if token is not None:
+            _watchdog.unwatch(token)
         response.close()
     return bytes(buf)
 
@@ -259,6 +275,7 @@ async def _aread(
     response: httpx.Response, deadline: float | None, cap: int, provider: str, model: str
 ) -> bytes:
     buf = bytearray()
+    handle = None if deadline is None else _watchdog.awatch(deadline, response)
     try:
         async for chunk in response.aiter_bytes():
             buf += chunk
@@ -266,7 +283,15 @@ async def _aread(
                 raise _too_big(cap, provider, model, response.status_code)
             if deadline is not None and time.monotonic() > deadline:
                 raise _expired(deadline, provider, model)
+        if deadline is not None and time.monotonic() >= deadline:
+            raise _expired(deadline, provider, model)  # ended by the watchdog's cut, not by the server
+    except httpx.HTTPError:
+        if deadline is not None and time.monotonic() >= deadline:
+            raise _expired(deadline, provider, model) from None  # the watchdog cut a stalled read
+        raise
     finally:
+        if handle is not None:
+            handle.cancel()
         await response.aclose()
     return bytes(buf)
 

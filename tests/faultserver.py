@@ -162,6 +162,15 @@ class _Handler(socketserver.BaseRequestHandler):
         elif fault == "trickle":
             self._send(sock, _head(200, {"content-type": ok_type}))
             self._slow(sock, b" " if not stream else (b"\n" if protocol == "ollama" else b":\n"), 0.05)
+        elif (
+            fault == "trickle_then_stall"
+        ):  # bytes for a while, then nothing: the read limit alone would overshoot
+            self._send(sock, _head(200, {"content-type": ok_type}))
+            end = time.monotonic() + 0.7
+            while time.monotonic() < end:
+                sock.sendall(b" " if not stream else (b"\n" if protocol == "ollama" else b":\n"))
+                time.sleep(0.05)
+            self.server.stopping.wait(MAX_SLOW)
         elif fault == "keepalive":
             self._send(sock, _head(200, {"content-type": ok_type}))
             self._slow(sock, b"\n" if protocol == "ollama" else b": ping\n\n", 0.1)

@@ -48,6 +48,7 @@ SLOW = {
     "stall_headers",
     "stall_body",
     "trickle",
+    "trickle_then_stall",
     "keepalive",
     "huge_body",
     "error_then_stall",
