@@ -153,15 +153,9 @@ def _timed(
     token = None if deadline is None else _transport.watch(deadline, response)
     try:
         for chunk in response.iter_bytes():
-            if deadline is not None and time.monotonic() > deadline:
-                raise _late(adapter, receipt)
+            _in_time(deadline, adapter, receipt)
             yield chunk
-        if deadline is not None and time.monotonic() >= deadline:
-            raise _late(adapter, receipt)  # ended by the watchdog's cut, not by the server
-    except _transport.HTTPError:
-        if deadline is not None and time.monotonic() >= deadline:
-            raise _late(adapter, receipt) from None
-        raise
+        _in_time(deadline, adapter, receipt)  # a stream ended by the watchdog's cut is not an answer
     finally:
         if token is not None:
             _transport.unwatch(token)
@@ -175,18 +169,17 @@ async def _atimed(
     handle = None if deadline is None else _transport.awatch(deadline, response)
     try:
         async for chunk in response.aiter_bytes():
-            if deadline is not None and time.monotonic() > deadline:
-                raise _late(adapter, receipt)
+            _in_time(deadline, adapter, receipt)
             yield chunk
-        if deadline is not None and time.monotonic() >= deadline:
-            raise _late(adapter, receipt)  # ended by the watchdog's cut, not by the server
-    except _transport.HTTPError:
-        if deadline is not None and time.monotonic() >= deadline:
-            raise _late(adapter, receipt) from None
-        raise
+        _in_time(deadline, adapter, receipt)
     finally:
         if handle is not None:
             handle.cancel()
+
+
+def _in_time(deadline: float | None, adapter: Adapter, receipt: Receipt) -> None:
+    if deadline is not None and time.monotonic() >= deadline:
+        raise _late(adapter, receipt)
 
 
 def _late(adapter: Adapter, receipt: Receipt) -> APITimeoutError:
@@ -208,16 +201,18 @@ def _consumed(adapter: Adapter, receipt: Receipt) -> StreamConsumedError:
     )
 
 
-def _read_error(exc: Exception, adapter: Adapter, receipt: Receipt) -> APIError:
+def _read_error(exc: Exception, adapter: Adapter, receipt: Receipt, deadline: float | None) -> APIError:
     from router import _transport  # already loaded by the call that opened the stream
 
+    if _transport.past(deadline):  # the watchdog cut a read that had stalled past the deadline
+        return _late(adapter, receipt)
     if isinstance(exc, _transport.HTTPError):
         return _transport.connection_error(exc, (), adapter.id, receipt.model)
     return _consumed(adapter, receipt)  # httpx.StreamError: the body was read or closed before
 
 
-class Stream:
-    """Iterate for ``ChatCompletionChunk`` objects; closes the connection when done (or use ``with``)."""
+class _Reader:
+    """What a stream holds: the open response and what its reading must respect."""
 
     def __init__(
         self,
@@ -236,12 +231,24 @@ class Stream:
         self.receipt = receipt
         self._started = False
 
-    def __iter__(self) -> Iterator[ChatCompletionChunk]:
-        from router._httpx import httpx  # already loaded by the call that opened the stream
-
+    def _begin(self) -> None:
         if self._started:
             raise _consumed(self._adapter, self.receipt)
         self._started = True
+
+    def _failed(self, failure: APIError) -> APIError:
+        if failure.provider is None:  # raised by the framing layer, which knows no provider
+            failure.provider, failure.model = self._adapter.id, self.receipt.model
+        return failure.scrub(self._secrets)
+
+
+class Stream(_Reader):
+    """Iterate for ``ChatCompletionChunk`` objects; closes the connection when done (or use ``with``)."""
+
+    def __iter__(self) -> Iterator[ChatCompletionChunk]:
+        from router._httpx import httpx  # already loaded by the call that opened the stream
+
+        self._begin()
         decoder = self._adapter.stream_decoder(receipt=self.receipt)
         framing = self._adapter.config.stream.framing
         failure: APIError | None = None
@@ -249,15 +256,13 @@ class Stream:
             chunks = _timed(self.response, self._deadline, self._adapter, self.receipt)
             yield from decoder.decode(iter_events(chunks, framing, self._max_event))
         except (httpx.HTTPError, httpx.StreamError) as exc:
-            failure = _read_error(exc, self._adapter, self.receipt)
+            failure = _read_error(exc, self._adapter, self.receipt, self._deadline)
         except APIError as err:
             failure = err
         finally:
             self.response.close()
         if failure is not None:
-            if failure.provider is None:  # raised by the framing layer, which knows no provider
-                failure.provider, failure.model = self._adapter.id, self.receipt.model
-            raise failure.scrub(self._secrets)
+            raise self._failed(failure)
 
     def close(self) -> None:
         self.response.close()
@@ -275,32 +280,13 @@ class Stream:
         self.close()
 
 
-class AsyncStream:
+class AsyncStream(_Reader):
     """``async for`` over ``ChatCompletionChunk`` objects."""
-
-    def __init__(
-        self,
-        adapter: Adapter,
-        response: httpx.Response,
-        receipt: Receipt,
-        secrets: tuple[str, ...] = (),
-        deadline: float | None = None,
-        max_event: int = MAX_EVENT,
-    ) -> None:
-        self._adapter = adapter
-        self._secrets = secrets
-        self._deadline = deadline
-        self._max_event = max_event
-        self.response = response
-        self.receipt = receipt
-        self._started = False
 
     async def __aiter__(self) -> AsyncIterator[ChatCompletionChunk]:
         from router._httpx import httpx  # already loaded by the call that opened the stream
 
-        if self._started:
-            raise _consumed(self._adapter, self.receipt)
-        self._started = True
+        self._begin()
         decoder = self._adapter.stream_decoder(receipt=self.receipt)
         framing = self._adapter.config.stream.framing
         failure: APIError | None = None
@@ -314,15 +300,13 @@ class AsyncStream:
             for chunk in decoder.close():
                 yield chunk
         except (httpx.HTTPError, httpx.StreamError) as exc:
-            failure = _read_error(exc, self._adapter, self.receipt)
+            failure = _read_error(exc, self._adapter, self.receipt, self._deadline)
         except APIError as err:
             failure = err
         finally:
             await self.response.aclose()
         if failure is not None:
-            if failure.provider is None:  # raised by the framing layer, which knows no provider
-                failure.provider, failure.model = self._adapter.id, self.receipt.model
-            raise failure.scrub(self._secrets)
+            raise self._failed(failure)
 
     async def aclose(self) -> None:
         await self.response.aclose()

@@ -42,6 +42,7 @@ __all__ = [
     "backoff",
     "connection_error",
     "deadline_for",
+    "past",
     "send",
     "unwatch",
     "watch",
@@ -186,6 +187,40 @@ def _left(deadline: float | None) -> float:
     return float("inf") if deadline is None else deadline - time.monotonic()
 
 
+def _failed(
+    exc: Exception,
+    response: httpx.Response | None,
+    req: HttpRequest,
+    where: tuple[str, str, float | None],
+) -> APIError | bytes:
+    """What a failed attempt means: the error to retry or raise, or, for an error answer cut off
+    while its body was read, a stand-in body (its status types it; retrying cannot help)."""
+    provider, model, deadline = where
+    if isinstance(exc, APIError):  # the deadline passed or the body is over the cap while reading
+        return exc
+    if past(deadline):  # the watchdog cut a read that had stalled past the deadline
+        return _expired(deadline, provider, model)
+    if isinstance(exc, httpx.DecodingError):  # a body that lies about its encoding: a bad answer
+        what = f"the response body could not be decoded ({type(exc).__name__})"
+        return InvalidResponseError(what, provider=provider, model=model)
+    status = response.status_code if response is not None else 0
+    if status >= 400 and status not in RETRY_STATUSES:
+        return f"the error body could not be read ({type(exc).__name__})".encode()
+    assert isinstance(exc, httpx.HTTPError)
+    return connection_error(exc, req.secrets, provider, model)
+
+
+def _retry_wait(
+    attempt: int, max_retries: int, deadline: float | None, failure: APIError | None, hint: float | None
+) -> float | None:
+    """Seconds to wait before the next attempt, or None when there is none: retries used up, a bad
+    answer (never retried), or a wait that would pass the call's deadline."""
+    if attempt > max_retries or isinstance(failure, InvalidResponseError):
+        return None
+    wait = backoff(attempt, hint)
+    return wait if wait < _left(deadline) else None
+
+
 def send(
     req: HttpRequest,
     *,
@@ -208,62 +243,57 @@ def send(
         attempt += 1
         if _left(deadline) <= 0:
             raise _expired(deadline, provider, model)
-        failure: APIError | None = None
+        outcome: APIError | bytes | None = None
         body: bytes | None = None
         response: httpx.Response | None = None
         try:
             response = client.send(_build(client, req, timeout, deadline), stream=True)
             if not req.stream or response.status_code in RETRY_STATUSES:
                 body = _read(response, deadline, max_body, provider, model)
-        except httpx.DecodingError as exc:  # a body that lies about its encoding: a bad answer
-            failure = InvalidResponseError(
-                f"the response body could not be decoded ({type(exc).__name__})",
-                provider=provider,
-                model=model,
-            )
-        except httpx.HTTPError as exc:
-            if (
-                response is not None
-                and response.status_code >= 400
-                and response.status_code not in RETRY_STATUSES
-            ):
-                # an error answer cut off while read: its status types it, retrying cannot help
-                return response, f"the error body could not be read ({type(exc).__name__})".encode()
-            failure = connection_error(exc, req.secrets, provider, model)
-        except APIError as err:  # the deadline passed or the body is over the cap while reading
-            failure = err
-        if failure is not None:
-            wait = backoff(attempt, None)
-            if attempt > max_retries or isinstance(failure, InvalidResponseError) or wait >= _left(deadline):
-                raise failure  # outside the except: no chained httpx error holding the request
+        except (httpx.HTTPError, APIError) as exc:
+            outcome = _failed(exc, response, req, (provider, model, deadline))
+        if isinstance(outcome, bytes) and response is not None:
+            return response, outcome
+        if isinstance(outcome, APIError):
+            wait = _retry_wait(attempt, max_retries, deadline, outcome, None)
+            if wait is None:
+                raise outcome  # outside the except: no chained httpx error holding the request
             time.sleep(wait)
             continue
         assert response is not None  # sent: no failure was recorded
-        if response.status_code in RETRY_STATUSES and attempt <= max_retries:
-            wait = backoff(attempt, retry_after(response.headers))
-            if wait < _left(deadline):
+        if response.status_code in RETRY_STATUSES:
+            wait = _retry_wait(attempt, max_retries, deadline, None, retry_after(response.headers))
+            if wait is not None:
                 response.close()
                 time.sleep(wait)
                 continue
         return response, body
 
 
+def past(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() >= deadline
+
+
+def _take(
+    buf: bytearray, chunk: bytes, cap: int, deadline: float | None, where: tuple[str, str, int]
+) -> None:
+    """Add a chunk of a body being read; over the cap or past the deadline, stop with the error."""
+    buf += chunk
+    provider, model, status = where
+    if len(buf) > cap:
+        raise _too_big(cap, provider, model, status)
+    if past(deadline):
+        raise _expired(deadline, provider, model)
+
+
 def _read(response: httpx.Response, deadline: float | None, cap: int, provider: str, model: str) -> bytes:
     buf = bytearray()
+    where = (provider, model, response.status_code)
     token = None if deadline is None else _watchdog.watch(deadline, response)
     try:
         for chunk in response.iter_bytes():
-            buf += chunk
-            if len(buf) > cap:
-                raise _too_big(cap, provider, model, response.status_code)
-            if deadline is not None and time.monotonic() > deadline:
-                raise _expired(deadline, provider, model)
-        if deadline is not None and time.monotonic() >= deadline:
-            raise _expired(deadline, provider, model)  # ended by the watchdog's cut, not by the server
-    except httpx.HTTPError:
-        if deadline is not None and time.monotonic() >= deadline:
-            raise _expired(deadline, provider, model) from None  # the watchdog cut a stalled read
-        raise
+            _take(buf, chunk, cap, deadline, where)
+        _take(buf, b"", cap, deadline, where)  # a body ended by the watchdog's cut is not an answer
     finally:
         if token is not None:
             _watchdog.unwatch(token)
@@ -275,20 +305,12 @@ async def _aread(
     response: httpx.Response, deadline: float | None, cap: int, provider: str, model: str
 ) -> bytes:
     buf = bytearray()
+    where = (provider, model, response.status_code)
     handle = None if deadline is None else _watchdog.awatch(deadline, response)
     try:
         async for chunk in response.aiter_bytes():
-            buf += chunk
-            if len(buf) > cap:
-                raise _too_big(cap, provider, model, response.status_code)
-            if deadline is not None and time.monotonic() > deadline:
-                raise _expired(deadline, provider, model)
-        if deadline is not None and time.monotonic() >= deadline:
-            raise _expired(deadline, provider, model)  # ended by the watchdog's cut, not by the server
-    except httpx.HTTPError:
-        if deadline is not None and time.monotonic() >= deadline:
-            raise _expired(deadline, provider, model) from None  # the watchdog cut a stalled read
-        raise
+            _take(buf, chunk, cap, deadline, where)
+        _take(buf, b"", cap, deadline, where)
     finally:
         if handle is not None:
             handle.cancel()
@@ -315,40 +337,27 @@ async def asend(
         attempt += 1
         if _left(deadline) <= 0:
             raise _expired(deadline, provider, model)
-        failure: APIError | None = None
+        outcome: APIError | bytes | None = None
         body: bytes | None = None
         response: httpx.Response | None = None
         try:
             response = await client.send(_build(client, req, timeout, deadline), stream=True)
             if not req.stream or response.status_code in RETRY_STATUSES:
                 body = await _aread(response, deadline, max_body, provider, model)
-        except httpx.DecodingError as exc:  # a body that lies about its encoding: a bad answer
-            failure = InvalidResponseError(
-                f"the response body could not be decoded ({type(exc).__name__})",
-                provider=provider,
-                model=model,
-            )
-        except httpx.HTTPError as exc:
-            if (
-                response is not None
-                and response.status_code >= 400
-                and response.status_code not in RETRY_STATUSES
-            ):
-                # an error answer cut off while read: its status types it, retrying cannot help
-                return response, f"the error body could not be read ({type(exc).__name__})".encode()
-            failure = connection_error(exc, req.secrets, provider, model)
-        except APIError as err:
-            failure = err
-        if failure is not None:
-            wait = backoff(attempt, None)
-            if attempt > max_retries or isinstance(failure, InvalidResponseError) or wait >= _left(deadline):
-                raise failure
+        except (httpx.HTTPError, APIError) as exc:
+            outcome = _failed(exc, response, req, (provider, model, deadline))
+        if isinstance(outcome, bytes) and response is not None:
+            return response, outcome
+        if isinstance(outcome, APIError):
+            wait = _retry_wait(attempt, max_retries, deadline, outcome, None)
+            if wait is None:
+                raise outcome
             await asyncio.sleep(wait)
             continue
-        assert response is not None  # sent: no failure was recorded
-        if response.status_code in RETRY_STATUSES and attempt <= max_retries:
-            wait = backoff(attempt, retry_after(response.headers))
-            if wait < _left(deadline):
+        assert response is not None
+        if response.status_code in RETRY_STATUSES:
+            wait = _retry_wait(attempt, max_retries, deadline, None, retry_after(response.headers))
+            if wait is not None:
                 await response.aclose()
                 await asyncio.sleep(wait)
                 continue

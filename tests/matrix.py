@@ -98,3 +98,9 @@ PROVIDER_ENV: tuple[str, ...] = _provider_env()
 def adapter(provider: str) -> Any:
     """The adapter of a provider id (the only way the translation tests reach one)."""
     return _registry.adapter(provider)
+
+
+# One provider of each wire protocol, as "provider/model": the protocol-level tests run on these.
+PROTOCOL_MODELS: dict[str, str] = {
+    p: f"{p}/{TEST_MODELS[p]}" for p in ("openai", "anthropic", "gemini", "ollama")
+}

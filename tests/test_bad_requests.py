@@ -8,17 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
+from matrix import PROTOCOL_MODELS
 
 import router
 
 NAN, INF = float("nan"), float("inf")
 OK_MSG = {"role": "user", "content": "Hi"}
-MODELS = {
-    "openai": "openai/gpt-4o-mini",
-    "anthropic": "anthropic/claude-haiku-4-5",
-    "gemini": "gemini/gemini-2.5-flash",
-    "ollama": "ollama/llama3.2",
-}
+MODELS = PROTOCOL_MODELS
 
 # (field or JSON path expected in `param`, request overrides)
 BAD: list[tuple[str, dict[str, Any]]] = [

@@ -21,18 +21,14 @@ from typing import Any
 
 import pytest
 from faultserver import FaultServer
+from matrix import PROTOCOL_MODELS
 
 import router
 from router import _registry
 from router import _transport
 
 TIMEOUT = 1.0
-MODELS = {
-    "openai": "openai/gpt-4o-mini",
-    "anthropic": "anthropic/claude-haiku-4-5",
-    "gemini": "gemini/gemini-2.5-flash",
-    "ollama": "ollama/llama3.2",
-}
+MODELS = PROTOCOL_MODELS
 OK = {"ok", "gzip_ok"}
 # retryable answers whose wait (0 s) the header names; the header each uses
 EXACT_RETRY = {
@@ -164,7 +160,7 @@ def test_fault_matrix() -> None:
     assert len(matrix) >= 2000
     fds_before = _fds()
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    with FaultServer() as server, ThreadPoolExecutor(16) as pool:
+    with FaultServer() as server, ThreadPoolExecutor(8) as pool:
         outcomes = list(pool.map(lambda args: _one(server, *args), matrix))
     client = _transport._sync_client
     if client is not None:

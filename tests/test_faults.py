@@ -17,16 +17,12 @@ from typing import Any
 
 import httpx
 import pytest
+from matrix import PROTOCOL_MODELS
 
 import router
 
 MSGS = [{"role": "user", "content": "Hi"}]
-MODELS = {
-    "openai": "openai/gpt-4o-mini",
-    "anthropic": "anthropic/claude-haiku-4-5",
-    "gemini": "gemini/gemini-2.5-flash",
-    "ollama": "ollama/llama3.2",
-}
+MODELS = PROTOCOL_MODELS
 DEEP = b"[" * 200_000 + b"]" * 200_000
 DEEP_OBJ = b'{"a":' * 100_000 + b"1" + b"}" * 100_000
 

@@ -13,17 +13,13 @@ from typing import Any
 
 import httpx
 import pytest
+from matrix import PROTOCOL_MODELS
 
 import router
 
 CANARY = "sk-canary-7f3a9c1e5b2d"
 MSGS = [{"role": "user", "content": "Hi"}]
-MODELS = {
-    "openai": "openai/gpt-4o-mini",
-    "anthropic": "anthropic/claude-haiku-4-5",
-    "gemini": "gemini/gemini-2.5-flash",
-    "ollama": "ollama/llama3.2",
-}
+MODELS = PROTOCOL_MODELS
 ENV = {
     "openai": "OPENAI_API_KEY",
     "anthropic": "ANTHROPIC_API_KEY",
