@@ -99,45 +99,9 @@ CONFIG: Final = ProviderConfig(
     ),
     structured_output=StructuredOutput(json_object="tool"),
     models=(
-        Model(
-            id="claude-opus-4-5-20251101",
-            aliases=("claude-opus-4-5",),
-            context_window=200000,
-            max_output=64000,
-            capabilities=frozenset({
-                "parallel_tool_calls", "pdf", "prompt_caching", "reasoning", "streaming", "tools", "vision",
-            }),
-            price=Price(
-                input=5.0, output=25.0, cached_input=0.5, cache_write=6.25,
-                source="https://platform.claude.com/docs/en/about-claude/pricing", as_of="2026-11-22",
-            ),
-        ),
-        Model(
-            id="claude-sonnet-4-5-20250929",
-            aliases=("claude-sonnet-4-5",),
-            context_window=200000,
-            max_output=64000,
-            capabilities=frozenset({
-                "parallel_tool_calls", "pdf", "prompt_caching", "reasoning", "streaming", "tools", "vision",
-            }),
-            price=Price(
-                input=3.0, output=15.0, cached_input=0.3, cache_write=3.75,
-                source="https://platform.claude.com/docs/en/about-claude/pricing", as_of="2026-11-22",
-            ),
-        ),
-        Model(
-            id="claude-haiku-4-5-20251001",
-            aliases=("claude-haiku-4-5",),
-            context_window=200000,
-            max_output=64000,
-            capabilities=frozenset({
-                "parallel_tool_calls", "pdf", "prompt_caching", "reasoning", "streaming", "tools", "vision",
-            }),
-            price=Price(
-                input=1.0, output=5.0, cached_input=0.1, cache_write=1.25,
-                source="https://platform.claude.com/docs/en/about-claude/pricing", as_of="2026-11-22",
-            ),
-        ),
+        Model(id="claude-opus-4-5-20251101", aliases=("claude-opus-4-5",), context_window=200000, max_output=64000, capabilities=frozenset({"parallel_tool_calls", "pdf", "prompt_caching", "reasoning", "streaming", "tools", "vision"}), price=Price(input=5.0, output=25.0, cached_input=0.5, cache_write=6.25, source="https://platform.claude.com/docs/en/about-claude/pricing", as_of="2026-11-22")),
+        Model(id="claude-sonnet-4-5-20250929", aliases=("claude-sonnet-4-5",), context_window=200000, max_output=64000, capabilities=frozenset({"parallel_tool_calls", "pdf", "prompt_caching", "reasoning", "streaming", "tools", "vision"}), price=Price(input=3.0, output=15.0, cached_input=0.3, cache_write=3.75, source="https://platform.claude.com/docs/en/about-claude/pricing", as_of="2026-11-22")),
+        Model(id="claude-haiku-4-5-20251001", aliases=("claude-haiku-4-5",), context_window=200000, max_output=64000, capabilities=frozenset({"parallel_tool_calls", "pdf", "prompt_caching", "reasoning", "streaming", "tools", "vision"}), price=Price(input=1.0, output=5.0, cached_input=0.1, cache_write=1.25, source="https://platform.claude.com/docs/en/about-claude/pricing", as_of="2026-11-22")),
     ),
 )
 

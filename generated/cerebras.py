@@ -33,11 +33,7 @@ CONFIG: Final = ProviderConfig(
     finish_reasons=openai.CONFIG.finish_reasons, usage=openai.CONFIG.usage, errors=openai.CONFIG.errors,
     stream=openai.CONFIG.stream,
     models=(
-        Model(
-            id="gpt-oss-120b",
-            context_window=131072,
-            capabilities=frozenset({"json_object", "json_schema", "reasoning", "streaming", "tools"}),
-        ),
+        Model(id="gpt-oss-120b", context_window=131072, capabilities=frozenset({"json_object", "json_schema", "reasoning", "streaming", "tools"})),
     ),
 )
 

@@ -41,19 +41,8 @@ CONFIG: Final = ProviderConfig(
     ),
     stream=StreamRules(done="[DONE]"),
     models=(
-        Model(
-            id="command-a-03-2025",
-            context_window=256000,
-            max_output=8000,
-            capabilities=frozenset({
-                "json_object", "json_schema", "parallel_tool_calls", "streaming", "tools",
-            }),
-        ),
-        Model(
-            id="command-a-reasoning-08-2025",
-            context_window=256000,
-            capabilities=frozenset({"json_object", "json_schema", "reasoning", "streaming", "tools"}),
-        ),
+        Model(id="command-a-03-2025", context_window=256000, max_output=8000, capabilities=frozenset({"json_object", "json_schema", "parallel_tool_calls", "streaming", "tools"})),
+        Model(id="command-a-reasoning-08-2025", context_window=256000, capabilities=frozenset({"json_object", "json_schema", "reasoning", "streaming", "tools"})),
         Model(id="command-a-vision-07-2025", capabilities=frozenset({"json_object", "streaming", "vision"})),
     ),
 )

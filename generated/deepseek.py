@@ -65,29 +65,8 @@ CONFIG: Final = ProviderConfig(
     structured_output=StructuredOutput(json_schema="unsupported"),
     messages=MessageRules(reasoning_content="send"),
     models=(
-        Model(
-            id="deepseek-flash",
-            aliases=("deepseek-v4-flash",),
-            context_window=1000000,
-            max_output=384000,
-            capabilities=frozenset({
-                "json_object", "prompt_caching", "reasoning", "streaming", "tools", "vision",
-            }),
-            price=Price(
-                input=0.3, output=1.2, cached_input=0.006,
-                source="https://api-docs.deepseek.com/quick_start/pricing", as_of="2026-11-22",
-            ),
-        ),
-        Model(
-            id="deepseek-v4-pro",
-            context_window=1000000,
-            max_output=384000,
-            capabilities=frozenset({"json_object", "prompt_caching", "reasoning", "streaming", "tools"}),
-            price=Price(
-                input=1.32, output=3.96, cached_input=0.044,
-                source="https://api-docs.deepseek.com/quick_start/pricing", as_of="2026-11-22",
-            ),
-        ),
+        Model(id="deepseek-flash", aliases=("deepseek-v4-flash",), context_window=1000000, max_output=384000, capabilities=frozenset({"json_object", "prompt_caching", "reasoning", "streaming", "tools", "vision"}), price=Price(input=0.3, output=1.2, cached_input=0.006, source="https://api-docs.deepseek.com/quick_start/pricing", as_of="2026-11-22")),
+        Model(id="deepseek-v4-pro", context_window=1000000, max_output=384000, capabilities=frozenset({"json_object", "prompt_caching", "reasoning", "streaming", "tools"}), price=Price(input=1.32, output=3.96, cached_input=0.044, source="https://api-docs.deepseek.com/quick_start/pricing", as_of="2026-11-22")),
     ),
 )
 

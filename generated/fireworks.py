@@ -23,21 +23,9 @@ CONFIG: Final = ProviderConfig(
     finish_reasons=openai.CONFIG.finish_reasons, usage=openai.CONFIG.usage, errors=openai.CONFIG.errors,
     stream=openai.CONFIG.stream,
     models=(
-        Model(
-            id="accounts/fireworks/models/gpt-oss-120b",
-            context_window=131072,
-            capabilities=frozenset({"json_object", "json_schema", "reasoning", "streaming", "tools"}),
-        ),
-        Model(
-            id="accounts/fireworks/models/deepseek-v3p1",
-            context_window=163840,
-            capabilities=frozenset({"json_object", "json_schema", "reasoning", "streaming", "tools"}),
-        ),
-        Model(
-            id="accounts/fireworks/models/qwen3-coder-480b-a35b-instruct",
-            context_window=262144,
-            capabilities=frozenset({"json_object", "json_schema", "streaming", "tools"}),
-        ),
+        Model(id="accounts/fireworks/models/gpt-oss-120b", context_window=131072, capabilities=frozenset({"json_object", "json_schema", "reasoning", "streaming", "tools"})),
+        Model(id="accounts/fireworks/models/deepseek-v3p1", context_window=163840, capabilities=frozenset({"json_object", "json_schema", "reasoning", "streaming", "tools"})),
+        Model(id="accounts/fireworks/models/qwen3-coder-480b-a35b-instruct", context_window=262144, capabilities=frozenset({"json_object", "json_schema", "streaming", "tools"})),
     ),
 )
 

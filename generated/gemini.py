@@ -178,71 +178,11 @@ CONFIG: Final = ProviderConfig(
         }),
     ),
     models=(
-        Model(
-            id="gemini-2.5-pro",
-            context_window=1048576,
-            max_output=65536,
-            capabilities=frozenset({
-                "audio_input", "json_object", "json_schema", "parallel_tool_calls", "pdf", "prompt_caching",
-                "reasoning", "streaming", "tools", "vision",
-            }),
-            price=Price(
-                input=1.25, output=10.0, cached_input=0.125,
-                source="https://ai.google.dev/gemini-api/docs/pricing", as_of="2026-11-22",
-            ),
-        ),
-        Model(
-            id="gemini-2.5-flash",
-            context_window=1048576,
-            max_output=65536,
-            capabilities=frozenset({
-                "audio_input", "json_object", "json_schema", "parallel_tool_calls", "pdf", "prompt_caching",
-                "reasoning", "streaming", "tools", "vision",
-            }),
-            price=Price(
-                input=0.3, output=2.5, cached_input=0.03,
-                source="https://ai.google.dev/gemini-api/docs/pricing", as_of="2026-11-22",
-            ),
-        ),
-        Model(
-            id="gemini-2.5-flash-lite",
-            context_window=1048576,
-            max_output=65536,
-            capabilities=frozenset({
-                "audio_input", "json_object", "json_schema", "parallel_tool_calls", "pdf", "prompt_caching",
-                "reasoning", "streaming", "tools", "vision",
-            }),
-            price=Price(
-                input=0.1, output=0.4, cached_input=0.01,
-                source="https://ai.google.dev/gemini-api/docs/pricing", as_of="2026-11-22",
-            ),
-        ),
-        Model(
-            id="gemini-3-flash-preview",
-            context_window=1048576,
-            max_output=65536,
-            capabilities=frozenset({
-                "audio_input", "json_object", "json_schema", "parallel_tool_calls", "pdf", "prompt_caching",
-                "reasoning", "streaming", "tools", "vision",
-            }),
-            price=Price(
-                input=0.5, output=3.0, cached_input=0.05,
-                source="https://ai.google.dev/gemini-api/docs/pricing", as_of="2026-11-22",
-            ),
-        ),
-        Model(
-            id="gemini-3.1-pro-preview",
-            context_window=1048576,
-            max_output=65536,
-            capabilities=frozenset({
-                "audio_input", "json_object", "json_schema", "parallel_tool_calls", "pdf", "prompt_caching",
-                "reasoning", "streaming", "tools", "vision",
-            }),
-            price=Price(
-                input=2.0, output=12.0, cached_input=0.2,
-                source="https://ai.google.dev/gemini-api/docs/pricing", as_of="2026-11-22",
-            ),
-        ),
+        Model(id="gemini-2.5-pro", context_window=1048576, max_output=65536, capabilities=frozenset({"audio_input", "json_object", "json_schema", "parallel_tool_calls", "pdf", "prompt_caching", "reasoning", "streaming", "tools", "vision"}), price=Price(input=1.25, output=10.0, cached_input=0.125, source="https://ai.google.dev/gemini-api/docs/pricing", as_of="2026-11-22")),
+        Model(id="gemini-2.5-flash", context_window=1048576, max_output=65536, capabilities=frozenset({"audio_input", "json_object", "json_schema", "parallel_tool_calls", "pdf", "prompt_caching", "reasoning", "streaming", "tools", "vision"}), price=Price(input=0.3, output=2.5, cached_input=0.03, source="https://ai.google.dev/gemini-api/docs/pricing", as_of="2026-11-22")),
+        Model(id="gemini-2.5-flash-lite", context_window=1048576, max_output=65536, capabilities=frozenset({"audio_input", "json_object", "json_schema", "parallel_tool_calls", "pdf", "prompt_caching", "reasoning", "streaming", "tools", "vision"}), price=Price(input=0.1, output=0.4, cached_input=0.01, source="https://ai.google.dev/gemini-api/docs/pricing", as_of="2026-11-22")),
+        Model(id="gemini-3-flash-preview", context_window=1048576, max_output=65536, capabilities=frozenset({"audio_input", "json_object", "json_schema", "parallel_tool_calls", "pdf", "prompt_caching", "reasoning", "streaming", "tools", "vision"}), price=Price(input=0.5, output=3.0, cached_input=0.05, source="https://ai.google.dev/gemini-api/docs/pricing", as_of="2026-11-22")),
+        Model(id="gemini-3.1-pro-preview", context_window=1048576, max_output=65536, capabilities=frozenset({"audio_input", "json_object", "json_schema", "parallel_tool_calls", "pdf", "prompt_caching", "reasoning", "streaming", "tools", "vision"}), price=Price(input=2.0, output=12.0, cached_input=0.2, source="https://ai.google.dev/gemini-api/docs/pricing", as_of="2026-11-22")),
     ),
 )
 

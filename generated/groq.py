@@ -56,40 +56,10 @@ CONFIG: Final = ProviderConfig(
     stream=StreamRules(done="[DONE]", body={"stream_options": {"include_usage": True}}, error_event="error"),
     messages=MessageRules(drop_fields=frozenset({"name"})),
     models=(
-        Model(
-            id="openai/gpt-oss-120b",
-            context_window=131072,
-            max_output=65536,
-            capabilities=frozenset({
-                "json_object", "json_schema", "prompt_caching", "reasoning", "streaming", "tools",
-            }),
-            price=Price(
-                input=0.15, output=0.6, source="https://console.groq.com/docs/models", as_of="2026-11-22",
-            ),
-        ),
-        Model(
-            id="openai/gpt-oss-20b",
-            context_window=131072,
-            max_output=65536,
-            capabilities=frozenset({
-                "json_object", "json_schema", "prompt_caching", "reasoning", "streaming", "tools",
-            }),
-            price=Price(
-                input=0.075, output=0.3, source="https://console.groq.com/docs/models", as_of="2026-11-22",
-            ),
-        ),
-        Model(
-            id="llama-3.3-70b-versatile",
-            context_window=131072,
-            max_output=32768,
-            capabilities=frozenset({"json_object", "streaming", "tools"}),
-        ),
-        Model(
-            id="llama-3.1-8b-instant",
-            context_window=131072,
-            max_output=131072,
-            capabilities=frozenset({"json_object", "streaming", "tools"}),
-        ),
+        Model(id="openai/gpt-oss-120b", context_window=131072, max_output=65536, capabilities=frozenset({"json_object", "json_schema", "prompt_caching", "reasoning", "streaming", "tools"}), price=Price(input=0.15, output=0.6, source="https://console.groq.com/docs/models", as_of="2026-11-22")),
+        Model(id="openai/gpt-oss-20b", context_window=131072, max_output=65536, capabilities=frozenset({"json_object", "json_schema", "prompt_caching", "reasoning", "streaming", "tools"}), price=Price(input=0.075, output=0.3, source="https://console.groq.com/docs/models", as_of="2026-11-22")),
+        Model(id="llama-3.3-70b-versatile", context_window=131072, max_output=32768, capabilities=frozenset({"json_object", "streaming", "tools"})),
+        Model(id="llama-3.1-8b-instant", context_window=131072, max_output=131072, capabilities=frozenset({"json_object", "streaming", "tools"})),
     ),
 )
 

@@ -48,32 +48,10 @@ CONFIG: Final = ProviderConfig(
     ),
     stream=StreamRules(done="[DONE]"),
     models=(
-        Model(
-            id="mistral-medium-3.5",
-            aliases=("mistral-medium-3-5-26-04",),
-            context_window=262144,
-            capabilities=frozenset({
-                "json_object", "json_schema", "parallel_tool_calls", "reasoning", "streaming", "tools",
-                "vision",
-            }),
-        ),
-        Model(
-            id="mistral-small-latest",
-            capabilities=frozenset({
-                "json_object", "json_schema", "parallel_tool_calls", "reasoning", "streaming", "tools",
-                "vision",
-            }),
-        ),
-        Model(
-            id="mistral-large-latest",
-            capabilities=frozenset({
-                "json_object", "json_schema", "parallel_tool_calls", "streaming", "tools", "vision",
-            }),
-        ),
-        Model(
-            id="magistral-medium-latest",
-            capabilities=frozenset({"json_object", "json_schema", "reasoning", "streaming", "tools"}),
-        ),
+        Model(id="mistral-medium-3.5", aliases=("mistral-medium-3-5-26-04",), context_window=262144, capabilities=frozenset({"json_object", "json_schema", "parallel_tool_calls", "reasoning", "streaming", "tools", "vision"})),
+        Model(id="mistral-small-latest", capabilities=frozenset({"json_object", "json_schema", "parallel_tool_calls", "reasoning", "streaming", "tools", "vision"})),
+        Model(id="mistral-large-latest", capabilities=frozenset({"json_object", "json_schema", "parallel_tool_calls", "streaming", "tools", "vision"})),
+        Model(id="magistral-medium-latest", capabilities=frozenset({"json_object", "json_schema", "reasoning", "streaming", "tools"})),
         Model(id="codestral-latest", capabilities=frozenset({"json_object", "streaming", "tools"})),
     ),
 )

@@ -61,31 +61,11 @@ CONFIG: Final = ProviderConfig(
     ),
     messages=MessageRules(reasoning_content="send"),
     models=(
-        Model(
-            id="llama3.2",
-            context_window=131072,
-            capabilities=frozenset({"json_object", "json_schema", "streaming", "tools"}),
-        ),
-        Model(
-            id="llama3.1",
-            context_window=131072,
-            capabilities=frozenset({"json_object", "json_schema", "streaming", "tools"}),
-        ),
-        Model(
-            id="qwen3",
-            context_window=40960,
-            capabilities=frozenset({"json_object", "json_schema", "reasoning", "streaming", "tools"}),
-        ),
-        Model(
-            id="gpt-oss:20b",
-            context_window=131072,
-            capabilities=frozenset({"json_object", "json_schema", "reasoning", "streaming", "tools"}),
-        ),
-        Model(
-            id="gemma3",
-            context_window=131072,
-            capabilities=frozenset({"json_object", "json_schema", "streaming", "vision"}),
-        ),
+        Model(id="llama3.2", context_window=131072, capabilities=frozenset({"json_object", "json_schema", "streaming", "tools"})),
+        Model(id="llama3.1", context_window=131072, capabilities=frozenset({"json_object", "json_schema", "streaming", "tools"})),
+        Model(id="qwen3", context_window=40960, capabilities=frozenset({"json_object", "json_schema", "reasoning", "streaming", "tools"})),
+        Model(id="gpt-oss:20b", context_window=131072, capabilities=frozenset({"json_object", "json_schema", "reasoning", "streaming", "tools"})),
+        Model(id="gemma3", context_window=131072, capabilities=frozenset({"json_object", "json_schema", "streaming", "vision"})),
     ),
 )
 

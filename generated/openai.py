@@ -73,84 +73,12 @@ CONFIG: Final = ProviderConfig(
     ),
     stream=StreamRules(done="[DONE]", body={"stream_options": {"include_usage": True}}),
     models=(
-        Model(
-            id="gpt-4o",
-            context_window=128000,
-            max_output=16384,
-            capabilities=frozenset({
-                "json_object", "json_schema", "parallel_tool_calls", "prompt_caching", "streaming", "tools",
-                "vision",
-            }),
-            price=Price(
-                input=2.5, output=10.0, cached_input=1.25, source="https://platform.openai.com/docs/pricing",
-                as_of="2026-11-22",
-            ),
-        ),
-        Model(
-            id="gpt-4o-mini",
-            context_window=128000,
-            max_output=16384,
-            capabilities=frozenset({
-                "json_object", "json_schema", "parallel_tool_calls", "prompt_caching", "streaming", "tools",
-                "vision",
-            }),
-            price=Price(
-                input=0.15, output=0.6, cached_input=0.075, source="https://platform.openai.com/docs/pricing",
-                as_of="2026-11-22",
-            ),
-        ),
-        Model(
-            id="gpt-4.1",
-            context_window=1047576,
-            max_output=32768,
-            capabilities=frozenset({
-                "json_object", "json_schema", "parallel_tool_calls", "prompt_caching", "streaming", "tools",
-                "vision",
-            }),
-            price=Price(
-                input=2.0, output=8.0, cached_input=0.5, source="https://platform.openai.com/docs/pricing",
-                as_of="2026-11-22",
-            ),
-        ),
-        Model(
-            id="gpt-5",
-            context_window=400000,
-            max_output=128000,
-            capabilities=frozenset({
-                "json_object", "json_schema", "parallel_tool_calls", "prompt_caching", "reasoning",
-                "streaming", "tools", "vision",
-            }),
-            price=Price(
-                input=1.25, output=10.0, cached_input=0.125,
-                source="https://platform.openai.com/docs/pricing", as_of="2026-11-22",
-            ),
-        ),
-        Model(
-            id="gpt-5-mini",
-            context_window=400000,
-            max_output=128000,
-            capabilities=frozenset({
-                "json_object", "json_schema", "parallel_tool_calls", "prompt_caching", "reasoning",
-                "streaming", "tools", "vision",
-            }),
-            price=Price(
-                input=0.25, output=2.0, cached_input=0.025, source="https://platform.openai.com/docs/pricing",
-                as_of="2026-11-22",
-            ),
-        ),
-        Model(
-            id="gpt-5-nano",
-            context_window=400000,
-            max_output=128000,
-            capabilities=frozenset({
-                "json_object", "json_schema", "parallel_tool_calls", "prompt_caching", "reasoning",
-                "streaming", "tools", "vision",
-            }),
-            price=Price(
-                input=0.05, output=0.4, cached_input=0.005, source="https://platform.openai.com/docs/pricing",
-                as_of="2026-11-22",
-            ),
-        ),
+        Model(id="gpt-4o", context_window=128000, max_output=16384, capabilities=frozenset({"json_object", "json_schema", "parallel_tool_calls", "prompt_caching", "streaming", "tools", "vision"}), price=Price(input=2.5, output=10.0, cached_input=1.25, source="https://platform.openai.com/docs/pricing", as_of="2026-11-22")),
+        Model(id="gpt-4o-mini", context_window=128000, max_output=16384, capabilities=frozenset({"json_object", "json_schema", "parallel_tool_calls", "prompt_caching", "streaming", "tools", "vision"}), price=Price(input=0.15, output=0.6, cached_input=0.075, source="https://platform.openai.com/docs/pricing", as_of="2026-11-22")),
+        Model(id="gpt-4.1", context_window=1047576, max_output=32768, capabilities=frozenset({"json_object", "json_schema", "parallel_tool_calls", "prompt_caching", "streaming", "tools", "vision"}), price=Price(input=2.0, output=8.0, cached_input=0.5, source="https://platform.openai.com/docs/pricing", as_of="2026-11-22")),
+        Model(id="gpt-5", context_window=400000, max_output=128000, capabilities=frozenset({"json_object", "json_schema", "parallel_tool_calls", "prompt_caching", "reasoning", "streaming", "tools", "vision"}), price=Price(input=1.25, output=10.0, cached_input=0.125, source="https://platform.openai.com/docs/pricing", as_of="2026-11-22")),
+        Model(id="gpt-5-mini", context_window=400000, max_output=128000, capabilities=frozenset({"json_object", "json_schema", "parallel_tool_calls", "prompt_caching", "reasoning", "streaming", "tools", "vision"}), price=Price(input=0.25, output=2.0, cached_input=0.025, source="https://platform.openai.com/docs/pricing", as_of="2026-11-22")),
+        Model(id="gpt-5-nano", context_window=400000, max_output=128000, capabilities=frozenset({"json_object", "json_schema", "parallel_tool_calls", "prompt_caching", "reasoning", "streaming", "tools", "vision"}), price=Price(input=0.05, output=0.4, cached_input=0.005, source="https://platform.openai.com/docs/pricing", as_of="2026-11-22")),
     ),
 )
 

@@ -56,32 +56,9 @@ CONFIG: Final = ProviderConfig(
         },
     ),
     models=(
-        Model(
-            id="anthropic/claude-haiku-4.5",
-            context_window=200000,
-            max_output=64000,
-            capabilities=frozenset({
-                "parallel_tool_calls", "prompt_caching", "reasoning", "streaming", "tools", "vision",
-            }),
-        ),
-        Model(
-            id="openai/gpt-5-mini",
-            context_window=400000,
-            max_output=128000,
-            capabilities=frozenset({
-                "json_object", "json_schema", "parallel_tool_calls", "prompt_caching", "reasoning",
-                "streaming", "tools", "vision",
-            }),
-        ),
-        Model(
-            id="google/gemini-2.5-flash",
-            context_window=1048576,
-            max_output=65536,
-            capabilities=frozenset({
-                "json_object", "json_schema", "parallel_tool_calls", "prompt_caching", "reasoning",
-                "streaming", "tools", "vision",
-            }),
-        ),
+        Model(id="anthropic/claude-haiku-4.5", context_window=200000, max_output=64000, capabilities=frozenset({"parallel_tool_calls", "prompt_caching", "reasoning", "streaming", "tools", "vision"})),
+        Model(id="openai/gpt-5-mini", context_window=400000, max_output=128000, capabilities=frozenset({"json_object", "json_schema", "parallel_tool_calls", "prompt_caching", "reasoning", "streaming", "tools", "vision"})),
+        Model(id="google/gemini-2.5-flash", context_window=1048576, max_output=65536, capabilities=frozenset({"json_object", "json_schema", "parallel_tool_calls", "prompt_caching", "reasoning", "streaming", "tools", "vision"})),
     ),
 )
 

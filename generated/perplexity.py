@@ -44,27 +44,10 @@ CONFIG: Final = ProviderConfig(
     ),
     stream=openai.CONFIG.stream,
     models=(
-        Model(
-            id="sonar",
-            context_window=128000,
-            capabilities=frozenset({"json_schema", "streaming", "web_search"}),
-        ),
-        Model(
-            id="sonar-pro",
-            context_window=200000,
-            max_output=8000,
-            capabilities=frozenset({"json_schema", "streaming", "web_search"}),
-        ),
-        Model(
-            id="sonar-reasoning-pro",
-            context_window=128000,
-            capabilities=frozenset({"json_schema", "reasoning", "streaming", "web_search"}),
-        ),
-        Model(
-            id="sonar-deep-research",
-            context_window=128000,
-            capabilities=frozenset({"reasoning", "streaming", "web_search"}),
-        ),
+        Model(id="sonar", context_window=128000, capabilities=frozenset({"json_schema", "streaming", "web_search"})),
+        Model(id="sonar-pro", context_window=200000, max_output=8000, capabilities=frozenset({"json_schema", "streaming", "web_search"})),
+        Model(id="sonar-reasoning-pro", context_window=128000, capabilities=frozenset({"json_schema", "reasoning", "streaming", "web_search"})),
+        Model(id="sonar-deep-research", context_window=128000, capabilities=frozenset({"reasoning", "streaming", "web_search"})),
     ),
 )
 

@@ -26,21 +26,9 @@ CONFIG: Final = ProviderConfig(
     },
     usage=openai.CONFIG.usage, errors=openai.CONFIG.errors, stream=openai.CONFIG.stream,
     models=(
-        Model(
-            id="meta-llama/Llama-3.3-70B-Instruct-Turbo",
-            context_window=131072,
-            capabilities=frozenset({"json_object", "json_schema", "streaming", "tools"}),
-        ),
-        Model(
-            id="deepseek-ai/DeepSeek-V3.1",
-            context_window=131072,
-            capabilities=frozenset({"json_object", "reasoning", "streaming", "tools"}),
-        ),
-        Model(
-            id="Qwen/Qwen3-235B-A22B-Instruct-2507-tput",
-            context_window=262144,
-            capabilities=frozenset({"json_object", "json_schema", "streaming", "tools"}),
-        ),
+        Model(id="meta-llama/Llama-3.3-70B-Instruct-Turbo", context_window=131072, capabilities=frozenset({"json_object", "json_schema", "streaming", "tools"})),
+        Model(id="deepseek-ai/DeepSeek-V3.1", context_window=131072, capabilities=frozenset({"json_object", "reasoning", "streaming", "tools"})),
+        Model(id="Qwen/Qwen3-235B-A22B-Instruct-2507-tput", context_window=262144, capabilities=frozenset({"json_object", "json_schema", "streaming", "tools"})),
     ),
 )
 

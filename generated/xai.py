@@ -54,41 +54,9 @@ CONFIG: Final = ProviderConfig(
     ),
     stream=openai.CONFIG.stream,
     models=(
-        Model(
-            id="grok-4.3",
-            aliases=("grok-4.3-latest", "grok-latest"),
-            context_window=1000000,
-            capabilities=frozenset({
-                "json_object", "json_schema", "parallel_tool_calls", "prompt_caching", "reasoning",
-                "streaming", "tools", "vision",
-            }),
-            price=Price(
-                input=1.25, output=2.5, cached_input=0.2,
-                source="https://docs.x.ai/developers/models/grok-4.3-latest", as_of="2026-11-22",
-            ),
-        ),
-        Model(
-            id="grok-4.20-0309-reasoning",
-            aliases=("grok-4.20", "grok-4.20-reasoning"),
-            context_window=1000000,
-            capabilities=frozenset({
-                "json_object", "json_schema", "parallel_tool_calls", "prompt_caching", "reasoning",
-                "streaming", "tools", "vision",
-            }),
-            price=Price(
-                input=1.25, output=2.5, cached_input=0.2,
-                source="https://docs.x.ai/developers/models/grok-4.20-0309", as_of="2026-11-22",
-            ),
-        ),
-        Model(
-            id="grok-4.20-0309-non-reasoning",
-            aliases=("grok-4.20-non-reasoning",),
-            context_window=1000000,
-            capabilities=frozenset({
-                "json_object", "json_schema", "parallel_tool_calls", "prompt_caching", "streaming", "tools",
-                "vision",
-            }),
-        ),
+        Model(id="grok-4.3", aliases=("grok-4.3-latest", "grok-latest"), context_window=1000000, capabilities=frozenset({"json_object", "json_schema", "parallel_tool_calls", "prompt_caching", "reasoning", "streaming", "tools", "vision"}), price=Price(input=1.25, output=2.5, cached_input=0.2, source="https://docs.x.ai/developers/models/grok-4.3-latest", as_of="2026-11-22")),
+        Model(id="grok-4.20-0309-reasoning", aliases=("grok-4.20", "grok-4.20-reasoning"), context_window=1000000, capabilities=frozenset({"json_object", "json_schema", "parallel_tool_calls", "prompt_caching", "reasoning", "streaming", "tools", "vision"}), price=Price(input=1.25, output=2.5, cached_input=0.2, source="https://docs.x.ai/developers/models/grok-4.20-0309", as_of="2026-11-22")),
+        Model(id="grok-4.20-0309-non-reasoning", aliases=("grok-4.20-non-reasoning",), context_window=1000000, capabilities=frozenset({"json_object", "json_schema", "parallel_tool_calls", "prompt_caching", "streaming", "tools", "vision"})),
     ),
 )
 

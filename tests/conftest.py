@@ -52,3 +52,18 @@ def load_case(path: Path) -> dict[str, Any]:
 
 def canonical_cases() -> list[Path]:
     return sorted(CASES.glob("*.json"))
+
+
+def error_record(err: Any, *, request_id: bool = True) -> dict[str, Any]:
+    """What the error snapshots hold of a typed error."""
+    out = {
+        "class": type(err).__name__,
+        "retryable": err.retryable,
+        "status": err.status,
+        "native_type": err.native_type,
+        "retry_after": err.retry_after,
+        "str": str(err),
+    }
+    if request_id:
+        out["request_id"] = err.request_id
+    return out

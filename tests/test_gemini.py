@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 from conftest import canonical_cases
+from conftest import error_record
 from conftest import load_case
 from conftest import real_cases
 from google.genai import types as genai_types
@@ -453,15 +454,7 @@ def test_recorded_error(path: Path, snapshot_json: Any) -> None:
     assert err.status == resp["status"] and err.provider == "gemini"
     # The router's error path (map_error straight from the adapter) agrees with parse_response.
     assert type(adapter.map_error(resp["status"], resp["headers"], _body(case))) is type(err)
-    out = {
-        "class": type(err).__name__,
-        "retryable": err.retryable,
-        "status": err.status,
-        "native_type": err.native_type,
-        "retry_after": err.retry_after,
-        "str": str(err),
-    }
-    assert out == snapshot_json
+    assert error_record(err, request_id=False) == snapshot_json
 
 
 def test_recorded_usage_counts_thoughts_as_completion() -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import error_record
 from conftest import load_case
 from conftest import real_cases
 from matrix import TEST_ENV
@@ -58,15 +59,7 @@ def _body(case: dict[str, Any]) -> Any:
 
 
 def _error(err: router.APIError) -> dict[str, Any]:
-    return {
-        "class": type(err).__name__,
-        "status": err.status,
-        "native_type": err.native_type,
-        "retryable": err.retryable,
-        "retry_after": err.retry_after,
-        "request_id": err.request_id,
-        "str": str(err),
-    }
+    return error_record(err)
 
 
 def _assert_usage_adds_up(usage: Any) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import error_record
 from conftest import load_case
 from conftest import real_cases
 from openai.types.chat import ChatCompletion as OpenAIChatCompletion
@@ -70,16 +71,7 @@ def test_recorded_error(path: Path, snapshot_json: Any) -> None:
     err = info.value
     assert err.status == resp["status"]
     assert err.provider == case["provider"]
-    out = {
-        "class": type(err).__name__,
-        "retryable": err.retryable,
-        "status": err.status,
-        "native_type": err.native_type,
-        "request_id": err.request_id,
-        "retry_after": err.retry_after,
-        "str": str(err),
-    }
-    assert out == snapshot_json
+    assert error_record(err) == snapshot_json
 
 
 def test_anthropic_usage_counts_cache_in_prompt_tokens() -> None:

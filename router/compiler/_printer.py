@@ -4,7 +4,8 @@ Fields equal to their dataclass default are left out, so a generated module show
 spec declares. The output is deterministic (frozensets sorted, mappings in spec order) and laid out
 the way a formatter would: one line when it fits in ``WIDTH``, else exploded with trailing commas;
 where every item is a plain scalar (a frozenset of names, a table of status codes, a price) the items
-are filled onto lines like text instead of one a line, which keeps tables short.
+are filled onto lines like text instead of one a line, which keeps tables short; records of one kind
+(the model catalogue) are one row each.
 Every value is printed with ``repr`` rules (strings in double quotes where that needs no more
 escapes), so a spec value can never become code.
 """
@@ -118,11 +119,24 @@ def lines(value: Any, indent: int = 0, prefix: str = "", suffix: str = "") -> li
         out = [f"{pad}{prefix}{opener}"]
         if all(is_scalar(v) for v in items):
             out += fill([literal(v) for v in items], inner)
+        elif _is_table(items):
+            out += [f"{' ' * inner}{literal(v)}," for v in items]  # one row a record, as a table reads
         else:
             for v in items:
                 out += lines(v, inner, "", ",")
         return [*out, f"{pad}{closer}{suffix}"]
     return [one]  # a scalar longer than a line (a long URL or note) stays whole
+
+
+ROW = 400  # a record of a table (a model of the catalogue) stays on one line up to this length
+
+
+def _is_table(items: list[Any]) -> bool:
+    """Records of one dataclass, each short enough to read as one row (the model catalogue)."""
+    kinds = {type(v) for v in items}
+    return (
+        len(kinds) == 1 and dataclasses.is_dataclass(items[0]) and all(len(literal(v)) <= ROW for v in items)
+    )
 
 
 def class_names(value: Any) -> set[str]:
