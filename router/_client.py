@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncGenerator
 from collections.abc import AsyncIterator
+from collections.abc import Generator
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 from typing import Any
@@ -100,14 +102,8 @@ def completion(model: str, messages: list[Any], **kwargs: Any) -> ChatCompletion
     if http.stream:
         if response.status_code < 400:
             return Stream(adapter, response, receipt, http.secrets, *_stream_limits(kwargs, deadline))
-        if body is None:
-            try:
-                body = response.read()
-            except _transport.HTTPError as exc:
-                body = _cut_off(exc).encode()
-            finally:
-                response.close()
-        failure = adapter.map_error(response.status_code, response.headers, body, model=receipt.model)
+        # an error answer's body was read by the transport, capped and inside the deadline
+        failure = adapter.map_error(response.status_code, response.headers, body or b"", model=receipt.model)
     else:
         try:
             return _finish(adapter, response, body, receipt)
@@ -127,14 +123,8 @@ async def acompletion(model: str, messages: list[Any], **kwargs: Any) -> ChatCom
     if http.stream:
         if response.status_code < 400:
             return AsyncStream(adapter, response, receipt, http.secrets, *_stream_limits(kwargs, deadline))
-        if body is None:
-            try:
-                body = await response.aread()
-            except _transport.HTTPError as exc:
-                body = _cut_off(exc).encode()
-            finally:
-                await response.aclose()
-        failure = adapter.map_error(response.status_code, response.headers, body, model=receipt.model)
+        # an error answer's body was read by the transport, capped and inside the deadline
+        failure = adapter.map_error(response.status_code, response.headers, body or b"", model=receipt.model)
     else:
         try:
             return _finish(adapter, response, body, receipt)
@@ -145,7 +135,7 @@ async def acompletion(model: str, messages: list[Any], **kwargs: Any) -> ChatCom
 
 def _timed(
     response: httpx.Response, deadline: float | None, adapter: Adapter, receipt: Receipt
-) -> Iterator[bytes]:
+) -> Generator[bytes, None, None]:
     """The body's chunks, until the call's deadline: a trickle, endless keep-alives or a stalled read
     (cut by the watchdog) end there with APITimeoutError."""
     from router import _transport  # already loaded by the call that opened the stream
@@ -163,7 +153,7 @@ def _timed(
 
 async def _atimed(
     response: httpx.Response, deadline: float | None, adapter: Adapter, receipt: Receipt
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     from router import _transport  # already loaded by the call that opened the stream
 
     handle = None if deadline is None else _transport.awatch(deadline, response)
@@ -186,11 +176,6 @@ def _late(adapter: Adapter, receipt: Receipt) -> APITimeoutError:
     return APITimeoutError(
         "the call's deadline (timeout=) passed while streaming", provider=adapter.id, model=receipt.model
     )
-
-
-def _cut_off(exc: Exception) -> str:
-    """The stand-in body of an error answer whose body could not be read (the status still types it)."""
-    return f"the error body could not be read ({type(exc).__name__})"
 
 
 def _consumed(adapter: Adapter, receipt: Receipt) -> StreamConsumedError:
@@ -252,14 +237,15 @@ class Stream(_Reader):
         decoder = self._adapter.stream_decoder(receipt=self.receipt)
         framing = self._adapter.config.stream.framing
         failure: APIError | None = None
+        chunks = _timed(self.response, self._deadline, self._adapter, self.receipt)
         try:
-            chunks = _timed(self.response, self._deadline, self._adapter, self.receipt)
             yield from decoder.decode(iter_events(chunks, framing, self._max_event))
         except (httpx.HTTPError, httpx.StreamError) as exc:
             failure = _read_error(exc, self._adapter, self.receipt, self._deadline)
         except APIError as err:
             failure = err
         finally:
+            chunks.close()  # its deadline watch ends with the stream
             self.response.close()
         if failure is not None:
             raise self._failed(failure)
@@ -290,8 +276,8 @@ class AsyncStream(_Reader):
         decoder = self._adapter.stream_decoder(receipt=self.receipt)
         framing = self._adapter.config.stream.framing
         failure: APIError | None = None
+        chunks = _atimed(self.response, self._deadline, self._adapter, self.receipt)
         try:
-            chunks = _atimed(self.response, self._deadline, self._adapter, self.receipt)
             async for ev in aiter_events(chunks, framing, self._max_event):
                 for chunk in decoder.feed(ev):
                     yield chunk
@@ -304,6 +290,7 @@ class AsyncStream(_Reader):
         except APIError as err:
             failure = err
         finally:
+            await chunks.aclose()  # now, not when collected: its deadline watch ends with the stream
             await self.response.aclose()
         if failure is not None:
             raise self._failed(failure)

@@ -234,8 +234,8 @@ def send(
     max_body: int = MAX_BODY,
 ) -> tuple[httpx.Response, bytes | None]:
     """Send with retries inside the call's deadline. Returns the final response (maybe an error
-    status) and, unless ``req.stream``, its body (read here, capped at ``max_body``, the deadline
-    checked between chunks); a streamed response is returned unread and the caller must close it.
+    status) and its body, read here (capped at ``max_body``, inside the deadline), except for a
+    successful streamed response, which is returned unread: the caller must close it.
     A retry whose wait would pass the deadline is not made: the last answer or error stands."""
     client = _client() if client is None else client
     attempt = 0
@@ -248,7 +248,7 @@ def send(
         response: httpx.Response | None = None
         try:
             response = client.send(_build(client, req, timeout, deadline), stream=True)
-            if not req.stream or response.status_code in RETRY_STATUSES:
+            if not req.stream or response.status_code >= 400:  # an error answer is read here too
                 body = _read(response, deadline, max_body, provider, model)
         except (httpx.HTTPError, APIError) as exc:
             outcome = _failed(exc, response, req, (provider, model, deadline))
@@ -342,7 +342,7 @@ async def asend(
         response: httpx.Response | None = None
         try:
             response = await client.send(_build(client, req, timeout, deadline), stream=True)
-            if not req.stream or response.status_code in RETRY_STATUSES:
+            if not req.stream or response.status_code >= 400:  # an error answer is read here too
                 body = await _aread(response, deadline, max_body, provider, model)
         except (httpx.HTTPError, APIError) as exc:
             outcome = _failed(exc, response, req, (provider, model, deadline))

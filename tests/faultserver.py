@@ -212,6 +212,9 @@ class _Handler(socketserver.BaseRequestHandler):
         elif fault == "huge_body":
             self._send(sock, _head(200, {"content-type": ok_type}, 1 << 30))
             self._slow(sock, b" " * 65536, 0.0)
+        elif fault == "huge_error":  # an error answer that never ends: read capped, not whole
+            self._send(sock, _head(400, {"content-type": "application/json"}, 1 << 30))
+            self._slow(sock, b" " * 65536, 0.0)
         elif fault == "error_then_reset":
             self._send(sock, _head(400, {"content-type": "application/json"}, 500) + b'{"error": {"mes')
             self._reset(sock)

@@ -53,7 +53,7 @@ SLOW = {
 }
 FAST = {
     "ok", "gzip_ok", "reset_before", "reset_after_headers", "truncated", "invalid_json", "deep_json", "wrong_shape",
-    "retry_429_long", "gzip_garbage", "error_then_reset", *EXACT_RETRY,
+    "retry_429_long", "gzip_garbage", "error_then_reset", "huge_error", *EXACT_RETRY,
 }  # fmt: skip
 ROUNDS = 4  # fast faults run this many times per combination
 
@@ -210,10 +210,14 @@ def test_dropped_streams_release_their_connections() -> None:
 
 
 def test_asyncio_run_per_call_leaks_nothing() -> None:
+    pools: list[Any] = []
+
     async def once(url: str) -> Any:
-        return await router.acompletion(
+        resp = await router.acompletion(
             MODELS["openai"], [{"role": "user", "content": "Hi"}], base_url=url, api_key="k"
         )
+        pools.append(_transport._async_clients[asyncio.get_running_loop()])
+        return resp
 
     with FaultServer() as server:
         asyncio.run(once(f"{server.url}/ok/warm"))
@@ -221,6 +225,9 @@ def test_asyncio_run_per_call_leaks_nothing() -> None:
         for i in range(100):
             asyncio.run(once(f"{server.url}/ok/a{i}"))
         assert _fds() <= before + 2, f"{before} -> {_fds()}"
+    # each loop's pool was closed by that loop's shutdown, not left to the garbage collector
+    assert all(pool.is_closed for pool in pools)
+    assert not _transport._async_clients
 
 
 @pytest.mark.parametrize("stream", [False, True])
