@@ -67,14 +67,14 @@ class Adapter:
 
     @property
     def aliases(self) -> Mapping[str, str]:
-        """Alias -> model id."""
+        """Router-only alias -> model id (the names resolved before sending; API aliases go out as named)."""
         return self.config.aliases
 
     def model(self, *names: str | None) -> Model | None:
-        """The catalogue entry for the first of ``names`` that is a model id or alias here."""
+        """The catalogue entry for the first of ``names`` that is a model id, alias or API alias here."""
         for name in names:
             if name:
-                found = self.config.by_id.get(self.config.aliases.get(name, name))
+                found = self.config.by_name.get(name)
                 if found is not None:
                     return found
         return None

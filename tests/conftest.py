@@ -9,7 +9,7 @@ from matrix import PROVIDER_ENV
 from syrupy.extensions.json import JSONSnapshotExtension
 
 ROOT = Path(__file__).resolve().parents[1]
-REAL = ROOT.parent / "shared" / "fixtures" / "real"
+REAL = ROOT / "tests" / "fixtures" / "real"  # a copy of ../shared/fixtures/real: tests read nothing outside the repo
 CASES = ROOT / "tests" / "cases"
 FIXED_NOW = 1_767_225_600  # 2026-01-01T00:00:00Z: snapshots must not depend on the clock
 
@@ -38,7 +38,7 @@ def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> int:
 
 def real_cases(*providers: str) -> list[Path]:
     if not REAL.is_dir():
-        raise RuntimeError(f"{REAL} is missing: the recorded traffic must sit beside the repo (../shared)")
+        raise RuntimeError(f"{REAL} is missing: the recorded traffic (tests/fixtures/real) is missing")
     out: list[Path] = []
     for p in providers:
         out += sorted((REAL / p).glob("*.json"))

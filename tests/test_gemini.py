@@ -4,7 +4,7 @@
    (snapshots test_translation[gemini-*]); here, the gemini particulars (URL, key env order, parts);
 2. every outgoing body checked against google-genai's own pydantic types (which forbid unknown keys),
    in their JSON (camelCase, base64) form, and no top-level key the API does not define;
-3. every recorded gemini answer in ../shared/fixtures/real through parse_response / parse_stream_bytes
+3. every recorded gemini answer in tests/fixtures/real through parse_response / parse_stream_bytes
    (snapshot), checked against the official ``openai`` types; error recordings -> typed errors;
 4. streams accumulated chunk by chunk agree with what the chunks say and with the non-stream reading
    of the same answer (recorded streams merged into one body; recorded bodies split into a stream);

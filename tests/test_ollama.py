@@ -6,7 +6,7 @@
 2. every outgoing body checked against the official ``ollama`` package: its pydantic types (which
    ignore unknown keys, so key sets are checked here explicitly), and its own client, which must send
    the same body when given our fields;
-3. every recorded ollama-chat answer in ../shared/fixtures/real through parse_response /
+3. every recorded ollama-chat answer in tests/fixtures/real through parse_response /
    parse_stream_bytes (snapshot), checked against the official ``openai`` types;
 4. error bodies, broken streams and odd finish reasons -> typed errors / kept native values.
 

@@ -3,7 +3,7 @@
 1. Translation snapshots of these providers are in the one matrix, tests/test_translation.py
    (models, env: tests/matrix.py); here, what is particular to them: key and base URL env vars,
    model aliases, per-model parameter rules.
-2. Every real recording of these providers (../shared/fixtures/real) through its own adapter: the
+2. Every real recording of these providers (tests/fixtures/real) through its own adapter: the
    unified answer (checked against the official openai types, with consistent usage totals) or the
    typed error.
 3. openai-compatible takes its URL from OPENAI_COMPATIBLE_BASE_URL and names it when it is missing.
@@ -90,8 +90,9 @@ def test_models_are_routed_to_their_provider() -> None:
         mod.build_request({"model": model, "messages": [{"role": "user", "content": "x"}]}, api_key=KEY).json[
             "model"
         ]
-        == "deepseek-flash"
-    )  # the legacy name is an alias
+        == "deepseek-v4-flash"
+    )  # the legacy name is an API alias: the API accepts it, so it goes out as the caller named it
+    assert mod.model("deepseek-v4-flash").id == "deepseek-flash"  # priced as the model it names
     mod, model = router.resolve("groq/openai/gpt-oss-120b")
     assert (mod.id, model) == ("groq", "openai/gpt-oss-120b")
 

@@ -1,4 +1,4 @@
-"""Every recording of the four wire protocols in ../shared/fixtures/real, replayed by a server on
+"""Every recording of the four wire protocols in tests/fixtures/real, replayed by a server on
 127.0.0.1 (streams split at awkward byte boundaries) and called through router.completion.
 
 Through HTTP the unified answer must be exactly what the pure parse gives; streams are folded with

@@ -1,4 +1,4 @@
-"""Response normalisation on real recorded traffic (../shared/fixtures/real): every openai and
+"""Response normalisation on real recorded traffic (tests/fixtures/real): every openai and
 anthropic recording through parse_response / parse_stream_bytes / map_error, snapshotted, and the
 unified results checked against the official openai package's own types."""
 

@@ -1,7 +1,7 @@
 """Incremental stream parsers (router/_streaming.py): SSE per WHATWG, NDJSON, streamed JSON arrays.
 
 The central property: the events a parser yields never depend on where the transport cut the byte
-stream. It is checked against every recorded real stream in ../shared/fixtures/real and against
+stream. It is checked against every recorded real stream in tests/fixtures/real and against
 synthetic streams, and the SSE parser is also compared with a small, non-incremental reference
 implementation of the WHATWG "event stream interpretation" algorithm written here from the spec.
 """
@@ -95,7 +95,7 @@ def _framing(case: dict[str, Any]) -> str:
 
 def _load_streams() -> list[tuple[str, str, bytes]]:
     if not REAL.is_dir():
-        raise RuntimeError(f"{REAL} is missing: the recorded traffic must sit beside the repo (../shared)")
+        raise RuntimeError(f"{REAL} is missing: the recorded traffic (tests/fixtures/real) is missing")
     out: list[tuple[str, str, bytes]] = []
     for path in sorted(REAL.glob("*/*.json")):
         case = json.loads(path.read_text())

@@ -137,7 +137,7 @@ def render_all(specs: list[Spec], out_dir: Path) -> tuple[dict[Path, str], list[
         for m in s.raw.get("models") or []:
             model_index[m["id"]] = s.id
         for m in s.raw.get("models") or []:
-            for a in m.get("aliases") or []:
+            for a in [*(m.get("aliases") or []), *(m.get("api_aliases") or [])]:
                 model_index[a] = s.id
     index_ctx = {
         "source": "specs/",

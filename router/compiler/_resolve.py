@@ -37,6 +37,7 @@ CODECS = {
     "anthropic-messages": "anthropic_messages",
     "gemini": "gemini",
     "ollama-chat": "ollama_chat",
+    "cohere-chat-v2": "cohere_chat_v2",
 }
 
 _Raw = Mapping[str, Any]
@@ -121,6 +122,7 @@ def _model(m: _Raw) -> Model:
         Model,
         id=m["id"],
         aliases=tuple(m.get("aliases") or ()),
+        api_aliases=tuple(m.get("api_aliases") or ()),
         context_window=m.get("context_window"),
         max_output=m.get("max_output"),
         capabilities=frozenset(m.get("capabilities") or ()),
@@ -199,6 +201,7 @@ def resolve(spec: Spec) -> ProviderConfig:
             cost=_paths(usage.get("cost")),
             cost_headers=tuple(usage.get("cost_headers") or ()),
             reasoning_excluded_from_completion=usage.get("reasoning_excluded_from_completion"),
+            alternatives=frozenset(usage.get("alternatives") or ()),
         ),
         errors=_make(
             ErrorRules,

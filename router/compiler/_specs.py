@@ -494,6 +494,10 @@ def load_specs(
         for i, m in enumerate(spec.raw.get("models") or []):
             names: list[tuple[str, Any, tuple[str | int, ...]]] = [("id", m["id"], ("models", i, "id"))]
             names += [("alias", a, ("models", i, "aliases", j)) for j, a in enumerate(m.get("aliases") or [])]
+            names += [
+                ("API alias", a, ("models", i, "api_aliases", j))
+                for j, a in enumerate(m.get("api_aliases") or [])
+            ]
             for kind, name, path in names:
                 if name in seen:
                     other, what, other_path = seen[name]

@@ -105,6 +105,8 @@ class UsagePaths:
     # True where the provider's completion figure leaves reasoning tokens out (the unified figure
     # always includes them, as OpenAI's does).
     reasoning_excluded_from_completion: bool = False
+    # The figures whose paths are alternatives, read in order (the first one present wins), not summed.
+    alternatives: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +191,8 @@ class Price:
 @dataclass(frozen=True, slots=True)
 class Model:
     id: str
-    aliases: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()  # router-only names, resolved to ``id`` before sending
+    api_aliases: tuple[str, ...] = ()  # names the API accepts: sent as written, priced as ``id``
     context_window: int | None = None
     max_output: int | None = None
     capabilities: frozenset[str] = frozenset()
@@ -233,9 +236,11 @@ class ProviderConfig:
     tools: ToolRules = field(default_factory=ToolRules)
     messages: MessageRules = field(default_factory=MessageRules)
     models: tuple[Model, ...] = ()
-    # Derived from ``models``: alias -> model id, and model id -> Model.
+    # Derived from ``models``: router alias -> model id (resolved before sending), model id -> Model,
+    # and every name (id, alias, API alias) -> Model (prices and capabilities).
     aliases: Mapping[str, str] = field(init=False, default_factory=dict, compare=False, repr=False)
     by_id: Mapping[str, Model] = field(init=False, default_factory=dict, compare=False, repr=False)
+    by_name: Mapping[str, Model] = field(init=False, default_factory=dict, compare=False, repr=False)
     # Per-model merged parameter rules, filled on first use (overrides are matched once per model).
     _rules_cache: dict[str, ParamRules] = field(init=False, default_factory=dict, compare=False, repr=False)
     _reasoning_cache: dict[str, ReasoningRules] = field(
@@ -245,3 +250,8 @@ class ProviderConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_id", {m.id: m for m in self.models})
         object.__setattr__(self, "aliases", {a: m.id for m in self.models for a in m.aliases})
+        object.__setattr__(
+            self,
+            "by_name",
+            {n: m for m in self.models for n in (*m.api_aliases, *m.aliases, m.id)},
+        )

@@ -74,11 +74,14 @@ def get_path(obj: Any, path: Path) -> Any:
     return obj
 
 
-def _sum(obj: Any, paths: tuple[Path, ...]) -> int | None:
+def _sum(obj: Any, paths: tuple[Path, ...], first: bool = False) -> int | None:
+    """The figure at ``paths``: their sum, or with ``first`` the first one present."""
     total: int | None = None
     for p in paths:
         v = get_path(obj, p)
         if isinstance(v, int) and not isinstance(v, bool):
+            if first:
+                return v
             total = v if total is None else total + v
     return total
 
@@ -89,16 +92,17 @@ def usage_from(paths: UsagePaths, obj: Any) -> Usage | None:
     roots = paths.prompt_tokens + paths.completion_tokens
     if not isinstance(obj, Mapping) or not any(obj.get(p[0]) is not None for p in roots if p):
         return None
-    prompt = _sum(obj, paths.prompt_tokens)
-    completion = _sum(obj, paths.completion_tokens)
+    alt = paths.alternatives
+    prompt = _sum(obj, paths.prompt_tokens, "prompt_tokens" in alt)
+    completion = _sum(obj, paths.completion_tokens, "completion_tokens" in alt)
     if prompt is None and completion is None:
         return None
     prompt = prompt or 0
     completion = completion or 0
-    reasoning = _sum(obj, paths.reasoning_tokens) or 0
+    reasoning = _sum(obj, paths.reasoning_tokens, "reasoning_tokens" in alt) or 0
     if paths.reasoning_excluded_from_completion:
         completion += reasoning
-    total = _sum(obj, paths.total_tokens)
+    total = _sum(obj, paths.total_tokens, "total_tokens" in alt)
     if total is None or paths.reasoning_excluded_from_completion:
         total = prompt + completion
     return Usage(
@@ -106,8 +110,8 @@ def usage_from(paths: UsagePaths, obj: Any) -> Usage | None:
         completion_tokens=completion,
         total_tokens=total,
         prompt_tokens_details=PromptTokensDetails(
-            cached_tokens=_sum(obj, paths.cached_tokens) or 0,
-            cache_creation_tokens=_sum(obj, paths.cache_creation_tokens),
+            cached_tokens=_sum(obj, paths.cached_tokens, "cached_tokens" in alt) or 0,
+            cache_creation_tokens=_sum(obj, paths.cache_creation_tokens, "cache_creation_tokens" in alt),
         ),
         completion_tokens_details=CompletionTokensDetails(reasoning_tokens=reasoning),
     )
