@@ -32,6 +32,7 @@ from router._exceptions import InvalidResponseError
 from router._exceptions import NotFoundError
 from router._exceptions import PermissionDeniedError
 from router._exceptions import RateLimitError
+from router._exceptions import RequestTooLargeError
 from router._exceptions import RouterError
 from router._exceptions import ServiceUnavailableError
 from router._exceptions import SpecError
@@ -126,6 +127,7 @@ __all__ = [
     "ProviderStatus",
     "RateLimitError",
     "Receipt",
+    "RequestTooLargeError",
     "Router",
     "RouterError",
     "ServiceUnavailableError",

@@ -12,12 +12,16 @@
         │   ├── ContentFilterError
         │   └── UnsupportedParamsError   raised before any network call
         ├── RateLimitError (429)                     retryable, carries retry_after
+        │   └── RequestTooLargeError                 one request over a per-minute token limit by itself: not retryable
         ├── ServiceUnavailableError (503/529)        retryable
         ├── InternalServerError (other 5xx)          retryable
         ├── InvalidResponseError                     the answer is not what the protocol promises
         ├── StreamConsumedError                      a stream read a second time
         └── APIConnectionError                       retryable
             └── APITimeoutError                      retryable
+
+An error an aggregator (OpenRouter, a LiteLLM proxy) passed on keeps the upstream detail: ``upstream`` is
+the upstream provider's own error (its raw message or object) and ``upstream_provider`` its name.
 
 Messages and bodies never carry secrets: the transport scrubs the API key from anything it puts here.
 """
@@ -42,6 +46,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RequestTooLargeError",
     "RouterError",
     "ServiceUnavailableError",
     "SpecError",
@@ -70,6 +75,8 @@ class APIError(RouterError):
     """The provider answered with an error, or could not be reached."""
 
     retryable: bool = False
+    # Said after the provider's message when this class is raised from an error answer (what to do).
+    advice: str | None = None
 
     def __init__(
         self,
@@ -83,6 +90,8 @@ class APIError(RouterError):
         native_type: str | None = None,
         retry_after: float | None = None,
         param: str | None = None,
+        upstream: Any = None,
+        upstream_provider: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -94,6 +103,8 @@ class APIError(RouterError):
         self.native_type = native_type
         self.retry_after = retry_after
         self.param = param  # the request field at fault, as a JSON path ("messages[1].content")
+        self.upstream = upstream  # an aggregator's wrapped upstream error: its raw message or object
+        self.upstream_provider = upstream_provider  # who that upstream was ("Google", "Anthropic")
 
     def scrub(self, secrets: tuple[str, ...]) -> APIError:
         """This error with every secret replaced by ``****`` in its message, body (deeply) and
@@ -170,6 +181,18 @@ class RateLimitError(APIError):
     retryable = True
 
 
+class RequestTooLargeError(RateLimitError):
+    """429 (or Groq's 413): this one request asks for more tokens than the per-minute limit allows,
+    so waiting and retrying it cannot succeed (OpenAI: "Request too large for ... on tokens per min
+    (TPM)"). It is still a rate limit, not a context-window error: the model could take the prompt."""
+
+    retryable = False
+    advice = (
+        "this one request is over the per-minute token limit by itself: retrying will not help; "
+        "send fewer tokens (a shorter prompt or a lower max_tokens) or raise the limit"
+    )
+
+
 class ServiceUnavailableError(APIError):
     """503/529: the provider is overloaded or down for a moment."""
 
@@ -208,6 +231,7 @@ ERROR_KINDS: Mapping[str, type[APIError]] = {
     "permission_denied": PermissionDeniedError,
     "not_found": NotFoundError,
     "rate_limit": RateLimitError,
+    "request_too_large": RequestTooLargeError,
     "overloaded": ServiceUnavailableError,
     "service_unavailable": ServiceUnavailableError,
     "internal_server": InternalServerError,

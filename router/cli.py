@@ -1,6 +1,6 @@
 """The ``router`` command: build and validate specs, list providers.
 
-router validate [PATHS]...
+router validate [--strict] [PATHS]...
 router build [--specs DIR] [--out DIR] [--check] [--diff]
 router list
 """
@@ -33,11 +33,16 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-def validate(paths: tuple[Path, ...]) -> None:
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Also require every spec's error table (with what it inherits) to classify every error class.",
+)
+def validate(paths: tuple[Path, ...], strict: bool) -> None:
     """Check spec files (default: specs/). Prints every problem as file:line:col: error: ..."""
     from router.compiler import validate as run  # yaml and jsonschema: only for commands that compile
 
-    specs, diags = run(list(paths) or [Path("specs")])
+    specs, diags = run(list(paths) or [Path("specs")], strict=strict)
     if diags:
         _print_diagnostics(list(diags))
         sys.exit(1)

@@ -38,8 +38,12 @@ def in_repo(monkeypatch: pytest.MonkeyPatch) -> Path:
     return REPO
 
 
+# A case whose name starts with this is validated as `router validate --strict` does.
+STRICT_PREFIX = "strict_"
+
+
 def _diagnostics(case: str) -> list[str]:
-    _, diags = validate([CASES_DIR / case])
+    _, diags = validate([CASES_DIR / case], strict=case.startswith(STRICT_PREFIX))
     return [str(d) for d in diags]
 
 
@@ -80,4 +84,14 @@ def test_cli_build_writes_nothing(in_repo: Path, tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     assert not out.exists() or not any(out.iterdir())
     for line in _diagnostics(MULTI_ERROR_CASE):
+        assert line in result.output
+
+
+def test_cli_validate_strict_reports_a_missing_class(in_repo: Path) -> None:
+    case = next(c for c in CASES if c.startswith(STRICT_PREFIX))
+    path = (CASES_DIR / case).as_posix()
+    assert CliRunner().invoke(main, ["validate", path]).exit_code == 0  # complete only under --strict
+    result = CliRunner().invoke(main, ["validate", "--strict", path])
+    assert result.exit_code == 1, result.output
+    for line in _diagnostics(case):
         assert line in result.output

@@ -16,6 +16,7 @@ from dataclasses import field
 from pathlib import Path
 
 from router.compiler._diagnostics import Diagnostic
+from router.compiler._error_tables import error_table_diagnostics
 from router.compiler._render import render_all
 from router.compiler._specs import Spec
 from router.compiler._specs import load_specs
@@ -46,8 +47,14 @@ def spec_files(paths: list[Path]) -> list[Path]:
     return out
 
 
-def validate(paths: list[Path]) -> tuple[list[Spec], list[Diagnostic]]:
-    return load_specs(spec_files(paths))
+def validate(paths: list[Path], *, strict: bool = False) -> tuple[list[Spec], list[Diagnostic]]:
+    """Every spec in ``paths`` and every problem in them. ``strict`` also asks each spec's resolved
+    error table to classify every error class (router/compiler/_error_tables.py)."""
+    specs, diags = load_specs(spec_files(paths))
+    more = error_table_diagnostics(specs, strict=strict)
+    if more:
+        diags = sorted(set(diags) | set(more), key=lambda d: (d.file, d.line, d.col, d.message))
+    return specs, diags
 
 
 def build(specs_dir: Path, out_dir: Path) -> BuildResult:

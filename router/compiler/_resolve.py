@@ -217,6 +217,8 @@ def resolve(spec: Spec) -> ProviderConfig:
             retry_after_at=_path(errors.get("retry_after_at")),
             request_id_at=_path(errors.get("request_id_at")),
         ),
+            upstream_at=_path(errors.get("upstream_at")),
+            upstream_provider_at=_path(errors.get("upstream_provider_at")),
         stream=_make(
             StreamRules,
             framing=stream.get("framing"),

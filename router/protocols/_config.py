@@ -122,6 +122,10 @@ class ErrorRules:
     request_id: tuple[str, ...] = ()
     retry_after_at: Path | None = None
     request_id_at: Path | None = None
+    # An aggregator's wrapped upstream error (OpenRouter's error.metadata.raw) and who sent it
+    # (error.metadata.provider_name): kept on the exception, and its text matched by ``messages`` too.
+    upstream_at: Path | None = None
+    upstream_provider_at: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)

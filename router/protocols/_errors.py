@@ -55,7 +55,8 @@ def _body_delay(data: Any, path: Path) -> float | None:
 def map_error(
     cfg: ProviderConfig, status: int, headers: Mapping[str, str], body: Any, *, model: str | None = None
 ) -> APIError:
-    """Turn an error answer into a typed exception: type/code tables first, then status, then message."""
+    """Turn an error answer into a typed exception: the spec's message patterns first (on the message,
+    then on an aggregator's wrapped upstream error), then codes, then types, then the HTTP status."""
     if isinstance(body, bytes | str):
         try:
             data: Any = json.loads(body)
@@ -72,10 +73,15 @@ def map_error(
         if isinstance(message, str) and message.lstrip().startswith("<"):
             message = f"HTTP {status} (the provider sent an HTML page, not an API error)"
         message = message[:500]
+    upstream = get_path(data, rules.upstream_at) if rules.upstream_at else None
+    upstream_text = _text(upstream)
+    found_provider = get_path(data, rules.upstream_provider_at) if rules.upstream_provider_at else None
+    upstream_provider = found_provider if isinstance(found_provider, str) and found_provider else None
     kind = None
-    for m, k in rules.messages:
-        if m.lower() in message.lower():
-            kind = k
+    for text in (message, upstream_text):
+        lowered = text.lower()
+        kind = next((k for m, k in rules.messages if m.lower() in lowered), None)
+        if kind is not None:
             break
     if kind is None and code is not None:
         kind = rules.codes.get(str(code))
@@ -99,6 +105,11 @@ def map_error(
     wait = retry_after(headers, rules.retry_after)
     if wait is None and rules.retry_after_at is not None:
         wait = _body_delay(data, rules.retry_after_at)
+    if upstream_text and upstream_text not in message:
+        who = f" {upstream_provider}" if upstream_provider else ""
+        message = f"{message} (upstream{who}: {upstream_text[:500]})"
+    if cls.advice:
+        message = f"{message} ({cls.advice})"
     return cls(
         message,
         status=status,
@@ -110,4 +121,18 @@ def map_error(
         if native_type is not None
         else (str(code) if code is not None else None),
         retry_after=wait,
+        upstream=upstream,
+        upstream_provider=upstream_provider,
     )
+
+
+def _text(value: Any) -> str:
+    """An upstream error as text to match and show: a string as it is, an object as compact JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    except (TypeError, ValueError, RecursionError):
+        return ""
