@@ -33,6 +33,7 @@ TEST_MODELS: dict[str, str] = {
     "azure-openai": "gpt-4o-mini",
     "cerebras": "gpt-oss-120b",
     "cohere": "command-a-03-2025",
+    "cohere-compat": "command-a-03-2025",
     "deepseek": "deepseek-flash",
     "fake": "echo",
     "fireworks": "accounts/fireworks/models/gpt-oss-120b",

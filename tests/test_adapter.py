@@ -105,6 +105,12 @@ EXTRA_BODY = {
         {"options": {"num_ctx": 8192}},
         {"options": {"temperature": 0.5, "num_ctx": 8192}},
     ),
+    "cohere-chat-v2": (
+        "cohere",
+        {"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}},
+        {"response_format": {"json_schema": {"required": []}}},
+        {"response_format": {"type": "json_object", "json_schema": {"type": "object", "required": []}}},
+    ),
 }
 
 

@@ -32,7 +32,7 @@ from router import _registry
 MODELS = {
     p: TEST_MODELS[p]
     for p in (
-        "cerebras", "cohere", "deepseek", "fireworks", "groq", "huggingface", "llamacpp", "lmstudio",
+        "cerebras", "cohere-compat", "deepseek", "fireworks", "groq", "huggingface", "llamacpp", "lmstudio",
         "mistral", "openai-compatible", "openrouter", "perplexity", "together", "vllm", "xai",
     )
 }  # fmt: skip

@@ -75,12 +75,15 @@ from router.protocols._driver import Body
 from router.protocols._driver import Request
 
 # The module is a Codec (router/protocols/_driver.py): HANDLED, STREAM_KEY, STREAM_ALWAYS, MODEL_PREFIX,
-# translate, body_error, parse and decoder are what the driver calls.
+# ANSWER_KEYS, translate, body_error, parse and decoder are what the driver calls.
 
 HANDLED: frozenset[str] = _wire.TOOLS_AND_FORMAT  # translated here, not by the parameter policy
 STREAM_KEY: str | None = "stream"  # "When true, the response will be a SSE stream of events."
 STREAM_ALWAYS: bool = False
 MODEL_PREFIX: str = ""
+# Top-level keys of an answer (V2ChatResponse) and of a stream event (V2ChatStreamResponse) read here;
+# the driver keeps any other (logprobs, a debug event's prompt, ...) on receipt.extra.
+ANSWER_KEYS: frozenset[str] = frozenset({"id", "finish_reason", "message", "usage", "type", "index", "delta"})
 
 # The tag on the reasoning_blocks this codec writes and reads back.
 _BLOCK = "cohere"
@@ -161,7 +164,11 @@ def _assistant(cfg: ProviderConfig, m: Mapping[str, Any]) -> dict[str, Any]:
         raw = fn.get("arguments")
         arguments = raw if isinstance(raw, str) and raw.strip() else _wire.json_arguments(parsed)
         calls.append(
-            {"id": tc.get("id"), "type": "function", "function": {"name": fn.get("name"), "arguments": arguments}}
+            {
+                "id": tc.get("id"),
+                "type": "function",
+                "function": {"name": fn.get("name"), "arguments": arguments},
+            }
         )
     if calls:
         msg["tool_calls"] = calls
@@ -239,7 +246,9 @@ def _tool_choice(
         _unsupported(cfg, "parallel_tool_calls", "False; the model may call several tools", receipt, strict)
 
 
-def _response_format(cfg: ProviderConfig, request: Request, body: Body, receipt: Receipt, strict: bool) -> None:
+def _response_format(
+    cfg: ProviderConfig, request: Request, body: Body, receipt: Receipt, strict: bool
+) -> None:
     """JsonObjectResponseFormatV2: ``{type: json_object}``, plus ``json_schema`` for a schema
     (types/response_format_v2.py; https://docs.cohere.com/docs/structured-outputs)."""
     structured = _wire.response_schema(cfg, request, receipt, strict)
@@ -296,6 +305,14 @@ def _blocks(tool_plan: Any, citations: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _one(value: Any) -> Mapping[str, Any]:
+    """A stream event's ``tool_calls``: one ToolCallV2 object by the SDK's types
+    (chat_tool_call_start_event_delta_message.py); a one-item list is read the same way."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return value if isinstance(value, Mapping) else {}
+
+
 def _finish(cfg: ProviderConfig, native: Any, error: Any = None) -> FinishReason | None:
     detail = {"message": error} if isinstance(error, str) and error else None
     mapped: FinishReason | None = _normalise.finish_reason(cfg, native, detail)
@@ -306,7 +323,9 @@ def parse(cfg: ProviderConfig, data: Answer, status: int, receipt: Receipt | Non
     model = receipt.model if receipt else None
     m = data.get("message")
     if not isinstance(m, Mapping):
-        raise InvalidResponseError("response has no message object", status=status, provider=cfg.id, body=data)
+        raise InvalidResponseError(
+            "response has no message object", status=status, provider=cfg.id, body=data
+        )
     text: list[str] = []
     thinking: list[str] = []
     for item in m.get("content") or ():
@@ -371,7 +390,9 @@ class StreamDecoder:
         self._finished = False
         self.done = False
 
-    def _chunk(self, delta: Delta, finish: FinishReason | None = None, native: Any = None) -> ChatCompletionChunk:
+    def _chunk(
+        self, delta: Delta, finish: FinishReason | None = None, native: Any = None
+    ) -> ChatCompletionChunk:
         choice = ChunkChoice(index=0, delta=delta, finish_reason=finish, native_finish_reason=native)
         return ChatCompletionChunk(id=self._id, created=self._created, model=self._model, choices=[choice])
 
@@ -399,7 +420,7 @@ class StreamDecoder:
             return [self._chunk(Delta(content=content.get("text") or ""))]
         out: list[ChatCompletionChunk] = []
         if kind == "tool-call-delta":
-            fn = (message.get("tool_calls") or {}).get("function") or {}
+            fn = _one(message.get("tool_calls")).get("function") or {}
             part = fn.get("arguments") or ""
             index = self._tool(data.get("index"))
             if part:
@@ -425,7 +446,7 @@ class StreamDecoder:
             return out
         if kind == "tool-call-start":
             self._flush_plan(out)
-            tc = message.get("tool_calls") or {}
+            tc = _one(message.get("tool_calls"))
             fn = tc.get("function") or {}
             index = self._tool(data.get("index"))
             arguments = fn.get("arguments") or ""
@@ -470,5 +491,3 @@ class StreamDecoder:
 
 def decoder(cfg: ProviderConfig, receipt: Receipt | None) -> StreamDecoder:
     return StreamDecoder(cfg, receipt)
-
-
