@@ -12,19 +12,21 @@ __all__ = ["MODEL_INDEX", "PROTOCOLS", "PROVIDERS"]
 # provider id -> module name inside this package
 PROVIDERS: Final[Mapping[str, str]] = {
     "anthropic": "anthropic", "azure-openai": "azure_openai", "cerebras": "cerebras", "cohere": "cohere",
-    "deepseek": "deepseek", "fake": "fake", "fireworks": "fireworks", "gemini": "gemini", "groq": "groq",
-    "huggingface": "huggingface", "litellm": "litellm", "llamacpp": "llamacpp", "lmstudio": "lmstudio",
-    "mistral": "mistral", "ollama": "ollama", "openai": "openai", "openai-compatible": "openai_compatible",
+    "cohere-compat": "cohere_compat", "deepseek": "deepseek", "fake": "fake", "fireworks": "fireworks",
+    "gemini": "gemini", "groq": "groq", "huggingface": "huggingface", "litellm": "litellm",
+    "llamacpp": "llamacpp", "lmstudio": "lmstudio", "mistral": "mistral", "ollama": "ollama",
+    "openai": "openai", "openai-compatible": "openai_compatible", "openai-responses": "openai_responses",
     "openrouter": "openrouter", "perplexity": "perplexity", "together": "together", "vllm": "vllm",
     "xai": "xai",
 }
 
 PROTOCOLS: Final[Mapping[str, str]] = {
     "anthropic": "anthropic-messages", "azure-openai": "openai-chat", "cerebras": "openai-chat",
-    "cohere": "openai-chat", "deepseek": "openai-chat", "fake": "openai-chat", "fireworks": "openai-chat",
-    "gemini": "gemini", "groq": "openai-chat", "huggingface": "openai-chat", "litellm": "openai-chat",
-    "llamacpp": "openai-chat", "lmstudio": "openai-chat", "mistral": "openai-chat", "ollama": "ollama-chat",
-    "openai": "openai-chat", "openai-compatible": "openai-chat", "openrouter": "openai-chat",
+    "cohere": "cohere-chat-v2", "cohere-compat": "openai-chat", "deepseek": "openai-chat",
+    "fake": "openai-chat", "fireworks": "openai-chat", "gemini": "gemini", "groq": "openai-chat",
+    "huggingface": "openai-chat", "litellm": "openai-chat", "llamacpp": "openai-chat",
+    "lmstudio": "openai-chat", "mistral": "openai-chat", "ollama": "ollama-chat", "openai": "openai-chat",
+    "openai-compatible": "openai-chat", "openai-responses": "openai-responses", "openrouter": "openai-chat",
     "perplexity": "openai-chat", "together": "openai-chat", "vllm": "openai-chat", "xai": "openai-chat",
 }
 

@@ -36,10 +36,13 @@ class _ChoiceState:
     content: list[str] = field(default_factory=list)
     reasoning: list[str] = field(default_factory=list)
     reasoning_blocks: list[dict[str, Any]] = field(default_factory=list)
+    refusal: list[str] = field(default_factory=list)
     calls: dict[int, _Call] = field(default_factory=dict)
     finish_reason: Any = None
     native_finish_reason: str | None = None
     saw_content: bool = False
+    function_name: str | None = None
+    function_args: list[str] | None = None
     logprobs: dict[str, list[Any]] | None = None
 
 
@@ -70,6 +73,8 @@ class StreamAccumulator:
                 st.reasoning.append(d.reasoning_content)
             if d.reasoning_blocks:
                 st.reasoning_blocks.extend(d.reasoning_blocks)
+            if d.refusal is not None:
+                st.refusal.append(d.refusal)
             for tc in d.tool_calls or ():
                 call = st.calls.setdefault(tc.index, _Call())
                 if tc.id:
@@ -78,6 +83,13 @@ class StreamAccumulator:
                     call.name = tc.name
                 if tc.arguments:
                     call.arguments.append(tc.arguments)
+            if d.function_call is not None:
+                if d.function_call.name:
+                    st.function_name = d.function_call.name
+                if st.function_args is None:
+                    st.function_args = []
+                if d.function_call.arguments:
+                    st.function_args.append(d.function_call.arguments)
             if c.logprobs:
                 if st.logprobs is None:
                     st.logprobs = {}
@@ -106,6 +118,7 @@ class StreamAccumulator:
                 tool_calls=calls or None,
                 reasoning_content="".join(st.reasoning) or None,
                 reasoning_blocks=st.reasoning_blocks or None,
+                refusal="".join(st.refusal) if st.refusal else None,
             )
             choices.append(
                 Choice(

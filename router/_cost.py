@@ -22,7 +22,7 @@ __all__ = ["cost", "usage_cost"]
 def usage_cost(price: Price, usage: Usage) -> float:
     """USD for ``usage`` at ``price`` (prices are per million tokens)."""
     cached = usage.prompt_tokens_details.cached_tokens or 0
-    written = usage.prompt_tokens_details.cache_creation_tokens or 0
+    written = usage.prompt_tokens_details.cache_write_tokens or 0
     fresh = max(usage.prompt_tokens - cached - written, 0)
     total = (
         fresh * price.input

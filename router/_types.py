@@ -28,6 +28,7 @@ __all__ = [
     "Delta",
     "FinishReason",
     "FunctionCall",
+    "FunctionCallDelta",
     "HttpRequest",
     "Message",
     "PromptTokensDetails",
@@ -75,6 +76,10 @@ class Message:
     # Provider-native reasoning blocks (e.g. Anthropic thinking blocks with signatures) kept so they
     # can be sent back verbatim on the next turn.
     reasoning_blocks: list[dict[str, Any]] | None = None
+    # The legacy answer to a request with ``functions`` (finish_reason "function_call"), as OpenAI sends it.
+    function_call: FunctionCall | None = None
+    # OpenAI's message annotations (url_citation, ...), where the provider returned them.
+    annotations: list[dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"role": self.role, "content": self.content}
@@ -86,6 +91,10 @@ class Message:
             d["refusal"] = self.refusal
         if self.reasoning_blocks:
             d["reasoning_blocks"] = self.reasoning_blocks
+        if self.function_call is not None:
+            d["function_call"] = self.function_call.to_dict()
+        if self.annotations:
+            d["annotations"] = self.annotations
         return d
 
 
@@ -110,13 +119,13 @@ class Choice:
 
 @dataclass(slots=True)
 class PromptTokensDetails:
-    cached_tokens: int = 0
-    cache_creation_tokens: int | None = None
+    """Field names are the official ``openai`` package's (``PromptTokensDetails``)."""
+
+    cached_tokens: int = 0  # prompt tokens read from the provider's cache
+    cache_write_tokens: int | None = None  # prompt tokens written to it (None: not reported)
 
     def to_dict(self) -> dict[str, Any]:
-        return _drop_none(
-            {"cached_tokens": self.cached_tokens, "cache_creation_tokens": self.cache_creation_tokens}
-        )
+        return _drop_none({"cached_tokens": self.cached_tokens, "cache_write_tokens": self.cache_write_tokens})
 
 
 @dataclass(slots=True)
@@ -159,9 +168,12 @@ class Receipt:
     renamed: dict[str, str] = field(default_factory=dict)
     clamped: dict[str, Any] = field(default_factory=dict)
     defaulted: dict[str, Any] = field(default_factory=dict)
+    # Answer fields the unified shape has no place for, by their wire path ("x_groq",
+    # "choices.0.message.citations"): kept here, never dropped. For streams, the last value of each.
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "provider": self.provider,
             "model": self.model,
             "dropped": list(self.dropped),
@@ -169,6 +181,9 @@ class Receipt:
             "clamped": dict(self.clamped),
             "defaulted": dict(self.defaulted),
         }
+        if self.extra:
+            d["extra"] = dict(self.extra)
+        return d
 
 
 @dataclass(slots=True)
@@ -222,21 +237,41 @@ class ToolCallDelta:
 
 
 @dataclass(slots=True)
+class FunctionCallDelta:
+    """A fragment of a legacy ``function_call`` answer."""
+
+    name: str | None = None
+    arguments: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _drop_none({"name": self.name, "arguments": self.arguments})
+
+
+@dataclass(slots=True)
 class Delta:
     role: Literal["assistant"] | None = None
     content: str | None = None
     reasoning_content: str | None = None
     tool_calls: list[ToolCallDelta] | None = None
     reasoning_blocks: list[dict[str, Any]] | None = None
+    function_call: FunctionCallDelta | None = None
+    refusal: str | None = None  # a piece of the model's refusal message (OpenAI's delta.refusal)
 
     def to_dict(self) -> dict[str, Any]:
         d = _drop_none(
-            {"role": self.role, "content": self.content, "reasoning_content": self.reasoning_content}
+            {
+                "role": self.role,
+                "content": self.content,
+                "reasoning_content": self.reasoning_content,
+                "refusal": self.refusal,
+            }
         )
         if self.tool_calls:
             d["tool_calls"] = [t.to_dict() for t in self.tool_calls]
         if self.reasoning_blocks:
             d["reasoning_blocks"] = self.reasoning_blocks
+        if self.function_call is not None:
+            d["function_call"] = self.function_call.to_dict()
         return d
 
 

@@ -86,7 +86,7 @@ def test_anthropic_usage_counts_cache_in_prompt_tokens() -> None:
     assert u is not None
     assert (u.prompt_tokens, u.completion_tokens, u.total_tokens) == (115, 3, 118)
     assert u.prompt_tokens_details.cached_tokens == 100
-    assert u.prompt_tokens_details.cache_creation_tokens == 5
+    assert u.prompt_tokens_details.cache_write_tokens == 5
 
 
 def test_unknown_finish_reason_is_kept_and_logged(caplog: pytest.LogCaptureFixture) -> None:

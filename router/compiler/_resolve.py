@@ -38,6 +38,7 @@ CODECS = {
     "gemini": "gemini",
     "ollama-chat": "ollama_chat",
     "cohere-chat-v2": "cohere_chat_v2",
+    "openai-responses": "openai_responses",
 }
 
 _Raw = Mapping[str, Any]
@@ -196,7 +197,7 @@ def resolve(spec: Spec) -> ProviderConfig:
             completion_tokens=_paths(usage.get("completion_tokens")),
             total_tokens=_paths(usage.get("total_tokens")),
             cached_tokens=_paths(usage.get("cached_tokens")),
-            cache_creation_tokens=_paths(usage.get("cache_creation_tokens")),
+            cache_write_tokens=_paths(usage.get("cache_write_tokens")),
             reasoning_tokens=_paths(usage.get("reasoning_tokens")),
             cost=_paths(usage.get("cost")),
             cost_headers=tuple(usage.get("cost_headers") or ()),
@@ -216,9 +217,9 @@ def resolve(spec: Spec) -> ProviderConfig:
             request_id=tuple(errors.get("request_id") or ()),
             retry_after_at=_path(errors.get("retry_after_at")),
             request_id_at=_path(errors.get("request_id_at")),
-        ),
             upstream_at=_path(errors.get("upstream_at")),
             upstream_provider_at=_path(errors.get("upstream_provider_at")),
+        ),
         stream=_make(
             StreamRules,
             framing=stream.get("framing"),
@@ -241,5 +242,6 @@ def resolve(spec: Spec) -> ProviderConfig:
             reasoning_content=messages.get("reasoning_content"),
             drop_fields=frozenset(messages.get("drop_fields") or ()),
         ),
-        models=tuple(_model(m) for m in spec.raw.get("models") or ()),  # never inherited
+        # Never inherited: the spec's own catalogue, or the one models_from names (copied in by the loader).
+        models=tuple(_model(m) for m in r.get("models") or ()),
     )

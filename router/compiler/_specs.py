@@ -35,7 +35,7 @@ from router.protocols._params import OPENAI_PARAMS
 
 __all__ = ["NOT_INHERITED", "Spec", "load_specs", "schema_diagnostics", "schema_path"]
 
-NOT_INHERITED = ("id", "name", "docs", "models", "extends")
+NOT_INHERITED = ("id", "name", "docs", "models", "models_from", "extends")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
@@ -303,6 +303,33 @@ def _raw_at(raw: Any, path: tuple[str | int, ...]) -> Any:
     return raw
 
 
+def _models_from(spec: Spec, by_id: dict[str, Spec], diags: list[Diagnostic]) -> None:
+    """``models_from: <id>``: this provider's catalogue is that spec's own (copied into the resolved
+    spec; the raw spec keeps none, so bare model ids still route to the spec that declares them)."""
+    source_id = spec.raw.get("models_from")
+    if source_id is None:
+        return
+    line, col = spec.loaded.marks.at(("models_from",))
+    source = by_id.get(source_id)
+    problem = None
+    if "models" in spec.raw:
+        problem = "models_from and models together, expected one catalogue: its own or another spec's"
+    elif source is None or source is spec:
+        others = sorted(i for i in by_id if i != spec.id)
+        hint = difflib.get_close_matches(str(source_id), others, n=1)
+        tail = f"; did you mean {hint[0]!r}?" if hint else ""
+        problem = f"models_from names {'itself' if source is spec else f'unknown spec {source_id!r}'}, expected the id of a spec with a catalogue{tail}"
+    elif not source.raw.get("models"):
+        problem = f"models_from names {source_id!r}, which declares no models of its own, expected a spec with a catalogue"
+    if problem is not None:
+        diags.append(Diagnostic(spec.file, line, col, problem, "/models_from"))
+        return
+    assert source is not None
+    spec.resolved["models"] = copy.deepcopy(source.raw["models"])
+    # The generated module holds the other spec's catalogue: its header hash follows that file too.
+    spec.sha256 = hashlib.sha256((spec.sha256 + source.sha256).encode()).hexdigest()
+
+
 def _param_names(spec: Spec, diags: list[Diagnostic]) -> None:
     """Parameter rules must name OpenAI parameters: a typo would otherwise be a rule that never fires."""
     raw = spec.raw
@@ -487,6 +514,9 @@ def load_specs(
         _placeholders(spec, diags)
         _param_names(spec, diags)
         _dates(spec, diags)
+    for spec in by_id.values():  # after every extends chain is resolved (and hashed)
+        if resolved_ok.get(spec.id):
+            _models_from(spec, by_id, diags)
 
     # Model ids and aliases must route to exactly one model, within a spec and across specs.
     seen: dict[str, tuple[Spec, str, tuple[str | int, ...]]] = {}

@@ -98,7 +98,7 @@ class UsagePaths:
     completion_tokens: tuple[Path, ...] = ()
     total_tokens: tuple[Path, ...] = ()
     cached_tokens: tuple[Path, ...] = ()
-    cache_creation_tokens: tuple[Path, ...] = ()
+    cache_write_tokens: tuple[Path, ...] = ()
     reasoning_tokens: tuple[Path, ...] = ()
     cost: tuple[Path, ...] = ()
     cost_headers: tuple[str, ...] = ()

@@ -29,9 +29,11 @@ from router._exceptions import InvalidResponseError
 from router._streaming import Event
 from router._types import ChatCompletion
 from router._types import ChatCompletionChunk
+from router._types import ChunkChoice
 from router._types import Delta
 from router._types import HttpRequest
 from router._types import Receipt
+from router._types import ToolCallDelta
 from router.protocols import _errors
 from router.protocols import _normalise
 from router.protocols import _params
@@ -81,6 +83,7 @@ class Codec(Protocol):
     STREAM_KEY: str | None  # body field that asks for a stream (None: the endpoint path says it)
     STREAM_ALWAYS: bool  # also send it as false (the endpoint streams by default)
     MODEL_PREFIX: str  # a prefix the API puts on model ids, taken off the request's model
+    ANSWER_KEYS: frozenset[str]  # top-level answer/frame keys the codec reads (the rest: receipt.extra)
 
     def translate(
         self, cfg: ProviderConfig, request: Request, body: Body, *, model: str, receipt: Receipt, strict: bool
@@ -254,10 +257,37 @@ def _parse(
     except _SHAPE_ERRORS as exc:
         raise _shape_error(cfg, exc, body, model, status) from None
     _check_answer(cfg, result, data, status, model)
+    for choice in result.choices:  # a call with no arguments is "{}", on every protocol
+        for tc in choice.message.tool_calls or ():
+            if not tc.function.arguments.strip():
+                tc.function.arguments = "{}"
+        fc = choice.message.function_call
+        if fc is not None and not fc.arguments.strip():
+            fc.arguments = "{}"
+    if receipt is not None:
+        keep_extra(codec, data, receipt)
     result.usage = _normalise.usage_from(cfg.usage, data)
     result.cost = _normalise.response_cost(cfg, headers, data)
     result.router = receipt
     return result
+
+
+def keep_extra(codec: Codec, data: Mapping[str, Any], receipt: Receipt) -> None:
+    """Top-level answer fields the codec does not read go to ``receipt.extra``: nothing is dropped."""
+    known = codec.ANSWER_KEYS
+    for key, value in data.items():
+        if key not in known and value is not None:
+            receipt.extra[key] = value
+
+
+class _ChoiceTrack:
+    """What the driver keeps of one streamed choice to hold the stream rules."""
+
+    __slots__ = ("finished", "tools")
+
+    def __init__(self) -> None:
+        self.finished = False
+        self.tools: dict[int, bool] = {}  # tool call index -> some argument text arrived
 
 
 class StreamDriver:
@@ -267,14 +297,17 @@ class StreamDriver:
     own); ``close()`` raises ``APIConnectionError`` when the stream stopped before the answer finished.
     """
 
-    __slots__ = ("_cfg", "_codec", "_inner", "_model", "_sentinel", "done")
+    __slots__ = ("_cfg", "_codec", "_inner", "_last", "_model", "_receipt", "_sentinel", "_tracks", "done")
 
     def __init__(self, cfg: ProviderConfig, codec: Codec, receipt: Receipt | None = None) -> None:
         self._cfg = cfg
         self._codec = codec
         self._inner = codec.decoder(cfg, receipt)
         self._model = receipt.model if receipt else None
+        self._receipt = receipt
         self._sentinel = False
+        self._tracks: dict[int, _ChoiceTrack] = {}
+        self._last: ChatCompletionChunk | None = None
         self.done = False
 
     def feed(self, ev: Event) -> list[ChatCompletionChunk]:
@@ -310,8 +343,57 @@ class StreamDriver:
         for chunk in chunks:
             for choice in chunk.choices:
                 _check_delta(cfg, choice.delta, self._model)
+                self._hold_rules(choice)
+            self._last = chunk
+        if self._receipt is not None:
+            keep_extra(self._codec, data, self._receipt)
         self.done = self._inner.done
         return chunks
+
+    def _hold_rules(self, choice: ChunkChoice) -> None:
+        """Exactly one finish reason per choice (a repeat is taken off), and a tool call that streamed
+        no argument text gets "{}" with the finish reason, so the folded call is valid JSON."""
+        track = self._tracks.get(choice.index)
+        if track is None:
+            track = self._tracks[choice.index] = _ChoiceTrack()
+        delta = choice.delta
+        for tc in delta.tool_calls or ():
+            track.tools[tc.index] = track.tools.get(tc.index, False) or bool(tc.arguments)
+        if choice.finish_reason is None:
+            return
+        if track.finished:
+            choice.finish_reason = None
+            choice.native_finish_reason = None
+            return
+        track.finished = True
+        empty = [i for i, has in track.tools.items() if not has]
+        if empty:
+            delta.tool_calls = [*(delta.tool_calls or ()), *(ToolCallDelta(index=i, arguments="{}") for i in empty)]
+            for i in empty:
+                track.tools[i] = True
+
+    def _inferred(self) -> list[ChatCompletionChunk]:
+        """A finish reason for each choice the provider ended without one: ``tool_calls`` when tool
+        calls streamed, else ``stop``; the native finish reason stays None (none was sent)."""
+        choices = []
+        for index, track in sorted(self._tracks.items()):
+            if not track.finished:
+                choice = ChunkChoice(
+                    index=index, delta=Delta(), finish_reason="tool_calls" if track.tools else "stop"
+                )
+                self._hold_rules(choice)
+                choices.append(choice)
+        if not choices:
+            return []
+        last = self._last
+        return [
+            ChatCompletionChunk(
+                id=last.id if last else "",
+                created=last.created if last else _normalise.now(),
+                model=last.model if last else (self._model or ""),
+                choices=choices,
+            )
+        ]
 
     def close(self) -> list[ChatCompletionChunk]:
         why = None if self._sentinel else self._inner.unfinished()
@@ -321,7 +403,12 @@ class StreamDriver:
                 provider=self._cfg.id,
                 model=self._model,
             )
-        return self._inner.close()
+        tail = self._inner.close()
+        for chunk in tail:
+            for choice in chunk.choices:
+                self._hold_rules(choice)
+            self._last = chunk
+        return tail + self._inferred()
 
     def decode(self, events: Iterable[Event]) -> Iterator[ChatCompletionChunk]:
         """Drive this decoder over already framed events, stopping at the provider's end marker."""

@@ -100,18 +100,24 @@ def usage_from(paths: UsagePaths, obj: Any) -> Usage | None:
     prompt = prompt or 0
     completion = completion or 0
     reasoning = _sum(obj, paths.reasoning_tokens, "reasoning_tokens" in alt) or 0
-    if paths.reasoning_excluded_from_completion:
+    reported = _sum(obj, paths.total_tokens, "total_tokens" in alt)
+    # The unified completion counts reasoning tokens (as OpenAI's does). Where the spec says the
+    # provider leaves them out, or its own total shows it did (total = prompt + completion + reasoning),
+    # they are added back.
+    if paths.reasoning_excluded_from_completion or (
+        reasoning and reported is not None and reported == prompt + completion + reasoning
+    ):
         completion += reasoning
-    total = _sum(obj, paths.total_tokens, "total_tokens" in alt)
-    if total is None or paths.reasoning_excluded_from_completion:
-        total = prompt + completion
+    # One rule for every provider: prompt + completion == total (a provider total that counts
+    # something else, or nothing, never makes the three figures disagree).
+    total = prompt + completion
     return Usage(
         prompt_tokens=prompt,
         completion_tokens=completion,
         total_tokens=total,
         prompt_tokens_details=PromptTokensDetails(
             cached_tokens=_sum(obj, paths.cached_tokens, "cached_tokens" in alt) or 0,
-            cache_creation_tokens=_sum(obj, paths.cache_creation_tokens, "cache_creation_tokens" in alt),
+            cache_write_tokens=_sum(obj, paths.cache_write_tokens, "cache_write_tokens" in alt),
         ),
         completion_tokens_details=CompletionTokensDetails(reasoning_tokens=reasoning),
     )

@@ -44,6 +44,10 @@ HANDLED: frozenset[str] = _wire.TOOLS_AND_FORMAT  # translated here, not by the 
 STREAM_KEY: str | None = "stream"
 STREAM_ALWAYS: bool = False
 MODEL_PREFIX: str = ""
+# Answer and stream-event keys read here (stop_sequence, container, ... go to receipt.extra).
+ANSWER_KEYS: frozenset[str] = frozenset(
+    {"id", "type", "role", "model", "content", "stop_reason", "usage", "message", "content_block", "delta", "index"}
+)
 
 
 def _image_block(cfg: ProviderConfig, part: Mapping[str, Any]) -> dict[str, Any]:

@@ -64,6 +64,10 @@ STREAM_KEY: str | None = "stream"
 # The endpoint streams by default (https://docs.ollama.com/api/streaming): say so either way.
 STREAM_ALWAYS: bool = True
 MODEL_PREFIX: str = ""
+# Answer keys read here (the timings total_duration, eval_duration, ... go to receipt.extra).
+ANSWER_KEYS: frozenset[str] = frozenset(
+    {"model", "created_at", "message", "done", "done_reason", "prompt_eval_count", "eval_count"}
+)
 _TOOL_CHOICES = ("auto", "none", "required")
 
 

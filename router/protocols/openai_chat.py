@@ -18,6 +18,7 @@ from router._types import Choice
 from router._types import ChunkChoice
 from router._types import Delta
 from router._types import FunctionCall
+from router._types import FunctionCallDelta
 from router._types import Message
 from router._types import Receipt
 from router._types import ToolCall
@@ -37,6 +38,15 @@ HANDLED: frozenset[str] = frozenset({"stream_options"})
 STREAM_KEY: str | None = "stream"
 STREAM_ALWAYS: bool = False
 MODEL_PREFIX: str = ""
+# Answer keys read here; anything else (OpenRouter's provider, Perplexity's citations, x_groq, ...)
+# goes to receipt.extra, as do unread choice and message fields (_CHOICE_KEYS, _MESSAGE_KEYS).
+ANSWER_KEYS: frozenset[str] = frozenset(
+    {"id", "object", "created", "model", "choices", "usage", "system_fingerprint"}
+)
+_CHOICE_KEYS = frozenset({"index", "message", "delta", "finish_reason", "logprobs", "error"})
+_MESSAGE_KEYS = frozenset(
+    {"role", "content", "tool_calls", "reasoning_content", "reasoning", "refusal", "function_call", "annotations"}
+)
 # Keys the router adds to assistant messages that no openai-chat server defines; reasoning_content is
 # sent back only where the spec says the server wants it (messages.reasoning_content: send).
 _ROUTER_ONLY = ("reasoning_blocks", "native_finish_reason")
@@ -186,6 +196,7 @@ def parse(cfg: ProviderConfig, data: Answer, status: int, receipt: Receipt | Non
     json_tool = _json_tool(cfg)
     for i, c in enumerate(data["choices"]):
         m = c.get("message") or {}
+        _keep_extra(receipt, i, c, "message")
         native = c.get("finish_reason")
         calls, answer = _tool_calls(m.get("tool_calls"), json_tool)
         content, reasoning = _content(m)
@@ -200,6 +211,8 @@ def parse(cfg: ProviderConfig, data: Answer, status: int, receipt: Receipt | Non
                     tool_calls=calls,
                     reasoning_content=reasoning,
                     refusal=m.get("refusal"),
+                    function_call=_function_call(m.get("function_call")),
+                    annotations=m.get("annotations") if isinstance(m.get("annotations"), list) else None,
                 ),
                 finish_reason=finish,
                 native_finish_reason=native,
@@ -213,6 +226,27 @@ def parse(cfg: ProviderConfig, data: Answer, status: int, receipt: Receipt | Non
         choices=choices,
         system_fingerprint=data.get("system_fingerprint"),
     )
+
+
+def _keep_extra(receipt: Receipt | None, i: int, c: Mapping[str, Any], part: str) -> None:
+    """Unread choice fields, and unread fields of its message / delta, onto receipt.extra."""
+    if receipt is None:
+        return
+    for k, v in c.items():
+        if k not in _CHOICE_KEYS and v is not None:
+            receipt.extra[f"choices.{i}.{k}"] = v
+    inner = c.get(part)
+    if isinstance(inner, Mapping):
+        for k, v in inner.items():
+            if k not in _MESSAGE_KEYS and v is not None:
+                receipt.extra[f"choices.{i}.{part}.{k}"] = v
+
+
+def _function_call(raw: Any) -> FunctionCall | None:
+    """The legacy ``message.function_call`` answer, as OpenAI returns it."""
+    if not isinstance(raw, Mapping):
+        return None
+    return FunctionCall(name=raw.get("name") or "", arguments=_arguments(raw.get("arguments")))
 
 
 def _delta(d: Mapping[str, Any]) -> Delta:
@@ -232,11 +266,15 @@ def _delta(d: Mapping[str, Any]) -> Delta:
                 )
             )
     content, reasoning = _content(d)
+    fc = d.get("function_call")
     return Delta(
         role=d.get("role"),
         content=content,
         reasoning_content=reasoning,
         tool_calls=calls,
+        function_call=FunctionCallDelta(name=fc.get("name"), arguments=fc.get("arguments"))
+        if isinstance(fc, Mapping)
+        else None,
     )
 
 
@@ -244,11 +282,12 @@ class StreamDecoder:
     """Decoded stream frames in, unified chunks out; one instance per stream (the driver handles the
     ``[DONE]`` sentinel, JSON and error frames)."""
 
-    __slots__ = ("_cfg", "_finished", "_json_indexes", "_json_tool", "_model", "_real_tools", "done")
+    __slots__ = ("_cfg", "_finished", "_json_indexes", "_json_tool", "_model", "_real_tools", "_receipt", "done")
 
     def __init__(self, cfg: ProviderConfig, receipt: Receipt | None = None) -> None:
         self._cfg = cfg
         self._model = receipt.model if receipt else None
+        self._receipt = receipt
         self._finished = False
         self._json_tool = _json_tool(cfg)
         self._json_indexes: set[int] = set()  # tool call indexes of the structured-output tool
@@ -276,6 +315,7 @@ class StreamDecoder:
         cfg = self._cfg
         choices = []
         for i, c in enumerate(data.get("choices") or ()):
+            _keep_extra(self._receipt, i, c, "delta")
             native = c.get("finish_reason")
             delta = _delta(c.get("delta") or {})
             if self._json_tool is not None and delta.tool_calls:
