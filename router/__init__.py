@@ -31,6 +31,7 @@ from router._exceptions import InternalServerError
 from router._exceptions import InvalidResponseError
 from router._exceptions import NotFoundError
 from router._exceptions import PermissionDeniedError
+from router._exceptions import QuotaExceededError
 from router._exceptions import RateLimitError
 from router._exceptions import RequestTooLargeError
 from router._exceptions import RouterError
@@ -125,6 +126,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "ProviderStatus",
+    "QuotaExceededError",
     "RateLimitError",
     "Receipt",
     "RequestTooLargeError",

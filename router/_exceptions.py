@@ -12,7 +12,8 @@
         │   ├── ContentFilterError
         │   └── UnsupportedParamsError   raised before any network call
         ├── RateLimitError (429)                     retryable, carries retry_after
-        │   └── RequestTooLargeError                 one request over a per-minute token limit by itself: not retryable
+        │   ├── RequestTooLargeError                 one request over a per-minute token limit by itself: not retryable
+        │   └── QuotaExceededError                   the account's quota or credit is used up: not retryable
         ├── ServiceUnavailableError (503/529)        retryable
         ├── InternalServerError (other 5xx)          retryable
         ├── InvalidResponseError                     the answer is not what the protocol promises
@@ -45,6 +46,7 @@ __all__ = [
     "InvalidResponseError",
     "NotFoundError",
     "PermissionDeniedError",
+    "QuotaExceededError",
     "RateLimitError",
     "RequestTooLargeError",
     "RouterError",
@@ -193,6 +195,15 @@ class RequestTooLargeError(RateLimitError):
     )
 
 
+class QuotaExceededError(RateLimitError):
+    """429 that waiting does not clear: the account's quota, credit or plan is used up (OpenAI's
+    ``insufficient_quota``: https://platform.openai.com/docs/guides/error-codes#api-errors). Still a
+    rate limit, as the status says; not retryable."""
+
+    retryable = False
+    advice = "the account's quota is used up: retrying will not help until the plan or billing changes"
+
+
 class ServiceUnavailableError(APIError):
     """503/529: the provider is overloaded or down for a moment."""
 
@@ -232,6 +243,7 @@ ERROR_KINDS: Mapping[str, type[APIError]] = {
     "not_found": NotFoundError,
     "rate_limit": RateLimitError,
     "request_too_large": RequestTooLargeError,
+    "quota_exceeded": QuotaExceededError,
     "overloaded": ServiceUnavailableError,
     "service_unavailable": ServiceUnavailableError,
     "internal_server": InternalServerError,

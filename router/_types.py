@@ -125,7 +125,9 @@ class PromptTokensDetails:
     cache_write_tokens: int | None = None  # prompt tokens written to it (None: not reported)
 
     def to_dict(self) -> dict[str, Any]:
-        return _drop_none({"cached_tokens": self.cached_tokens, "cache_write_tokens": self.cache_write_tokens})
+        return _drop_none(
+            {"cached_tokens": self.cached_tokens, "cache_write_tokens": self.cache_write_tokens}
+        )
 
 
 @dataclass(slots=True)

@@ -368,7 +368,10 @@ class StreamDriver:
         track.finished = True
         empty = [i for i, has in track.tools.items() if not has]
         if empty:
-            delta.tool_calls = [*(delta.tool_calls or ()), *(ToolCallDelta(index=i, arguments="{}") for i in empty)]
+            delta.tool_calls = [
+                *(delta.tool_calls or ()),
+                *(ToolCallDelta(index=i, arguments="{}") for i in empty),
+            ]
             for i in empty:
                 track.tools[i] = True
 

@@ -12,6 +12,7 @@ from router._exceptions import ERROR_KINDS
 from router._exceptions import APIError
 from router._exceptions import BadRequestError
 from router._exceptions import InternalServerError
+from router._exceptions import RateLimitError
 from router.protocols._config import Path
 from router.protocols._config import ProviderConfig
 from router.protocols._normalise import get_path
@@ -97,6 +98,10 @@ def map_error(
         )
     else:
         cls = ERROR_KINDS[kind]
+    if status == 429 and not issubclass(cls, RateLimitError):
+        # A 429 is a rate limit whatever its code or message says (a quota or a too-large request
+        # are kinds of it, typed as RateLimitError subclasses that are not retryable).
+        cls = RateLimitError
     lower = {k.lower(): v for k, v in headers.items()}
     request_id = next((lower[h.lower()] for h in rules.request_id if h.lower() in lower), None)
     if request_id is None and rules.request_id_at is not None:

@@ -46,7 +46,19 @@ STREAM_ALWAYS: bool = False
 MODEL_PREFIX: str = ""
 # Answer and stream-event keys read here (stop_sequence, container, ... go to receipt.extra).
 ANSWER_KEYS: frozenset[str] = frozenset(
-    {"id", "type", "role", "model", "content", "stop_reason", "usage", "message", "content_block", "delta", "index"}
+    {
+        "id",
+        "type",
+        "role",
+        "model",
+        "content",
+        "stop_reason",
+        "usage",
+        "message",
+        "content_block",
+        "delta",
+        "index",
+    }
 )
 
 
@@ -210,7 +222,16 @@ def _json_tool(cfg: ProviderConfig) -> str | None:
     return so.tool_name if "tool" in (so.json_schema, so.json_object) else None
 
 
-def _message(blocks: Iterable[Mapping[str, Any]], json_tool: str | None = None) -> Message:
+# Blocks that are neither text, thinking nor the caller's tool calls: tools Anthropic runs itself
+# (server_tool_use, web_search_tool_result, web_fetch_tool_result, mcp_tool_use, ...):
+# https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/web-search-tool#response
+# They are not the caller's tool calls; they are kept on receipt.extra["content"], in order.
+EXTRA_CONTENT = "content"
+
+
+def _message(
+    blocks: Iterable[Mapping[str, Any]], json_tool: str | None = None, receipt: Receipt | None = None
+) -> Message:
     text: list[str] = []
     thinking: list[str] = []
     kept: list[dict[str, Any]] = []
@@ -236,6 +257,8 @@ def _message(blocks: Iterable[Mapping[str, Any]], json_tool: str | None = None) 
             kept.append(dict(b))
         elif kind == "redacted_thinking":
             kept.append(dict(b))
+        elif receipt is not None:
+            receipt.extra.setdefault(EXTRA_CONTENT, []).append(dict(b))
     return Message(
         content="".join(text) if text else None,
         tool_calls=calls or None,
@@ -256,7 +279,7 @@ def parse(cfg: ProviderConfig, data: Answer, status: int, receipt: Receipt | Non
     if not isinstance(data.get("content"), list):
         raise InvalidResponseError("response has no content list", status=status, provider=cfg.id, body=data)
     native = data.get("stop_reason")
-    message = _message(data["content"], _json_tool(cfg))
+    message = _message(data["content"], _json_tool(cfg), receipt)
     finish = _normalise.finish_reason(cfg, native)
     if finish == "tool_calls" and not message.tool_calls:
         finish = "stop"  # the forced structured-output tool answered: that is the content
@@ -277,13 +300,14 @@ class StreamDecoder:
     """
 
     __slots__ = (
-        "_blocks", "_cfg", "_created", "_finished", "_id", "_json_tool", "_model", "_tool_index", "_usage",
-        "done",
+        "_blocks", "_cfg", "_created", "_finished", "_id", "_json_tool", "_model", "_receipt", "_tool_index",
+        "_usage", "done",
     )  # fmt: skip
 
     def __init__(self, cfg: ProviderConfig, receipt: Receipt | None = None) -> None:
         self._cfg = cfg
         self._model = receipt.model if receipt else ""
+        self._receipt = receipt
         self._id = ""
         self._created = _normalise.now()
         self._usage: dict[str, Any] = {}
@@ -314,8 +338,14 @@ class StreamDecoder:
                 return self._chunk(Delta(content=d.get("text") or ""))
             if dtype == "input_json_delta":
                 part = d.get("partial_json") or ""
-                if self._blocks.get(index, {}).get("type") == "json_output":
+                open_block = self._blocks.get(index)
+                if open_block is not None and open_block["type"] == "json_output":
                     return self._chunk(Delta(content=part))
+                if open_block is not None and open_block["type"] == "server":
+                    open_block["json"] += part  # a server tool's input: not the caller's call
+                    return []
+                if index not in self._tool_index:
+                    return []
                 return self._chunk(Delta(tool_calls=[ToolCallDelta(index=self._tool(index), arguments=part)]))
             if dtype == "thinking_delta":
                 text = d.get("thinking") or ""
@@ -353,11 +383,21 @@ class StreamDecoder:
                 return []
             if btype == "redacted_thinking":
                 return self._chunk(Delta(reasoning_blocks=[dict(block)]))
+            if btype != "text":
+                self._blocks[index] = {"type": "server", "block": dict(block), "json": ""}
             return []
         if kind == "content_block_stop":
             block = self._blocks.pop(data.get("index", 0), None)
             if block is not None and block["type"] == "thinking":
                 return self._chunk(Delta(reasoning_blocks=[block]))
+            if block is not None and block["type"] == "server" and self._receipt is not None:
+                kept = block["block"]
+                if block["json"]:
+                    try:
+                        kept["input"] = json.loads(block["json"])
+                    except ValueError:
+                        kept["input"] = block["json"]
+                self._receipt.extra.setdefault(EXTRA_CONTENT, []).append(kept)
             return []
         if kind == "message_delta":
             self._usage.update({k: v for k, v in (data.get("usage") or {}).items() if v is not None})

@@ -73,7 +73,9 @@ HANDLED: frozenset[str] = _wire.TOOLS_AND_FORMAT  # translated here, not by the 
 STREAM_KEY: str | None = None  # streaming is the :streamGenerateContent path, not a body field
 STREAM_ALWAYS: bool = False
 # Answer keys read here (the rest goes to receipt.extra).
-ANSWER_KEYS: frozenset[str] = frozenset({"candidates", "usageMetadata", "modelVersion", "responseId", "promptFeedback"})
+ANSWER_KEYS: frozenset[str] = frozenset(
+    {"candidates", "usageMetadata", "modelVersion", "responseId", "promptFeedback"}
+)
 MODEL_PREFIX: str = "models/"  # the API names models "models/<id>"; the path template adds the prefix itself
 
 # The tag on the reasoning_blocks this codec writes and reads back.

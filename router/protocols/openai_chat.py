@@ -7,6 +7,7 @@ options; responses are read field by field so a missing or odd field never raise
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,7 +46,16 @@ ANSWER_KEYS: frozenset[str] = frozenset(
 )
 _CHOICE_KEYS = frozenset({"index", "message", "delta", "finish_reason", "logprobs", "error"})
 _MESSAGE_KEYS = frozenset(
-    {"role", "content", "tool_calls", "reasoning_content", "reasoning", "refusal", "function_call", "annotations"}
+    {
+        "role",
+        "content",
+        "tool_calls",
+        "reasoning_content",
+        "reasoning",
+        "refusal",
+        "function_call",
+        "annotations",
+    }
 )
 # Keys the router adds to assistant messages that no openai-chat server defines; reasoning_content is
 # sent back only where the spec says the server wants it (messages.reasoning_content: send).
@@ -167,6 +177,10 @@ def _content(m: Mapping[str, Any]) -> tuple[Any, Any]:
     parts the reasoning."""
     content = m.get("content")
     reasoning = _reasoning(m)
+    if isinstance(content, Mapping):
+        # A JSON answer sent as a JSON value, not as text (Cloudflare Workers AI with json_schema,
+        # recorded: tests/fixtures/harvested/cloudflare/json_schema.json): the text is its JSON.
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")), reasoning
     if not isinstance(content, list):
         return content, reasoning
     text = _text_of(content)
@@ -282,7 +296,16 @@ class StreamDecoder:
     """Decoded stream frames in, unified chunks out; one instance per stream (the driver handles the
     ``[DONE]`` sentinel, JSON and error frames)."""
 
-    __slots__ = ("_cfg", "_finished", "_json_indexes", "_json_tool", "_model", "_real_tools", "_receipt", "done")
+    __slots__ = (
+        "_cfg",
+        "_finished",
+        "_json_indexes",
+        "_json_tool",
+        "_model",
+        "_real_tools",
+        "_receipt",
+        "done",
+    )
 
     def __init__(self, cfg: ProviderConfig, receipt: Receipt | None = None) -> None:
         self._cfg = cfg
