@@ -47,6 +47,7 @@ TEST_MODELS: dict[str, str] = {
     "ollama": "llama3.2",
     "openai": "gpt-4o-mini",
     "openai-compatible": "meta-llama/Llama-3.1-8B-Instruct",
+    "openai-responses": "gpt-5-mini",  # a reasoning model: the spec's include/sampling rules show
     "openrouter": "anthropic/claude-haiku-4.5",
     "perplexity": "sonar-pro",
     "together": "meta-llama/Llama-3.3-70B-Instruct-Turbo",

@@ -99,6 +99,12 @@ EXTRA_BODY = {
         {"generationConfig": {"seed": 7}},
         {"generationConfig": {"temperature": 0.5, "seed": 7}},
     ),
+    "openai-responses": (
+        "openai-responses",
+        {"reasoning_effort": "low"},
+        {"reasoning": {"summary": "auto"}},  # reasoning summaries are asked for this way
+        {"reasoning": {"effort": "low", "summary": "auto"}},
+    ),
     "ollama-chat": (
         "ollama",
         {"temperature": 0.5},

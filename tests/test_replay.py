@@ -32,6 +32,7 @@ FAMILY = {
     "gemini-generate": ("gemini", "gemini"),
     "gemini-stream": ("gemini", "gemini"),
     "ollama-chat": ("ollama-chat", "ollama"),
+    "openai-responses": ("openai-responses", "openai-responses"),
     "cohere-chat-v2": ("cohere-chat-v2", "cohere"),
 }
 CASES = sorted(p for p in REAL.glob("*/*.json") if load_case(p)["api"] in FAMILY)
