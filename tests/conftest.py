@@ -9,7 +9,9 @@ from matrix import PROVIDER_ENV
 from syrupy.extensions.json import JSONSnapshotExtension
 
 ROOT = Path(__file__).resolve().parents[1]
-REAL = ROOT / "tests" / "fixtures" / "real"  # a copy of ../shared/fixtures/real: tests read nothing outside the repo
+REAL = (
+    ROOT / "tests" / "fixtures" / "real"
+)  # a copy of ../shared/fixtures/real: tests read nothing outside the repo
 CASES = ROOT / "tests" / "cases"
 FIXED_NOW = 1_767_225_600  # 2026-01-01T00:00:00Z: snapshots must not depend on the clock
 

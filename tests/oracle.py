@@ -13,7 +13,9 @@ catch the other.
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -349,12 +351,20 @@ def read_anthropic(case: dict[str, Any]) -> Reading:
             return Reading(error=expected_error(_anthropic_status(data), data))
         if kind == "message_start":
             usage.update({k: v for k, v in (data["message"].get("usage") or {}).items() if v is not None})
+            # a message that starts complete (programmatic tool calling): its blocks and stop reason
+            for b in data["message"].get("content") or ():
+                if b.get("type") == "text":
+                    text += b.get("text") or ""
+                elif b.get("type") == "tool_use":
+                    blocks[-1 - len(blocks)] = [b["name"], json.dumps(b.get("input") or {})]
+            finish = ANTHROPIC_FINISH.get(data["message"].get("stop_reason"), finish)
         elif kind == "content_block_start":
             b = data["content_block"]
             if b["type"] == "tool_use":
-                blocks[data["index"]] = [b["name"], ""]
-            elif b["type"] == "server_tool_use":  # run by Anthropic (web search): not the caller's call
-                blocks[data["index"]] = [None, ""]
+                # input arrives whole on the start block or as input_json_delta fragments
+                blocks[data["index"]] = [b["name"], json.dumps(b["input"]) if b.get("input") else ""]
+            elif b["type"] not in ("text", "thinking", "redacted_thinking"):
+                blocks[data["index"]] = [None, ""]  # run by Anthropic (web search, MCP): not the caller's
             elif b["type"] == "text":
                 text += b.get("text") or ""
         elif kind == "content_block_delta":
@@ -363,7 +373,7 @@ def read_anthropic(case: dict[str, Any]) -> Reading:
                 text += d["text"]
             elif d["type"] == "thinking_delta":
                 thought += d["thinking"]
-            elif d["type"] == "input_json_delta":
+            elif d["type"] == "input_json_delta" and data["index"] in blocks:
                 blocks[data["index"]][1] += d["partial_json"]
         elif kind == "message_delta":
             finish = ANTHROPIC_FINISH.get((data.get("delta") or {}).get("stop_reason"), finish)
@@ -418,25 +428,67 @@ def _gemini_finish(native: Any, tools: bool) -> str | None:
     return None
 
 
+def _partial_args(call: list[Any], partial: Any) -> None:
+    """Apply Vertex AI streamed argument fragments ({jsonPath, *Value, willContinue}) to call[1]."""
+    for arg in partial or ():
+        path = arg["jsonPath"]
+        value = next((arg[k] for k in ("stringValue", "numberValue", "boolValue") if k in arg), None)
+        keys: list[Any] = []
+        for m in re.finditer(r"\.([^.\[\]]+)|\[(\d+)\]", path[1:]):
+            keys.append(int(m.group(2)) if m.group(2) else m.group(1))
+        node = call[1]
+        for k, nxt in itertools.pairwise(keys):
+            if isinstance(k, int):
+                while len(node) <= k:
+                    node.append([] if isinstance(nxt, int) else {})
+                node = node[k]
+            else:
+                node = node.setdefault(k, [] if isinstance(nxt, int) else {})
+        last = keys[-1]
+        if isinstance(last, int):
+            while len(node) <= last:
+                node.append(None)
+        old = node[last] if isinstance(last, int) else node.get(last)
+        continuing = path in call[2] and isinstance(old, str) and isinstance(value, str)
+        node[last] = old + value if continuing else value
+        if arg.get("willContinue") and isinstance(value, str):
+            call[2].add(path)
+        else:
+            call[2].discard(path)
+
+
 def read_gemini(case: dict[str, Any]) -> Reading:
     r = case["response"]
     frames = [(None, r["body"])] if not case["stream"] else _frames(r["raw_stream"])
     text, thought, finish, usage = "", "", None, None
     tools: list[tuple[str, Any]] = []
+    streaming: list[Any] | None = None  # [name, args] of a call whose arguments stream as partialArgs
     for _name, data in frames:
         if isinstance(data, dict) and data.get("error") is not None:
             status = _int(data["error"].get("code")) or r["status"]
             return Reading(error=expected_error(status if status >= 400 else 500, data))
         for cand in (data.get("candidates") or ())[:1]:
             for part in (cand.get("content") or {}).get("parts") or ():
-                if "functionCall" in part:
-                    tools.append((part["functionCall"]["name"], part["functionCall"].get("args") or {}))
+                fc = part.get("functionCall")
+                if fc is not None and fc.get("name") and fc.get("willContinue"):
+                    streaming = [fc["name"], {}, set()]
+                    _partial_args(streaming, fc.get("partialArgs"))
+                elif fc is not None and streaming is not None and not fc.get("name"):
+                    _partial_args(streaming, fc.get("partialArgs"))
+                    if not fc.get("willContinue"):
+                        tools.append((streaming[0], streaming[1]))
+                        streaming = None
+                elif fc is not None:
+                    tools.append((fc["name"], fc.get("args") or {}))
                 elif part.get("thought"):
                     thought += part.get("text") or ""
                 elif "text" in part:
                     text += part["text"]
             if cand.get("finishReason"):
                 finish = cand["finishReason"]
+                if streaming is not None:
+                    tools.append((streaming[0], streaming[1]))
+                    streaming = None
         u = _gemini_usage(data.get("usageMetadata"))
         if u is not None:
             usage = u
@@ -527,9 +579,15 @@ def _responses_reading(resp: dict[str, Any]) -> Reading:
             for part in item.get("content") or ():
                 if part.get("type") == "output_text":
                     text += part.get("text") or ""
-        elif item.get("type") == "reasoning":
-            for s in item.get("summary") or ():
-                thought += s.get("text") or ""
+        elif item.get("type") == "reasoning":  # summary parts are paragraphs: a blank line between
+            parts = [s.get("text") or "" for s in item.get("summary") or ()]
+            if not parts:  # servers that send the reasoning text itself (DeepSeek's Responses API)
+                parts = [
+                    c.get("text") or ""
+                    for c in item.get("content") or ()
+                    if c.get("type") == "reasoning_text"
+                ]
+            thought += ("\n\n" if thought and parts else "") + "\n\n".join(parts)
         elif item.get("type") == "function_call":
             tools.append((item["name"], _args(item.get("arguments"))))
     status = resp.get("status")
@@ -559,14 +617,19 @@ def read_responses(case: dict[str, Any]) -> Reading:
             return Reading(error=expected_error(r["status"] if r["status"] >= 400 else 500, data))
         return _responses_reading(data)
     last = None
+    items: list[Any] = []
     for name, data in _frames(r["raw_stream"]):
         kind = data.get("type") if isinstance(data, dict) else name
         if kind == "error":
             return Reading(error_any=True)
+        if kind == "response.output_item.done":
+            items.append(data["item"])
         if kind in ("response.completed", "response.incomplete", "response.failed"):
             last = data["response"]
     if last is None:
         return Reading(error=router.APIConnectionError)
+    if not last.get("output") and items:  # a final event that does not repeat the items streamed
+        last = {**last, "output": items}
     return _responses_reading(last)
 
 

@@ -113,7 +113,12 @@ EXTRA_BODY = {
     ),
     "cohere-chat-v2": (
         "cohere",
-        {"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}},
+        {
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "x", "schema": {"type": "object"}},
+            }
+        },
         {"response_format": {"json_schema": {"required": []}}},
         {"response_format": {"type": "json_object", "json_schema": {"type": "object", "required": []}}},
     ),

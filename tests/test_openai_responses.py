@@ -729,6 +729,19 @@ def _same(a: ChatCompletion, b: ChatCompletion) -> dict[str, Any]:
     return da
 
 
+def _same_answer(a: ChatCompletion, b: ChatCompletion) -> None:
+    """The same text, tool calls, finish reason and usage (a real final event may carry re-encrypted
+    reasoning or an empty text part the deltas never sent, so the rest is not compared)."""
+
+    def key(r: ChatCompletion) -> Any:
+        c = r.choices[0]
+        calls = [(t.function.name, t.function.arguments) for t in c.message.tool_calls or ()]
+        u = r.usage.to_dict() if r.usage else None
+        return (c.message.content or "", c.message.reasoning_content or "", calls, c.finish_reason, u)
+
+    assert key(a) == key(b)
+
+
 @pytest.mark.parametrize("name", sorted(ANSWERS))
 @pytest.mark.parametrize("deltas", [True, False], ids=["deltas", "done-events-only"])
 def test_stream_accumulates_to_the_non_stream_answer(name: str, deltas: bool) -> None:
@@ -1039,11 +1052,10 @@ def _harvested_reply(case: dict[str, Any]) -> Reply:
     return Reply(r["status"], headers, [raw.encode()])
 
 
-@pytest.mark.skipif(not HARVESTED, reason="no harvested openai-responses recordings yet")
 @pytest.mark.parametrize("path", HARVESTED, ids=[p.stem for p in HARVESTED])
 def test_harvested_recording_through_http(path: Path, snapshot_json: Any) -> None:
     """A real recording, replayed by a server on 127.0.0.1 (streams cut at awkward boundaries) and read
-    through router.completion: the same as the pure reading, SDK-valid on both sides, snapshotted."""
+    through router.completion: the same as the pure reading, SDK-valid (the unified answer), snapshotted."""
     case = load_case(path)
     reply = _harvested_reply(case)
     model = (case["request"].get("body") or {}).get("model") or MODEL
@@ -1062,8 +1074,8 @@ def test_harvested_recording_through_http(path: Path, snapshot_json: Any) -> Non
         if stream:
             raw = case["response"]["raw_stream"].encode()
             frames = [json.loads(line[6:]) for line in raw.decode().splitlines() if line.startswith("data: ")]
-            for frame in frames:
-                _sdk_valid(EVENT_MODELS[frame["type"]], frame)
+            # (the recordings themselves are not checked against the SDK's types: servers other than
+            # OpenAI's, and OpenAI's own built-in tools, send fields the types do not yet describe)
             try:
                 direct = list(_adapter().parse_stream_bytes([raw]))
             except router.APIError as err:  # an error event inside a 200 stream
@@ -1078,9 +1090,8 @@ def test_harvested_recording_through_http(path: Path, snapshot_json: Any) -> Non
             result = router.accumulate(chunks)
             final = next((f["response"] for f in frames if f.get("type") in _ENDS), None)
             if final is not None and final.get("output"):  # the final event repeats the whole answer
-                _same(result, _adapter().parse_response(200, {}, final))
+                _same_answer(result, _adapter().parse_response(200, {}, final))
         else:
-            _sdk_valid(Response, case["response"]["body"])
             result = router.completion(f"{PROVIDER}/{model}", MSGS, **call)
             _same(result, _adapter().parse_response(200, {}, case["response"]["body"]))
     OpenAIChatCompletion.model_validate(result.to_dict())

@@ -258,6 +258,8 @@ def _parse(
         raise _shape_error(cfg, exc, body, model, status) from None
     _check_answer(cfg, result, data, status, model)
     for choice in result.choices:  # a call with no arguments is "{}", on every protocol
+        if choice.finish_reason is None:  # the provider said nothing: as for a stream that ended so
+            choice.finish_reason = "tool_calls" if choice.message.tool_calls else "stop"
         for tc in choice.message.tool_calls or ():
             if not tc.function.arguments.strip():
                 tc.function.arguments = "{}"
@@ -321,7 +323,7 @@ class StreamDriver:
         cfg = self._cfg
         if cfg.stream.done is not None and ev.data == cfg.stream.done:
             self.done = self._sentinel = True
-            return []
+            return self._inferred()
         try:
             data = json.loads(ev.data)
         except (ValueError, RecursionError):
@@ -348,6 +350,8 @@ class StreamDriver:
         if self._receipt is not None:
             keep_extra(self._codec, data, self._receipt)
         self.done = self._inner.done
+        if self.done:
+            chunks = chunks + self._inferred()
         return chunks
 
     def _hold_rules(self, choice: ChunkChoice) -> None:

@@ -363,7 +363,37 @@ class StreamDecoder:
             self._id = msg.get("id") or self._id
             self._model = msg.get("model") or self._model
             self._usage.update(msg.get("usage") or {})
-            return self._chunk(Delta(role="assistant", content=""))
+            out = self._chunk(Delta(role="assistant", content=""))
+            blocks = msg.get("content")
+            if isinstance(blocks, list) and blocks:
+                # A message that starts with its content (programmatic tool calling: the tool call the
+                # code execution made arrives whole, often with its stop_reason and no message_delta).
+                whole = _message(blocks, self._json_tool, self._receipt)
+                calls = [
+                    ToolCallDelta(index=self._tool(i), id=tc.id, name=tc.function.name, arguments=tc.function.arguments)
+                    for i, tc in zip(
+                        (i for i, b in enumerate(blocks) if isinstance(b, Mapping) and b.get("type") == "tool_use"
+                         and b.get("name") != self._json_tool),
+                        whole.tool_calls or (),
+                        strict=False,
+                    )
+                ]  # fmt: skip
+                out += self._chunk(
+                    Delta(
+                        content=whole.content,
+                        reasoning_content=whole.reasoning_content,
+                        tool_calls=calls or None,
+                        reasoning_blocks=whole.reasoning_blocks,
+                    )
+                )
+            native = msg.get("stop_reason")
+            if native is not None:
+                self._finished = True
+                finish = _normalise.finish_reason(cfg, native)
+                if finish == "tool_calls" and not self._tool_index:
+                    finish = "stop"
+                out += self._chunk(Delta(), finish, native)
+            return out
         if kind == "content_block_start":
             block = data.get("content_block") or {}
             btype = block.get("type")
@@ -372,8 +402,14 @@ class StreamDecoder:
                 self._blocks[index] = {"type": "json_output"}
                 return []
             if btype == "tool_use":
+                # The input is {} and arrives as input_json_delta fragments, or (a call made by code
+                # execution) arrives whole here with no fragments after it.
+                given = block.get("input")
                 call = ToolCallDelta(
-                    index=self._tool(index), id=block.get("id"), name=block.get("name"), arguments=""
+                    index=self._tool(index),
+                    id=block.get("id"),
+                    name=block.get("name"),
+                    arguments=_wire.json_arguments(given) if given else "",
                 )
                 return self._chunk(Delta(tool_calls=[call]))
             if btype == "text" and block.get("text"):

@@ -40,6 +40,7 @@ answers. A ``role: tool`` message is matched back to its function name through t
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -519,12 +520,113 @@ def parse(cfg: ProviderConfig, data: Answer, status: int, receipt: Receipt | Non
     )
 
 
+_PATH_STEP = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]|\['([^']*)'\]")
+
+
+def _set_path(root: dict[str, Any], path: str, value: Any, append: bool) -> None:
+    """Set ``value`` at a JSONPath such as ``$.a.b[0]`` (an ``append``ed string continues the one there)."""
+    steps: list[str | int] = [
+        int(m.group(2)) if m.group(2) is not None else (m.group(1) or m.group(3) or "")
+        for m in _PATH_STEP.finditer(path.removeprefix("$"))
+    ]
+    node: Any = root
+    for i, step in enumerate(steps):
+        last = i == len(steps) - 1
+        nxt: Any = None if last else ([] if isinstance(steps[i + 1], int) else {})
+        if isinstance(step, int):
+            if not isinstance(node, list):
+                return
+            while len(node) <= step:
+                node.append(nxt)
+            if last:
+                node[step] = node[step] + value if append and isinstance(node[step], str) else value
+            elif node[step] is None:
+                node[step] = nxt
+            node = node[step]
+        else:
+            if not isinstance(node, dict):
+                return
+            if last:
+                prev = node.get(step)
+                node[step] = prev + value if append and isinstance(prev, str) else value
+            else:
+                node = node.setdefault(step, nxt)
+
+
+class _PartialCall:
+    """A function call whose arguments stream as ``partialArgs`` (Vertex AI's streamed function call
+    arguments): the part that names it has ``willContinue``, later parts carry ``partialArgs``
+    ({jsonPath, stringValue|numberValue|boolValue|nullValue, willContinue}) and a part with no
+    ``willContinue`` ends it. https://cloud.google.com/vertex-ai/generative-ai/docs/multimodal/function-calling#streaming-arguments
+    """
+
+    __slots__ = ("args", "fields", "open_strings")
+
+    def __init__(self, head: Mapping[str, Any], signature: Any) -> None:
+        self.fields = {k: v for k, v in head.items() if k not in ("willContinue", "partialArgs")}
+        self.fields["signature"] = signature
+        self.args: dict[str, Any] = {}
+        self.open_strings: set[str] = set()  # paths whose string value continues in the next fragment
+
+    def add(self, partial: Any) -> None:
+        for arg in partial if isinstance(partial, list) else ():
+            if not isinstance(arg, Mapping) or not isinstance(arg.get("jsonPath"), str):
+                continue
+            path = arg["jsonPath"]
+            if "stringValue" in arg:
+                value: Any = arg["stringValue"]
+            elif "numberValue" in arg:
+                value = arg["numberValue"]
+            elif "boolValue" in arg:
+                value = arg["boolValue"]
+            else:
+                value = None
+            _set_path(self.args, path, value, append=path in self.open_strings and isinstance(value, str))
+            if arg.get("willContinue") and isinstance(value, str):
+                self.open_strings.add(path)
+            else:
+                self.open_strings.discard(path)
+
+    def part(self) -> dict[str, Any]:
+        fields = dict(self.fields)
+        signature = fields.pop("signature")
+        whole: dict[str, Any] = {"functionCall": {**fields, "args": self.args}}
+        if signature:
+            whole["thoughtSignature"] = signature
+        return whole
+
+
+def _join_partial_calls(parts: Any, open_call: _PartialCall | None) -> tuple[list[Any], _PartialCall | None]:
+    """A stream frame's parts with streamed-argument calls assembled into whole functionCall parts
+    (a call still open at the frame's end carries over to the next frame)."""
+    out: list[Any] = []
+    for p in parts if isinstance(parts, list) else ():
+        fc = p.get("functionCall") if isinstance(p, Mapping) else None
+        if not isinstance(fc, Mapping):
+            out.append(p)
+            continue
+        if open_call is None and fc.get("willContinue") and fc.get("name"):
+            open_call = _PartialCall(fc, p.get("thoughtSignature"))
+            open_call.add(fc.get("partialArgs"))
+            continue
+        if open_call is not None and not fc.get("name"):
+            open_call.add(fc.get("partialArgs"))
+            if not fc.get("willContinue"):
+                out.append(open_call.part())
+                open_call = None
+            continue
+        out.append(p)
+    return out, open_call
+
+
 class StreamDecoder:
     """Gemini stream frames to OpenAI chunks: role first, text/thought/tool deltas, finish reason on the
     candidate's last frame, one usage chunk (choices=[]) at the end. The stream has no end marker, so
     ``close()`` raises APIConnectionError unless every candidate that began has finished."""
 
-    __slots__ = ("_calls", "_cfg", "_created", "_ended", "_id", "_model", "_started", "_usage", "done")
+    __slots__ = (
+        "_calls", "_cfg", "_created", "_ended", "_id", "_model", "_partial", "_started", "_usage", "done",
+    )  # fmt: skip
 
     def __init__(self, cfg: ProviderConfig, receipt: Receipt | None = None) -> None:
         self._cfg = cfg
@@ -535,6 +637,7 @@ class StreamDecoder:
         self._calls: dict[int, int] = {}  # candidate index -> function calls seen so far
         self._started: set[int] = set()  # candidate indexes whose role was sent
         self._ended: set[int] = set()  # candidate indexes whose finish reason was sent
+        self._partial: dict[int, _PartialCall] = {}  # candidate index -> a call whose arguments stream
         self.done = False
 
     def _choice(self, index: int, delta: Delta, native: Any) -> ChunkChoice:
@@ -566,7 +669,14 @@ class StreamDecoder:
                     continue
                 index = c.get("index", i)
                 seen = self._calls.get(index, 0)
-                got = _read_parts((c.get("content") or {}).get("parts"), self._id, index, seen)
+                parts, still_open = _join_partial_calls(
+                    (c.get("content") or {}).get("parts"), self._partial.pop(index, None)
+                )
+                if still_open is not None and c.get("finishReason") is not None:
+                    parts.append(still_open.part())  # the answer ended: so did its last call
+                elif still_open is not None:
+                    self._partial[index] = still_open
+                got = _read_parts(parts, self._id, index, seen)
                 self._calls[index] = seen + len(got.calls)
                 delta = Delta(
                     content="".join(got.text) if got.text else None,

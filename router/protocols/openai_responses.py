@@ -512,12 +512,13 @@ class StreamDecoder:
 
     __slots__ = (
         "_args", "_cfg", "_created", "_finished", "_id", "_last_part", "_model", "_pending", "_reasoned",
-        "_reasoned_items", "_started", "_texts", "_tool_index", "done",
+        "_reasoned_items", "_receipt", "_started", "_texts", "_tool_index", "done",
     )  # fmt: skip
 
     def __init__(self, cfg: ProviderConfig, receipt: Receipt | None = None) -> None:
         self._cfg = cfg
         self._model = receipt.model if receipt else ""
+        self._receipt = receipt
         self._id = ""
         self._created = _normalise.now()
         self._started = False
@@ -624,6 +625,11 @@ class StreamDecoder:
         if kind == "response.output_item.done":
             return self._item_done(data)
         if kind in ("response.completed", "response.incomplete"):
+            final = data.get("response")
+            if self._receipt is not None and isinstance(final, Mapping):
+                for key, value in final.items():  # the final Response's unread fields, as for a whole answer
+                    if key not in ANSWER_KEYS and value is not None:
+                        self._receipt.extra[key] = value
             return self._completed(data)
         if kind == "response.failed":
             raise _failed(self._cfg, self._response(data))
