@@ -118,6 +118,9 @@ class StreamAccumulator:
                 tool_calls=calls or None,
                 reasoning_content="".join(st.reasoning) or None,
                 reasoning_blocks=st.reasoning_blocks or None,
+                function_call=None
+                if st.function_args is None
+                else FunctionCall(name=st.function_name or "", arguments="".join(st.function_args) or "{}"),
                 refusal="".join(st.refusal) if st.refusal else None,
             )
             choices.append(
@@ -140,7 +143,12 @@ class StreamAccumulator:
 
 
 def accumulate(chunks: Iterable[ChatCompletionChunk], receipt: Receipt | None = None) -> ChatCompletion:
-    """The ChatCompletion a whole stream amounts to."""
+    """The ChatCompletion a whole stream amounts to. Given the stream itself (not a list of its
+    chunks), the result carries the stream's receipt (``resp.router``: what was sent, and the answer
+    fields kept on ``resp.router.extra``)."""
+    if receipt is None:
+        found = getattr(chunks, "receipt", None)
+        receipt = found if isinstance(found, Receipt) else None
     acc = StreamAccumulator(receipt)
     for chunk in chunks:
         acc.add(chunk)

@@ -89,9 +89,8 @@ def replay(case: dict[str, Any]) -> tuple[Any, router.APIError | None]:
         msgs = [{"role": "user", "content": "replayed"}]
         try:
             if case["stream"]:
-                return router.accumulate(
-                    list(router.completion(f"{mod.id}/{model_of(case)}", msgs, **call))
-                ), None
+                # the stream itself, so the folded answer carries its receipt (resp.router.extra)
+                return router.accumulate(router.completion(f"{mod.id}/{model_of(case)}", msgs, **call)), None
             return router.completion(f"{mod.id}/{model_of(case)}", msgs, **call), None
         except router.APIError as err:
             assert KEY not in str(err)

@@ -365,3 +365,27 @@ def test_usage_adds_up_when_the_provider_leaves_reasoning_out(pid: str) -> None:
     u = a.parse_response(200, {}, json.dumps(body).encode()).usage
     assert u is not None and (u.prompt_tokens, u.completion_tokens, u.total_tokens) == (10, 10, 20)
     assert u.completion_tokens_details.reasoning_tokens == 7
+
+
+@pytest.mark.parametrize("pid", _by("openai-chat"))
+def test_a_legacy_function_call_comes_back_as_openai_returns_it(pid: str) -> None:
+    a = _registry.adapter(pid)
+    body = {"id": "c", "object": "chat.completion", "created": 1, "model": "m",
+            "choices": [{"index": 0, "finish_reason": "function_call", "message": {
+                "role": "assistant", "content": None, "function_call": {"name": "f", "arguments": ""}}}]}  # fmt: skip
+    resp = a.parse_response(200, {}, json.dumps(body).encode())
+    fc = resp.choices[0].message.function_call
+    assert fc is not None and (fc.name, fc.arguments) == ("f", "{}")
+    assert resp.choices[0].finish_reason == "function_call"
+    from openai.types.chat import ChatCompletion as SDKChatCompletion
+
+    SDKChatCompletion.model_validate(resp.to_dict())
+    raw = _chat_stream(
+        {"index": 0, "delta": {"role": "assistant", "function_call": {"name": "f", "arguments": '{"a":'}}},
+        {"index": 0, "delta": {"function_call": {"arguments": "1}"}}},
+        {"index": 0, "delta": {}, "finish_reason": "function_call"},
+    )
+    folded = router.accumulate(a.parse_stream_bytes([raw]))
+    fc = folded.choices[0].message.function_call
+    assert fc is not None and (fc.name, fc.arguments) == ("f", '{"a":1}')
+    assert folded.choices[0].finish_reason == "function_call"
