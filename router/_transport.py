@@ -17,6 +17,7 @@ import weakref
 from collections.abc import AsyncGenerator
 from collections.abc import Callable
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 from typing import Any
 
 from router import _watchdog
@@ -30,6 +31,9 @@ from router._types import HttpRequest
 from router._watchdog import awatch
 from router._watchdog import unwatch
 from router._watchdog import watch
+
+if TYPE_CHECKING:
+    import ssl
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -62,6 +66,19 @@ _async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.Async
     weakref.WeakKeyDictionary()
 )
 _lock = threading.Lock()
+_ssl_context: ssl.SSLContext | None = None
+
+
+def _verify() -> ssl.SSLContext:
+    """The one default SSL context every pooled client verifies with (httpx's default: certifi's CA
+    bundle, or SSL_CERT_FILE / SSL_CERT_DIR). Loading the bundle takes about 40 ms; without sharing it,
+    each event loop's new client paid that again (``asyncio.run(acompletion(...))`` once per call).
+    An SSLContext may be shared between clients, threads and event loops."""
+    global _ssl_context
+    context = _ssl_context
+    if context is None:
+        context = _ssl_context = httpx.create_ssl_context()  # a race only builds one more
+    return context
 
 
 def _client() -> httpx.Client:
@@ -72,6 +89,7 @@ def _client() -> httpx.Client:
             client = _sync_client
             if client is None:
                 client = httpx.Client(
+                    verify=_verify(),
                     limits=_LIMITS,
                     timeout=DEFAULT_TIMEOUT,
                     follow_redirects=False,
@@ -94,6 +112,7 @@ async def _aclient() -> httpx.AsyncClient:
     client = _async_clients.get(loop)
     if client is None:
         client = httpx.AsyncClient(
+            verify=_verify(),
             limits=_LIMITS,
             timeout=DEFAULT_TIMEOUT,
             follow_redirects=False,

@@ -22,7 +22,14 @@ from typing import Any
 
 MAX_SLOW = 5.0  # no fault keeps a connection longer than this
 
-# A valid answer, and one content frame and a terminal frame of a stream, per protocol.
+
+def _responses_message(text: str) -> dict[str, Any]:
+    return {"id": "msg_1", "type": "message", "status": "completed", "role": "assistant",
+            "content": [{"type": "output_text", "text": text, "annotations": []}]}  # fmt: skip
+
+
+# A valid answer, and one content frame and a terminal frame of a stream, per protocol (keyed by the
+# provider of tests/matrix.py's PROTOCOL_MODELS that speaks it).
 ANSWER = {
     "openai": {"id": "c", "object": "chat.completion", "created": 1, "model": "m",
                "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}]},
@@ -31,7 +38,20 @@ ANSWER = {
     "gemini": {"candidates": [{"index": 0, "content": {"role": "model", "parts": [{"text": "ok"}]}, "finishReason": "STOP"}]},
     "ollama": {"model": "m", "created_at": "2025-01-01T00:00:00Z", "message": {"role": "assistant", "content": "ok"},
                "done": True, "done_reason": "stop"},
+    # V2ChatResponse (tests/fixtures/harvested/cohere/text.json): no model field; usage tokens + billed_units
+    "cohere": {"id": "c", "finish_reason": "COMPLETE", "message": {"role": "assistant", "content": [{"type": "text", "text": "ok"}]},
+               "usage": {"billed_units": {"input_tokens": 1, "output_tokens": 1}, "tokens": {"input_tokens": 1, "output_tokens": 1}}},
+    # Response (tests/fixtures/harvested/openai/text_after_output_schema_tool.json)
+    "openai-responses": {"id": "resp_1", "object": "response", "created_at": 1, "status": "completed", "error": None,
+                         "incomplete_details": None, "model": "m", "output": [_responses_message("ok")],
+                         "usage": {"input_tokens": 1, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": 1,
+                                   "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 2}},
 }  # fmt: skip
+
+
+def _named(*events: dict[str, Any]) -> bytes:
+    """SSE frames with the event name on each (Anthropic, Cohere v2 and Responses all send one)."""
+    return b"".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events)
 
 
 def _frames(protocol: str) -> tuple[list[bytes], bytes]:
@@ -59,6 +79,38 @@ def _frames(protocol: str) -> tuple[list[bytes], bytes]:
         return [b"data: " + json.dumps(part).encode() + b"\n\n"], b"data: " + json.dumps(
             end
         ).encode() + b"\n\n"
+    if protocol == "cohere":  # tests/fixtures/harvested/cohere/stream_text.json
+        message = {"role": "assistant", "content": [], "tool_plan": "", "tool_calls": [], "citations": []}
+        text = {"type": "content-delta", "index": 0, "delta": {"message": {"content": {"text": "tok "}}}}
+        usage = {
+            "billed_units": {"input_tokens": 1, "output_tokens": 1},
+            "tokens": {"input_tokens": 1, "output_tokens": 1},
+        }
+        return [
+            _named({"id": "c", "type": "message-start", "delta": {"message": message}}),
+            _named({"type": "content-start", "index": 0, "delta": {"message": {"content": {"type": "text", "text": ""}}}}),
+            _named(text),
+        ], _named(
+            {"type": "content-end", "index": 0},
+            {"type": "message-end", "delta": {"finish_reason": "COMPLETE", "usage": usage}},
+        ) + b"data: [DONE]\n\n"  # fmt: skip
+    if protocol == "openai-responses":  # tests/fixtures/harvested/openai/stream_text_*.json
+        created = {**ANSWER["openai-responses"], "status": "in_progress", "output": [], "usage": None}
+        item = {"id": "msg_1", "type": "message", "status": "in_progress", "role": "assistant", "content": []}
+        part = {"type": "output_text", "text": "", "annotations": []}
+        where = {"item_id": "msg_1", "output_index": 0, "content_index": 0}
+        return [
+            _named({"type": "response.created", "sequence_number": 0, "response": created}),
+            _named({"type": "response.output_item.added", "sequence_number": 1, "output_index": 0, "item": item}),
+            _named({"type": "response.content_part.added", "sequence_number": 2, **where, "part": part}),
+            _named({"type": "response.output_text.delta", "sequence_number": 3, **where, "delta": "tok "}),
+        ], _named(
+            {"type": "response.output_text.done", "sequence_number": 4, **where, "text": "tok "},
+            {"type": "response.content_part.done", "sequence_number": 5, **where, "part": {**part, "text": "tok "}},
+            {"type": "response.output_item.done", "sequence_number": 6, "output_index": 0, "item": _responses_message("tok ")},
+            {"type": "response.completed", "sequence_number": 7,
+             "response": {**ANSWER["openai-responses"], "output": [_responses_message("tok ")]}},
+        )  # fmt: skip
     line = {
         "model": "m",
         "created_at": "2025-01-01T00:00:00Z",
@@ -72,11 +124,43 @@ def _frames(protocol: str) -> tuple[list[bytes], bytes]:
 def _protocol(path: str) -> str:
     if path.endswith("/api/chat"):
         return "ollama"
+    if path.endswith("/v2/chat"):
+        return "cohere"
+    if path.endswith("/responses"):
+        return "openai-responses"
     if "generateContent" in path or "streamGenerateContent" in path:
         return "gemini"
     if path.endswith("/v1/messages"):
         return "anthropic"
     return "openai"
+
+
+# Each protocol's error envelope, as its provider documents (and the recordings show) it.
+_GOOGLE_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+                  429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}  # fmt: skip
+_ANTHROPIC_TYPE = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+                   404: "not_found_error", 429: "rate_limit_error", 529: "overloaded_error"}  # fmt: skip
+
+
+def error_body(protocol: str, status: int, message: str) -> bytes:
+    """An error answer's body in ``protocol``'s own envelope."""
+    if protocol in ("openai", "openai-responses"):
+        # https://platform.openai.com/docs/guides/error-codes (tests/fixtures/harvested/openai/error_429_*.json)
+        kind = "requests" if status == 429 else ("server_error" if status >= 500 else "invalid_request_error")
+        code = "rate_limit_exceeded" if status == 429 else None
+        body: Any = {"error": {"message": message, "type": kind, "param": None, "code": code}}
+    elif protocol == "anthropic":  # https://docs.anthropic.com/en/api/errors
+        kind = _ANTHROPIC_TYPE.get(status, "api_error")
+        body = {"type": "error", "error": {"type": kind, "message": message}, "request_id": "req_1"}
+    elif protocol == "gemini":  # https://ai.google.dev/gemini-api/docs/troubleshooting#error-codes
+        body = {
+            "error": {"code": status, "message": message, "status": _GOOGLE_STATUS.get(status, "UNKNOWN")}
+        }
+    elif protocol == "ollama":  # https://github.com/ollama/ollama/blob/main/docs/api.md#errors
+        body = {"error": message}
+    else:  # cohere: {"id", "message"}, no error object (tests/fixtures/real/cohere/error_401.json)
+        body = {"id": "e", "message": message}
+    return json.dumps(body).encode()
 
 
 def _head(status: int, headers: dict[str, str] | None = None, length: int | None = None) -> bytes:
@@ -194,10 +278,7 @@ class _Handler(socketserver.BaseRequestHandler):
                 "retry_503_seconds": {"retry-after": "0"},
                 "retry_529_seconds": {"retry-after": "0"},
             }.get(fault, {})
-            err = json.dumps(
-                {"error": {"message": "try later", "type": "rate_limit_error"}, "type": "error"}
-            ).encode()
-            self._send(sock, _whole(status, err, **headers))
+            self._send(sock, _whole(status, error_body(protocol, status, "try later"), **headers))
         elif fault == "gzip_garbage":
             self._send(
                 sock,

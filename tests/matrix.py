@@ -102,7 +102,9 @@ def adapter(provider: str) -> Any:
     return _registry.adapter(provider)
 
 
-# One provider of each wire protocol, as "provider/model": the protocol-level tests run on these.
+# One provider of each wire protocol, as "provider/model": the protocol-level tests run on these
+# (openai-chat, anthropic-messages, gemini, ollama-chat, cohere-chat-v2, openai-responses).
 PROTOCOL_MODELS: dict[str, str] = {
-    p: f"{p}/{TEST_MODELS[p]}" for p in ("openai", "anthropic", "gemini", "ollama")
+    p: f"{p}/{TEST_MODELS[p]}"
+    for p in ("openai", "anthropic", "gemini", "ollama", "cohere", "openai-responses")
 }

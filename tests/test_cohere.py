@@ -767,3 +767,52 @@ def test_recorded_requests_are_what_we_send() -> None:
     assert sent == [system, user, assistant]
     images = load_case(HARVESTED / "image_input.json")["request"]["body"]
     assert _body(model=images["model"], messages=images["messages"])["messages"] == images["messages"]
+
+
+# --------------------------------------------------------------------------- defects the protocol matrices found
+
+
+def _raw_sse(*events: dict[str, Any]) -> bytes:
+    """Events as they came, not checked against the SDK's types (the point is that they are wrong)."""
+    return "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events).encode()
+
+
+@pytest.mark.parametrize(
+    "tool_calls",
+    [5, [], [5], "get_weather", {"id": "c1", "type": "function", "function": {"arguments": ""}}],
+    ids=["a-number", "an-empty-list", "a-list-of-a-number", "a-string", "a-call-without-a-name"],
+)
+def test_a_streamed_tool_call_that_is_not_a_named_call_is_an_invalid_response(tool_calls: Any) -> None:
+    """A tool-call-start whose tool_calls was not a call object (or named no function) was read as an
+    empty call: the stream came back as a success with a tool call named ""."""
+    raw = _raw_sse(
+        _start(),
+        {"type": "tool-call-start", "index": 0, "delta": {"message": {"tool_calls": tool_calls}}},
+        {"type": "tool-call-end", "index": 0},
+        _end("TOOL_CALL"),
+    )
+    with pytest.raises(router.InvalidResponseError):
+        list(adapter.parse_stream_bytes([raw]))
+
+
+@pytest.mark.parametrize("function", [{"arguments": "{}"}, {"name": "", "arguments": "{}"}, {"name": 5}])
+def test_an_answer_s_tool_call_without_a_function_name_is_an_invalid_response(function: Any) -> None:
+    """A whole answer's tool call with no function name came back as a call named ""."""
+    body = {**_answer(), "finish_reason": "TOOL_CALL"}
+    body["message"] = {
+        "role": "assistant",
+        "tool_calls": [{"id": "c1", "type": "function", "function": function}],
+    }
+    with pytest.raises(router.InvalidResponseError):
+        adapter.parse_response(200, {}, json.dumps(body).encode())
+
+
+def test_a_streamed_citation_that_is_not_an_object_is_an_invalid_response() -> None:
+    """A citation-start whose citation was a number came back as a citations block holding it."""
+    raw = _raw_sse(
+        _start(),
+        {"type": "citation-start", "index": 0, "delta": {"message": {"citations": 5}}},
+        _end(),
+    )
+    with pytest.raises(router.InvalidResponseError, match="citation"):
+        list(adapter.parse_stream_bytes([raw]))

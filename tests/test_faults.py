@@ -1,6 +1,6 @@
 """Untrusted bytes from upstream never escape as bare Python errors.
 
-A fault matrix over the four protocols, sync and async, plain and streamed, through ``http_client=``
+A fault matrix over the six protocols, sync and async, plain and streamed, through ``http_client=``
 with an ``httpx.MockTransport`` that misbehaves: invalid, deep, wrong-shape and non-UTF-8 JSON,
 HTML error pages, error bodies and streams cut off by a read error or a read timeout, and a stream
 iterated twice. Every call either returns a well-formed answer or raises a ``RouterError``, never
@@ -76,6 +76,15 @@ def _wrong_shapes(provider: str) -> list[bytes]:
         "anthropic": [b'{"content":[1,"two"]}', b'{"content":[{"type":"tool_use","input":5}]}', b'{"content":"x"}'],
         "gemini": [b'{"candidates":[1]}', b'{"candidates":[{"content":{"parts":[1,"x"]}}]}', b'{"candidates":[{"content":5}]}'],
         "ollama": [b'{"message":{"content":5}}', b'{"message":{"tool_calls":[1]}}', b'{"message":{"role":"assistant","content":"x","tool_calls":"no"}}'],
+        "cohere": [b'{"message":{"content":5}}', b'{"message":{"content":[1,"two"]}}', b'{"message":{"content":[{"type":"text","text":5}]}}',
+                   b'{"message":{"tool_calls":[1]}}', b'{"message":{"tool_calls":[{"function":5}]}}', b'{"message":{"tool_calls":"no"}}',
+                   b'{"message":{"content":[{"type":"text","text":"x"}]},"finish_reason":"COMPLETE","usage":{"tokens":{"input_tokens":"a"}}}',
+                   b'{"message":{"content":[{"type":"text","text":"x"}]},"finish_reason":"ERROR"}'],
+        "openai-responses": [b'{"output":5}', b'{"output":[1,"two"]}', b'{"output":[{"type":"message","content":5}]}',
+                             b'{"output":[{"type":"message","content":[{"type":"output_text","text":5}]}]}',
+                             b'{"output":[{"type":"function_call","name":5,"arguments":{}}]}',
+                             b'{"output":[{"type":"reasoning","summary":5}]}', b'{"status":"failed","output":[],"error":5}',
+                             b'{"status":"completed","output":[],"usage":{"input_tokens":"a"}}'],
     }  # fmt: skip
     return common + own[provider]
 
@@ -95,6 +104,19 @@ def _stream_faults(provider: str) -> list[bytes]:
         "anthropic": [b'{"type":"content_block_delta","delta":5}', b'{"type":"message_start","message":5}',
                       b'{"type":"content_block_start","content_block":5}'],
         "gemini": [b'{"candidates":[1]}', b'{"candidates":[{"content":{"parts":[1]}}]}'],
+        "cohere": [b'{"type":"content-delta","delta":5}', b'{"type":"content-delta","delta":{"message":{"content":5}}}',
+                   b'{"type":"content-delta","delta":{"message":{"content":{"text":5}}}}',
+                   b'{"type":"tool-call-start","index":0,"delta":{"message":{"tool_calls":5}}}',
+                   b'{"type":"tool-call-start","index":0,"delta":{"message":{"tool_calls":{"id":1,"function":{"name":2}}}}}',
+                   b'{"type":"tool-call-delta","index":"x","delta":{"message":{"tool_calls":{"function":{"arguments":5}}}}}',
+                   b'{"type":"message-end","delta":{"finish_reason":"COMPLETE","usage":{"tokens":{"input_tokens":"a"}}}}',
+                   b'{"type":"message-end","delta":{"finish_reason":"ERROR","error":"boom"}}'],
+        "openai-responses": [b'{"type":"response.output_text.delta","delta":5}', b'{"type":"response.created","response":5}',
+                             b'{"type":"response.output_item.added","output_index":0,"item":5}',
+                             b'{"type":"response.output_item.added","output_index":0,"item":{"type":"function_call","name":5}}',
+                             b'{"type":"response.output_item.done","output_index":0,"item":{"type":"message","content":5}}',
+                             b'{"type":"response.completed","response":{"status":"completed","usage":{"input_tokens":"a"}}}',
+                             b'{"type":"response.failed","response":{"status":"failed","error":5}}', b'{"type":"error","message":5}'],
     }  # fmt: skip
     return [_sse(e) for e in bad + own[provider]]
 

@@ -1168,3 +1168,59 @@ def test_odd_stream_frames_are_typed_errors_or_ignored(frame: dict[str, Any]) ->
         assert isinstance(err, router.InvalidResponseError | router.APIConnectionError), err
     else:
         OpenAIChatCompletion.model_validate(result.to_dict())
+
+
+# --------------------------------------------------------------------------- defects the protocol matrices found
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["event-error", "bare-error-frame"])
+def test_an_error_event_with_its_error_as_an_object_keeps_its_code_and_message(named: bool) -> None:
+    """OpenAI sends the error event as ``{type: error, sequence_number, error: {type, code, message,
+    param}}`` (tests/fixtures/harvested/openai/stream_error_event_then_response_failed.json): that was
+    an InternalServerError "HTTP 500", its code and message lost, retryable."""
+    events = _events(ANSWERS["text"])[:3]
+    error = {
+        "type": "error",
+        "sequence_number": 3,
+        "error": {"type": "insufficient_quota", "code": "insufficient_quota", "message": "Quota gone", "param": None},
+    }  # fmt: skip
+    with pytest.raises(router.QuotaExceededError, match="Quota gone") as info:
+        _stream(_sse([*events, error], named=named))
+    assert info.value.native_type == "insufficient_quota" and info.value.retryable is False
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        [1, "two"],
+        [{"type": "message", "role": "assistant", "content": [5]}],
+        [ANSWERS["text"]["output"][0], None],
+    ],
+    ids=["items-not-objects", "part-not-an-object", "one-item-null"],
+)
+def test_output_items_that_are_not_objects_are_an_invalid_response(output: list[Any]) -> None:
+    """A non-object output item or content part was skipped, and what was left (often nothing) came
+    back as a successful answer."""
+    with pytest.raises(router.InvalidResponseError, match="not an object"):
+        _adapter().parse_response(200, {}, json.dumps({**ANSWERS["text"], "output": output}).encode())
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"type": "response.output_item.added", "output_index": 1, "item": 5},
+        {"type": "response.output_item.done", "output_index": 0, "item": None},
+        {"type": "response.output_item.done", "output_index": 0, "item": {"type": "message", "content": [3]}},
+        {"type": "response.completed", "response": 5},
+        {"type": "response.completed"},
+    ],
+    ids=["added-item-not-an-object", "done-item-null", "done-part-not-an-object", "final-not-an-object", "final-missing"],
+)  # fmt: skip
+def test_stream_items_and_final_responses_that_are_not_objects_are_an_invalid_response(
+    frame: dict[str, Any],
+) -> None:
+    """Such frames were skipped; a response.completed without its Response ended the stream as a
+    success with no finish reason of its own, no usage and whatever text had come."""
+    events = [*_events(ANSWERS["text"])[:-1], frame]
+    with pytest.raises(router.InvalidResponseError, match="not an object"):
+        _stream(_sse(events))

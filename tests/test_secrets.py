@@ -25,6 +25,8 @@ ENV = {
     "anthropic": "ANTHROPIC_API_KEY",
     "gemini": "GEMINI_API_KEY",
     "ollama": "OLLAMA_API_KEY",
+    "cohere": "CO_API_KEY",
+    "openai-responses": "OPENAI_API_KEY",
 }
 
 
@@ -66,10 +68,12 @@ def _assert_clean(err: BaseException) -> None:
 
 
 def _error_echo(request: httpx.Request) -> httpx.Response:
-    return httpx.Response(
-        401,
-        json={"error": {"message": f"Incorrect API key provided: {CANARY}", "type": "invalid_request_error"}},
-    )
+    message = f"Incorrect API key provided: {CANARY}"
+    if request.url.path.endswith(
+        "/v2/chat"
+    ):  # cohere: {"id", "message"} (tests/fixtures/real/cohere/error_401.json)
+        return httpx.Response(401, json={"id": "2d4609a6", "message": message})
+    return httpx.Response(401, json={"error": {"message": message, "type": "invalid_request_error"}})
 
 
 def _html_echo(request: httpx.Request) -> httpx.Response:
@@ -87,10 +91,28 @@ def _read_error(request: httpx.Request) -> httpx.Response:
 
 
 def _stream_error_frame(request: httpx.Request) -> httpx.Response:
-    frame = json.dumps({"error": {"message": f"bad key {CANARY}", "type": "server_error"}, "type": "error"})
+    """A failure inside a 200 stream, in each protocol's own form, its message echoing the key."""
+    path = request.url.path
+    message = f"bad key {CANARY}"
+    frame = json.dumps({"error": {"message": message, "type": "server_error"}, "type": "error"})
     body = f"event: error\ndata: {frame}\n\n".encode()
-    if request.url.path.endswith("/api/chat"):  # ollama: NDJSON
-        body = json.dumps({"error": f"bad key {CANARY}"}).encode() + b"\n"
+    if path.endswith("/api/chat"):  # ollama: NDJSON
+        body = json.dumps({"error": message}).encode() + b"\n"
+    elif path.endswith("/v2/chat"):  # cohere: message-end with finish_reason ERROR and delta.error
+        end = {"type": "message-end", "delta": {"finish_reason": "ERROR", "usage": {}, "error": message}}
+        body = f"event: message-end\ndata: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode()
+    elif path.endswith("/responses"):  # an error event, then response.failed with the error again
+        error = {
+            "type": "error",
+            "sequence_number": 0,
+            "code": "server_error",
+            "message": message,
+            "param": None,
+        }
+        failed = {"type": "response.failed", "sequence_number": 1,
+                  "response": {"id": "resp_1", "object": "response", "status": "failed", "output": [],
+                               "error": {"code": "server_error", "message": message}}}  # fmt: skip
+        body = b"".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in (error, failed))
     return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
 
 

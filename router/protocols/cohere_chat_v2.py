@@ -305,12 +305,28 @@ def _blocks(tool_plan: Any, citations: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _one(value: Any) -> Mapping[str, Any]:
+def _one(cfg: ProviderConfig, value: Any) -> Mapping[str, Any]:
     """A stream event's ``tool_calls``: one ToolCallV2 object by the SDK's types
-    (chat_tool_call_start_event_delta_message.py); a one-item list is read the same way."""
-    if isinstance(value, list):
-        value = value[0] if value else None
-    return value if isinstance(value, Mapping) else {}
+    (chat_tool_call_start_event_delta_message.py); a one-item list is read the same way. Anything
+    else is not a call (read as an empty one, it came back as a call with no name)."""
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if not isinstance(value, Mapping):
+        raise InvalidResponseError(
+            f"a stream event's tool_calls is not one tool call object: {str(value)[:100]!r}", provider=cfg.id
+        )
+    return value
+
+
+def _name(cfg: ProviderConfig, call: Mapping[str, Any], status: int = 200) -> str:
+    """A tool call's function name: every ToolCallV2 Cohere sends names its function (a call named ""
+    could not be run, so it is a wrong answer, not a call)."""
+    name = (call.get("function") or {}).get("name")
+    if not isinstance(name, str) or not name:
+        raise InvalidResponseError(
+            f"a tool call without a function name: {str(dict(call))[:100]!r}", status=status, provider=cfg.id
+        )
+    return name
 
 
 def _finish(cfg: ProviderConfig, native: Any, error: Any = None) -> FinishReason | None:
@@ -339,8 +355,7 @@ def parse(cfg: ProviderConfig, data: Answer, status: int, receipt: Receipt | Non
         ToolCall(
             id=tc.get("id") or f"call_{answer_id or ''}_{i}",
             function=FunctionCall(
-                name=(tc.get("function") or {}).get("name") or "",
-                arguments=_arguments((tc.get("function") or {}).get("arguments")),
+                name=_name(cfg, tc, status), arguments=_arguments((tc.get("function") or {}).get("arguments"))
             ),
         )
         for i, tc in enumerate(m.get("tool_calls") or ())
@@ -420,7 +435,7 @@ class StreamDecoder:
             return [self._chunk(Delta(content=content.get("text") or ""))]
         out: list[ChatCompletionChunk] = []
         if kind == "tool-call-delta":
-            fn = _one(message.get("tool_calls")).get("function") or {}
+            fn = _one(self._cfg, message.get("tool_calls")).get("function") or {}
             part = fn.get("arguments") or ""
             index = self._tool(data.get("index"))
             if part:
@@ -446,12 +461,13 @@ class StreamDecoder:
             return out
         if kind == "tool-call-start":
             self._flush_plan(out)
-            tc = _one(message.get("tool_calls"))
+            tc = _one(self._cfg, message.get("tool_calls"))
+            name = _name(self._cfg, tc)
             fn = tc.get("function") or {}
             index = self._tool(data.get("index"))
             arguments = fn.get("arguments") or ""
             self._args[index] = bool(arguments)
-            call = ToolCallDelta(index=index, id=tc.get("id"), name=fn.get("name") or "", arguments=arguments)
+            call = ToolCallDelta(index=index, id=tc.get("id"), name=name, arguments=arguments)
             out.append(self._chunk(Delta(tool_calls=[call])))
             return out
         if kind == "tool-call-end":
@@ -463,6 +479,12 @@ class StreamDecoder:
             return out
         if kind == "citation-start":
             citation = message.get("citations")
+            if citation is not None and not isinstance(citation, Mapping):
+                # One Citation object (citation_start_event_delta_message.py), kept as it is
+                raise InvalidResponseError(
+                    f"a citation-start event's citation is not an object: {str(citation)[:100]!r}",
+                    provider=self._cfg.id,
+                )
             if citation is not None:
                 self._citations.append(citation)
             return out

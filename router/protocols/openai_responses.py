@@ -419,16 +419,26 @@ def _arguments(value: Any) -> str:
     return _wire.json_arguments(value) if value not in (None, "") else "{}"
 
 
+def _object(cfg: ProviderConfig, value: Any, what: str, status: int = 200) -> Mapping[str, Any]:
+    """An output item, content part or final Response, which the API always sends as an object:
+    anything else is a wrong answer, never skipped (skipping it would return what is left as a success)."""
+    if not isinstance(value, Mapping):
+        raise InvalidResponseError(
+            f"{what} is not an object: {str(value)[:100]!r}", status=status, provider=cfg.id, body=value
+        )
+    return value
+
+
 def body_error(data: Any) -> int | None:
     """An error envelope where an answer should be; a Response object (which has an ``error`` field of
-    its own) or a stream event is not one."""
-    if (
-        isinstance(data, Mapping)
-        and isinstance(data.get("error"), Mapping)
-        and "output" not in data
-        and "type" not in data
-        and "object" not in data
-    ):
+    its own) or another stream event is not one. An ``error`` event whose error is an object of its own
+    (``{"type": "error", "sequence_number": 2, "error": {"type", "code", "message", "param"}}``, as
+    OpenAI sends it: tests/fixtures/harvested/openai/stream_error_event_then_response_failed.json) is
+    one; the flat form the SDK types (``{"type": "error", "code", "message", "param"}``) is wrapped by
+    the driver (stream.error_event) or read in ``StreamDecoder.feed``."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("error"), Mapping):
+        return None
+    if data.get("type") == "error" or ("output" not in data and "type" not in data and "object" not in data):
         return 0
     return None
 
@@ -446,9 +456,8 @@ def parse(cfg: ProviderConfig, data: Answer, status: int, receipt: Receipt | Non
     calls: list[ToolCall] = []
     blocks: list[dict[str, Any]] = []
     pending: list[dict[str, Any]] = []  # reasoning blocks waiting for the item they led to
-    for item in output:
-        if not isinstance(item, Mapping):
-            continue
+    for raw in output:
+        item = _object(cfg, raw, "an output item", status)
         kind = item.get("type")
         if kind == "reasoning":
             thoughts += _reasoning_texts(item)
@@ -467,9 +476,8 @@ def parse(cfg: ProviderConfig, data: Answer, status: int, receipt: Receipt | Non
             blocks += [{**b, "tool_call_id": call_id} for b in pending]
             pending = []
         elif kind == "message":
-            for part in item.get("content") or ():
-                if not isinstance(part, Mapping):
-                    continue
+            for raw_part in item.get("content") or ():
+                part = _object(cfg, raw_part, "a message content part", status)
                 if part.get("type") == "output_text":
                     text.append(part.get("text") or "")
                 elif part.get("type") == "refusal":
@@ -639,9 +647,7 @@ class StreamDecoder:
         return []
 
     def _item_added(self, data: Mapping[str, Any]) -> list[ChatCompletionChunk]:
-        item = data.get("item")
-        if not isinstance(item, Mapping):
-            return []
+        item = _object(self._cfg, data.get("item"), "a response.output_item.added item")
         index = data.get("output_index", 0)
         kind = item.get("type")
         if kind == "function_call":
@@ -659,9 +665,7 @@ class StreamDecoder:
         return []
 
     def _item_done(self, data: Mapping[str, Any]) -> list[ChatCompletionChunk]:
-        item = data.get("item")
-        if not isinstance(item, Mapping):
-            return []
+        item = _object(self._cfg, data.get("item"), "a response.output_item.done item")
         index = data.get("output_index", 0)
         kind = item.get("type")
         if kind == "reasoning":
@@ -677,10 +681,11 @@ class StreamDecoder:
         if kind == "message":
             text: list[str] = []
             refusal: list[str] = []
-            for part in item.get("content") or ():
-                if isinstance(part, Mapping) and part.get("type") == "output_text":
+            for raw in item.get("content") or ():
+                part = _object(self._cfg, raw, "a message content part")
+                if part.get("type") == "output_text":
                     text.append(part.get("text") or "")
-                elif isinstance(part, Mapping) and part.get("type") == "refusal":
+                elif part.get("type") == "refusal":
                     refusal.append(part.get("refusal") or "")
             content = self._text(index, "text", "".join(text)) if text else None
             refused = self._text(index, "refusal", "".join(refusal)) if refusal else None
@@ -690,6 +695,7 @@ class StreamDecoder:
         return []
 
     def _completed(self, data: Mapping[str, Any]) -> list[ChatCompletionChunk]:
+        _object(self._cfg, data.get("response"), "the final event's response")
         response = self._response(data)
         if response.get("status") == "failed":
             raise _failed(self._cfg, response)
