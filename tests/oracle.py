@@ -680,6 +680,12 @@ def read(case: dict[str, Any]) -> Reading:
     if r["status"] >= 400:
         body = r.get("body") if r.get("body") is not None else r.get("raw_body") or r.get("raw_stream")
         return Reading(error=expected_error(r["status"], body))
+    if (
+        case["stream"]
+        and r.get("raw_stream")
+        and any(isinstance(d, str) for _, d in _frames(r["raw_stream"]))
+    ):
+        return Reading(error=router.InvalidResponseError)  # a frame that is not JSON: a bad answer
     return READERS[case["api"]](case)
 
 

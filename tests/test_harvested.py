@@ -127,3 +127,47 @@ def test_harvested_case_is_exact(path: Path) -> None:
     for key in ("repo", "path", "commit"):
         assert case["source"].get(key), f"{path.name}: source.{key} is missing"
     assert grade_case(case) == []
+
+
+REQUESTS = [
+    p
+    for p in CASES
+    if (c := load(p))["api"] in ("openai-chat", "mistral-chat")
+    and isinstance(c["request"].get("body"), dict)
+    and "messages" in c["request"]["body"]
+]
+
+
+def _without(message: Any, dropped: list[str]) -> Any:
+    if not isinstance(message, dict):
+        return message
+    gone = {d.removeprefix("messages[].") for d in dropped if d.startswith("messages[].")}
+    return {k: v for k, v in message.items() if k not in gone}
+
+
+@pytest.mark.parametrize("path", REQUESTS, ids=[f"{p.parent.name}-{p.stem}" for p in REQUESTS])
+def test_harvested_request_is_sent_as_the_caller_asked(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The recorded OpenAI-shaped request, given to the router as is: every field goes out with the
+    caller's value unless the receipt says it was dropped or renamed (the spec's declared policy);
+    a request the router refuses is refused with a typed error naming the field, before any network."""
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", "https://example-resource.openai.azure.com")
+    case = load(path)
+    body = case["request"]["body"]
+    mod = adapter_for(case)
+    receipt = router.Receipt(mod.id, str(body.get("model")))
+    try:
+        sent = mod.build_request(body, api_key=KEY, receipt=receipt).json
+    except router.BadRequestError as err:
+        assert err.param, f"refused without naming the field: {err}"
+        return
+    for key, value in body.items():
+        if key in receipt.dropped or key in receipt.renamed or key in receipt.clamped or value is None:
+            continue
+        if key == "messages":
+            assert sent[key] == [_without(m, receipt.dropped) for m in value]
+        elif key == "model":
+            assert sent[key] == value  # the model named is the model sent
+        elif key not in mod.config.params.rename and not (
+            key == "reasoning_effort" and mod.config.reasoning.effort
+        ):
+            assert sent.get(key) == value, key

@@ -80,6 +80,7 @@ def _params(p: _Raw | None) -> ParamRules:
         to_list=frozenset(p.get("to_list") or ()),
         exclusive=tuple(tuple(g) for g in p.get("exclusive") or ()),
         extension_prefix=p.get("extension_prefix"),
+        native=frozenset(p.get("native") or ()),
     )
 
 

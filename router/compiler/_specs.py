@@ -354,6 +354,19 @@ def _param_names(spec: Spec, diags: list[Diagnostic]) -> None:
         for i, group in enumerate(params.get("exclusive") or []):
             for j, k in enumerate(group):
                 names.append(((*base, "exclusive", i, j), k))
+        for i, k in enumerate(params.get("native") or []):
+            if k in OPENAI_PARAMS:
+                line, col = spec.loaded.marks.at((*base, "native", i), key=False)
+                diags.append(
+                    Diagnostic(
+                        spec.file,
+                        line,
+                        col,
+                        f"{k!r} is an OpenAI parameter, expected only the provider's own fields in params.native "
+                        "(OpenAI parameters are sent, renamed or declared unsupported)",
+                        pointer_str((*base, "native", i)),
+                    )
+                )
         for path, name in names:
             if not isinstance(name, str) or name in OPENAI_PARAMS:
                 continue

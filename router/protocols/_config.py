@@ -75,6 +75,7 @@ class ParamRules:
     to_list: frozenset[str] = frozenset()
     exclusive: tuple[tuple[str, ...], ...] = ()
     extension_prefix: str | None = None
+    native: frozenset[str] = frozenset()  # the provider's own request fields, sent as given
 
 
 @dataclass(frozen=True, slots=True)

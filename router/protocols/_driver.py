@@ -183,7 +183,8 @@ def build_request(
     handled = codec.translate(cfg, request, body, model=model, receipt=receipt, strict=strict)
     _params.apply_params(cfg, request, body, handled=handled | _DRIVER_KEYS, receipt=receipt, strict=strict)
     stream = bool(request.get("stream"))
-    if codec.STREAM_KEY is not None and (stream or codec.STREAM_ALWAYS):
+    # Sent when streaming, when the endpoint streams by default, and when the caller said false.
+    if codec.STREAM_KEY is not None and (stream or codec.STREAM_ALWAYS or request.get("stream") is False):
         body[codec.STREAM_KEY] = stream
     if stream and cfg.stream.body:
         _params.deep_merge(body, cfg.stream.body, keep=True)  # the request's own stream fields win

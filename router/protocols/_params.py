@@ -78,6 +78,7 @@ def _merge_rules(base: ParamRules, over: ParamRules) -> ParamRules:
         to_list=base.to_list | over.to_list,
         exclusive=base.exclusive + tuple(g for g in over.exclusive if g not in base.exclusive),
         extension_prefix=over.extension_prefix or base.extension_prefix,
+        native=base.native | over.native,
     )
 
 
@@ -238,6 +239,9 @@ def apply_params(
         if name in handled or name in ROUTER_KWARGS or value is None:
             continue
         if name not in OPENAI_PARAMS:
+            if name in rules.native:  # a field of the provider's own API (its SDK defines it)
+                body[name] = value
+                continue
             prefix = rules.extension_prefix
             if prefix is not None and name.startswith(prefix):
                 body[name[len(prefix) :]] = value

@@ -44,7 +44,7 @@ def model_of(cfg: ProviderConfig, request: Mapping[str, Any]) -> str:
     """The request's model id, aliases resolved through the spec's catalogue."""
     model = request.get("model")
     if not isinstance(model, str) or not model:
-        raise BadRequestError("model must be a non-empty string", provider=cfg.id)
+        raise BadRequestError("model must be a non-empty string", provider=cfg.id, param="model")
     return cfg.aliases.get(model, model)
 
 
