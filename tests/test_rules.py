@@ -389,3 +389,25 @@ def test_a_legacy_function_call_comes_back_as_openai_returns_it(pid: str) -> Non
     fc = folded.choices[0].message.function_call
     assert fc is not None and (fc.name, fc.arguments) == ("f", '{"a":1}')
     assert folded.choices[0].finish_reason == "function_call"
+
+
+@pytest.mark.parametrize("pid", _by("openai-chat"))
+def test_a_tool_call_of_no_function_is_never_a_success(pid: str) -> None:
+    a = _registry.adapter(pid)
+    body = {"id": "c", "object": "chat.completion", "created": 1, "model": "m",
+            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "tool_calls": [
+                {"id": "t", "type": "function", "function": {"name": "", "arguments": "{}"}}]}}]}  # fmt: skip
+    with pytest.raises(router.InvalidResponseError):
+        a.parse_response(200, {}, json.dumps(body).encode())
+    raw = _chat_stream(
+        {
+            "index": 0,
+            "delta": {
+                "role": "assistant",
+                "tool_calls": [{"index": 0, "id": "t", "function": {"arguments": "{}"}}],
+            },
+        },
+        {"index": 0, "delta": {}, "finish_reason": "tool_calls"},
+    )
+    with pytest.raises(router.InvalidResponseError):
+        list(a.parse_stream_bytes([raw]))

@@ -153,6 +153,8 @@ def _check_answer(
         for tc in m.tool_calls or ():
             if not _texts_ok(tc.id, tc.function.name, tc.function.arguments):
                 raise _wrong(cfg, "a tool call whose id, name or arguments is not a string", model, status)
+            if not tc.function.name:  # a call of no function cannot be answered: never a success
+                raise _wrong(cfg, "a tool call with no function name", model, status, json.dumps(data)[:200])
 
 
 def _check_delta(cfg: ProviderConfig, delta: Delta, model: str | None) -> None:
@@ -286,11 +288,12 @@ def keep_extra(codec: Codec, data: Mapping[str, Any], receipt: Receipt) -> None:
 class _ChoiceTrack:
     """What the driver keeps of one streamed choice to hold the stream rules."""
 
-    __slots__ = ("finished", "tools")
+    __slots__ = ("finished", "named", "tools")
 
     def __init__(self) -> None:
         self.finished = False
         self.tools: dict[int, bool] = {}  # tool call index -> some argument text arrived
+        self.named: set[int] = set()  # tool call indexes whose function name arrived
 
 
 class StreamDriver:
@@ -364,8 +367,12 @@ class StreamDriver:
         delta = choice.delta
         for tc in delta.tool_calls or ():
             track.tools[tc.index] = track.tools.get(tc.index, False) or bool(tc.arguments)
+            if tc.name:
+                track.named.add(tc.index)
         if choice.finish_reason is None:
             return
+        if len(track.named) < len(track.tools):  # a streamed call of no function: never a success
+            raise _wrong(self._cfg, "a streamed tool call with no function name", self._model)
         if track.finished:
             choice.finish_reason = None
             choice.native_finish_reason = None
