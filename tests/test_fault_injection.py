@@ -56,8 +56,10 @@ FAST = {
     "retry_429_long", "gzip_garbage", "error_then_reset", "huge_error", *EXACT_RETRY,
 }  # fmt: skip
 ROUNDS = 4  # fast faults run this many times per combination
-# slow faults that hold a call until its deadline without work for the client (stalls, keep-alives)
-WAITING = {"stall_headers", "stall_body", "trickle", "trickle_then_stall", "keepalive", "error_then_stall"}
+# slow faults that hold a call until its deadline with no bytes for the client to read (stalls). The
+# ones that trickle bytes or keep-alives stay in the main pool: with more threads than that on two
+# cores, the GIL delays the deadline watch itself and the test measures the machine, not the router.
+WAITING = {"stall_headers", "stall_body", "error_then_stall"}
 
 
 @dataclass
@@ -166,7 +168,7 @@ def test_fault_matrix() -> None:
     # beside the fast ones', rather than holding the fast calls' workers for a second each.
     waiting = [m for m in matrix if m[0] in WAITING]
     busy = [m for m in matrix if m[0] not in WAITING]
-    with FaultServer() as server, ThreadPoolExecutor(8) as pool, ThreadPoolExecutor(16) as wait_pool:
+    with FaultServer() as server, ThreadPoolExecutor(8) as pool, ThreadPoolExecutor(8) as wait_pool:
         waited = wait_pool.map(lambda args: _one(server, *args), waiting)
         outcomes = list(pool.map(lambda args: _one(server, *args), busy)) + list(waited)
     client = _transport._sync_client
