@@ -46,6 +46,8 @@ class Spec:
     raw: dict[str, Any]
     resolved: dict[str, Any] = field(default_factory=dict)
     sha256: str = ""  # of this file and every file it extends
+    parent: Spec | None = None  # the spec ``extends`` resolved to (a built-in one for a user spec)
+    builtin: bool = False  # one of the specs shipped with router, not one of the set being built
 
     @property
     def id(self) -> str:
@@ -503,6 +505,7 @@ def load_specs(
                 base = {k: v for k, v in parent.resolved.items() if k not in NOT_INHERITED}
                 own = {k: v for k, v in spec.raw.items() if k != "extends"}
                 spec.resolved = _deep_merge(base, own)
+                spec.parent = parent
                 spec.sha256 = hashlib.sha256((parent.sha256 + spec.sha256).encode()).hexdigest()
         resolved_ok[spec.id] = ok
         return ok
