@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from typing import Any
 
+from router import _checkout  # noqa: F401 - in a source checkout, router.generated is ./generated
 from router._client import AsyncStream
 from router._client import Stream
 from router._client import acompletion
@@ -66,6 +67,7 @@ if TYPE_CHECKING:
     from router._providers import models
     from router._providers import providers
     from router._router import Router
+    from router._registry import use_adapters
     from router._tokens import count_tokens
 
 __version__ = "0.1.0"
@@ -86,6 +88,7 @@ _LAZY = {
     "health": "router._probe",
     "list_models": "router._probe",
     "count_tokens": "router._tokens",
+    "use_adapters": "router._registry",
 }
 
 
@@ -151,4 +154,5 @@ __all__ = [
     "models",
     "providers",
     "resolve",
+    "use_adapters",
 ]
