@@ -3,7 +3,7 @@
 This is the one typed contract between the runtime and a generated module (``ADAPTER`` in
 ``generated/<id>.py``). Every method is pure apart from reading the API key's environment variable:
 
->>> from generated.openai import ADAPTER
+>>> from router.generated.openai import ADAPTER
 >>> http = ADAPTER.build_request({"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}, api_key="k")
 >>> http.method, http.url
 ('POST', 'https://api.openai.com/v1/chat/completions')

@@ -41,7 +41,7 @@ from openai.types.chat import ChatCompletion as OpenAIChatCompletion
 from openai.types.chat import ChatCompletionChunk as OpenAIChatCompletionChunk
 
 import router
-from generated.cohere import ADAPTER as adapter
+from router.generated.cohere import ADAPTER as adapter
 from router import Receipt
 
 MODEL = TEST_MODELS["cohere"]

@@ -84,7 +84,7 @@ def test_the_check_catches_a_malformed_block() -> None:
 
 
 def test_extra_body_is_passed_through_unchanged() -> None:
-    from generated.anthropic import ADAPTER as anthropic
+    from router.generated.anthropic import ADAPTER as anthropic
 
     request = dict(load_case(Path(__file__).parent / "cases" / "extra_body_headers.json")["request"])
     request["model"] = "claude-haiku-4-5"

@@ -78,7 +78,7 @@ def test_bare_ids_and_aliases_route_by_catalogue() -> None:
 
 def test_cost_on_recorded_usage() -> None:
     case = load_case(REAL / "anthropic" / "tool_use_parallel_with_text.json")
-    from generated.anthropic import ADAPTER as anthropic
+    from router.generated.anthropic import ADAPTER as anthropic
 
     resp = anthropic.parse_response(
         200, {}, case["response"]["body"], receipt=router.Receipt("anthropic", "claude-haiku-4-5")
@@ -90,7 +90,7 @@ def test_cost_on_recorded_usage() -> None:
 
 
 def test_cost_prices_cached_tokens_separately() -> None:
-    from generated.openai import ADAPTER as openai
+    from router.generated.openai import ADAPTER as openai
 
     resp = openai.parse_response(200, {}, OPENAI_OK, receipt=router.Receipt("openai", "gpt-4o-mini"))
     # 600 fresh input at 0.15, 400 cached at 0.075, 500 output at 0.60 (USD per million)
@@ -277,7 +277,7 @@ def test_new_provider_is_yaml_only(tmp_path: Path) -> None:
 
 
 def test_azure_deployment_in_path_version_in_query(monkeypatch: pytest.MonkeyPatch) -> None:
-    from generated.azure_openai import ADAPTER as azure
+    from router.generated.azure_openai import ADAPTER as azure
 
     req = {"model": "my-gpt4o", "messages": MSGS}
     with pytest.raises(router.ConfigError, match="AZURE_OPENAI_ENDPOINT"):
@@ -293,7 +293,7 @@ def test_azure_deployment_in_path_version_in_query(monkeypatch: pytest.MonkeyPat
 
 
 def test_litellm_extensions_and_cost_header() -> None:
-    from generated.litellm import ADAPTER as litellm
+    from router.generated.litellm import ADAPTER as litellm
 
     receipt = router.Receipt("litellm", "team-model")
     http = litellm.build_request(
@@ -314,7 +314,7 @@ def test_litellm_extensions_and_cost_header() -> None:
 
 
 def test_optional_headers_are_left_out_when_unset(monkeypatch: pytest.MonkeyPatch) -> None:
-    from generated.openrouter import ADAPTER as openrouter
+    from router.generated.openrouter import ADAPTER as openrouter
 
     req = {"model": "openai/gpt-4o", "messages": MSGS}
     assert {"HTTP-Referer", "X-Title"}.isdisjoint(openrouter.build_request(req, api_key="k").headers)
@@ -324,7 +324,7 @@ def test_optional_headers_are_left_out_when_unset(monkeypatch: pytest.MonkeyPatc
 
 
 def test_base_url_argument_stands_in_for_a_required_variable() -> None:
-    from generated.openai_compatible import ADAPTER as compat
+    from router.generated.openai_compatible import ADAPTER as compat
 
     req = {"model": "m", "messages": MSGS}
     with pytest.raises(router.ConfigError, match="OPENAI_COMPATIBLE_BASE_URL"):

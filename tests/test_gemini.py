@@ -34,7 +34,7 @@ from openai.types.chat import ChatCompletionChunk as OpenAIChatCompletionChunk
 from pydantic import TypeAdapter
 
 import router
-from generated.gemini import ADAPTER as adapter
+from router.generated.gemini import ADAPTER as adapter
 from router import Receipt
 from router._adapter import Adapter
 from router._streaming import iter_events

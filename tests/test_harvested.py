@@ -47,7 +47,7 @@ def load(path: Path) -> dict[str, Any]:
 
 
 def adapter_for(case: dict[str, Any]) -> Any:
-    import generated
+    import router.generated as generated
 
     protocol, default = FAMILY[case["api"]]
     if case["provider"] in generated.PROVIDERS and generated.PROTOCOLS[case["provider"]] == protocol:

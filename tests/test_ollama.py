@@ -34,7 +34,7 @@ from openai.types.chat import ChatCompletion as OpenAIChatCompletion
 from openai.types.chat import ChatCompletionChunk as OpenAIChatCompletionChunk
 
 import router
-from generated.ollama import ADAPTER as adapter
+from router.generated.ollama import ADAPTER as adapter
 from router import Receipt
 from router._adapter import Adapter
 from router._streaming import NDJSONParser

@@ -73,7 +73,7 @@ def _assert_usage_adds_up(usage: Any) -> None:
 
 
 def test_every_new_provider_has_a_model() -> None:
-    import generated
+    import router.generated as generated
 
     ours = {p for p, m in generated.PROTOCOLS.items() if m == "openai-chat"} - {"openai", "fake"}
     assert set(MODELS) <= ours
@@ -117,10 +117,10 @@ def test_no_inherited_openai_base_url_or_key(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_sdk_base_url_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    from generated.cerebras import ADAPTER as cerebras
-    from generated.groq import ADAPTER as groq
-    from generated.together import ADAPTER as together
-    from generated.vllm import ADAPTER as vllm
+    from router.generated.cerebras import ADAPTER as cerebras
+    from router.generated.groq import ADAPTER as groq
+    from router.generated.together import ADAPTER as together
+    from router.generated.vllm import ADAPTER as vllm
 
     msgs = [{"role": "user", "content": "x"}]
     # Groq's and Cerebras's SDKs hold the host only and add the API path themselves.
@@ -144,7 +144,7 @@ def test_sdk_base_url_variables(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_parameter_rules_per_model_family() -> None:
-    from generated.xai import ADAPTER as xai
+    from router.generated.xai import ADAPTER as xai
 
     req = {
         "messages": [{"role": "user", "content": "x"}],
@@ -164,7 +164,7 @@ def test_parameter_rules_per_model_family() -> None:
 
 
 def test_groq_rejects_more_than_one_choice() -> None:
-    from generated.groq import ADAPTER as groq
+    from router.generated.groq import ADAPTER as groq
 
     msgs = [{"role": "user", "content": "x"}]
     assert groq.build_request({"model": "m", "messages": msgs, "n": 1}, api_key=KEY).json["n"] == 1
@@ -173,7 +173,7 @@ def test_groq_rejects_more_than_one_choice() -> None:
 
 
 def test_deepseek_sends_reasoning_back_and_maps_effort() -> None:
-    from generated.deepseek import ADAPTER as deepseek
+    from router.generated.deepseek import ADAPTER as deepseek
 
     turn = {"role": "assistant", "content": None, "reasoning_content": "Look it up.",
             "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}  # fmt: skip
@@ -229,7 +229,7 @@ def test_recorded_answer(path: Path, snapshot_json: Any, fixed_clock: int) -> No
 def test_xai_usage_counts_reasoning_in_completion_tokens() -> None:
     # Recorded: prompt 137, completion 1, reasoning 116, total 254 (xAI leaves reasoning out of
     # completion_tokens); the unified figures count it, as OpenAI's do.
-    from generated.xai import ADAPTER as xai
+    from router.generated.xai import ADAPTER as xai
 
     case = load_case(next(p for p in RECORDED if p.name == "plain_basic.json" and p.parent.name == "xai"))
     u = xai.parse_response(200, {}, case["response"]["body"]).usage
@@ -240,7 +240,7 @@ def test_xai_usage_counts_reasoning_in_completion_tokens() -> None:
 
 
 def test_deepseek_cached_tokens_come_from_prompt_cache_hit_tokens() -> None:
-    from generated.deepseek import ADAPTER as deepseek
+    from router.generated.deepseek import ADAPTER as deepseek
 
     body = {"id": "x", "model": "deepseek-flash", "created": 1,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
@@ -251,7 +251,7 @@ def test_deepseek_cached_tokens_come_from_prompt_cache_hit_tokens() -> None:
 
 
 def test_openrouter_reports_its_cost() -> None:
-    from generated.openrouter import ADAPTER as openrouter
+    from router.generated.openrouter import ADAPTER as openrouter
 
     case = load_case(
         next(p for p in RECORDED if p.name == "plain_basic.json" and p.parent.name == "openrouter")
@@ -302,14 +302,14 @@ def test_documented_errors(provider: str, status: int, body: Any, cls: type[rout
 
 
 def test_openai_compatible_needs_its_base_url() -> None:
-    from generated.openai_compatible import ADAPTER as compat
+    from router.generated.openai_compatible import ADAPTER as compat
 
     with pytest.raises(router.ConfigError, match="OPENAI_COMPATIBLE_BASE_URL"):
         compat.build_request({"model": "m", "messages": [{"role": "user", "content": "x"}]})
 
 
 def test_openai_compatible_uses_its_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
-    from generated.openai_compatible import ADAPTER as compat
+    from router.generated.openai_compatible import ADAPTER as compat
 
     monkeypatch.setenv("OPENAI_COMPATIBLE_BASE_URL", "http://127.0.0.1:4000/v1/")
     http = compat.build_request({"model": "m", "messages": [{"role": "user", "content": "x"}]})

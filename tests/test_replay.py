@@ -41,7 +41,7 @@ KEY = "sk-replay-SECRET-5555"
 
 def _adapter(case: dict[str, Any]) -> Any:
     protocol, default = FAMILY[case["api"]]
-    import generated
+    import router.generated as generated
 
     if case["provider"] in generated.PROVIDERS and generated.PROTOCOLS[case["provider"]] == protocol:
         return _registry.adapter(case["provider"])

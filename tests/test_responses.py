@@ -75,7 +75,7 @@ def test_recorded_error(path: Path, snapshot_json: Any) -> None:
 
 
 def test_anthropic_usage_counts_cache_in_prompt_tokens() -> None:
-    from generated.anthropic import ADAPTER as anthropic
+    from router.generated.anthropic import ADAPTER as anthropic
 
     body = {
         "id": "msg_1", "type": "message", "role": "assistant", "model": "m", "stop_reason": "end_turn",
@@ -90,7 +90,7 @@ def test_anthropic_usage_counts_cache_in_prompt_tokens() -> None:
 
 
 def test_unknown_finish_reason_is_kept_and_logged(caplog: pytest.LogCaptureFixture) -> None:
-    from generated.anthropic import ADAPTER as anthropic
+    from router.generated.anthropic import ADAPTER as anthropic
 
     body = {
         "id": "m",
@@ -157,14 +157,14 @@ def test_bad_answers_give_typed_errors(provider: str, status: int, body: bytes, 
 
 
 def test_html_error_page_message_says_html() -> None:
-    from generated.openai import ADAPTER as openai
+    from router.generated.openai import ADAPTER as openai
 
     err = openai.map_error(502, {}, b"<!DOCTYPE html><html>nginx</html>")
     assert "HTML" in str(err)
 
 
 def test_retry_after_header_is_read() -> None:
-    from generated.openai import ADAPTER as openai
+    from router.generated.openai import ADAPTER as openai
 
     err = openai.map_error(
         429,
@@ -204,7 +204,7 @@ def test_bad_streams_give_typed_errors(provider: str, stream: bytes, cls: type[E
 
 
 def test_openai_logprobs_are_kept_and_accumulated() -> None:
-    from generated.openai import ADAPTER as openai
+    from router.generated.openai import ADAPTER as openai
 
     lp = {
         "content": [{"token": "Hi", "logprob": -0.1, "bytes": [72, 105], "top_logprobs": []}],
@@ -228,7 +228,7 @@ def test_openai_logprobs_are_kept_and_accumulated() -> None:
 
 
 def test_gemini_retry_delay_from_the_body() -> None:
-    from generated.gemini import ADAPTER as gemini
+    from router.generated.gemini import ADAPTER as gemini
 
     body = {"error": {"code": 429, "message": "Resource has been exhausted", "status": "RESOURCE_EXHAUSTED", "details": [
         {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": []},
@@ -240,7 +240,7 @@ def test_gemini_retry_delay_from_the_body() -> None:
 
 
 def test_content_as_typed_parts_splits_text_and_thinking() -> None:
-    from generated.mistral import ADAPTER as mistral
+    from router.generated.mistral import ADAPTER as mistral
 
     body = {
         "id": "x", "object": "chat.completion", "created": 1, "model": "magistral-medium-latest",
@@ -254,7 +254,7 @@ def test_content_as_typed_parts_splits_text_and_thinking() -> None:
 
 
 def test_groq_drops_message_names_onto_the_receipt() -> None:
-    from generated.groq import ADAPTER as groq
+    from router.generated.groq import ADAPTER as groq
 
     receipt = router.Receipt("groq", "llama-3.1-8b-instant")
     msgs = [{"role": "user", "content": "hi", "name": "alice"}]
@@ -266,7 +266,7 @@ def test_groq_drops_message_names_onto_the_receipt() -> None:
 
 
 def test_anthropic_forced_json_tool_comes_back_as_content() -> None:
-    from generated.anthropic import ADAPTER as anthropic
+    from router.generated.anthropic import ADAPTER as anthropic
 
     req = {
         "model": "claude-haiku-4-5",
@@ -302,7 +302,7 @@ def test_anthropic_forced_json_tool_comes_back_as_content() -> None:
 
 
 def test_anthropic_thinking_blocks_go_back_signed_on_the_next_turn() -> None:
-    from generated.anthropic import ADAPTER as anthropic
+    from router.generated.anthropic import ADAPTER as anthropic
 
     body = {
         "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5-20250929",
@@ -349,7 +349,7 @@ def test_anthropic_thinking_blocks_go_back_signed_on_the_next_turn() -> None:
 
 
 def test_request_id_from_the_error_body_when_no_header_came() -> None:
-    from generated.anthropic import ADAPTER as anthropic
+    from router.generated.anthropic import ADAPTER as anthropic
 
     body = {
         "type": "error",

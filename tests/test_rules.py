@@ -26,7 +26,7 @@ import pytest
 from matrix import TEST_ENV
 from matrix import TEST_MODELS
 
-import generated
+import router.generated as generated
 import router
 from router import _registry
 from router._types import Receipt

@@ -39,7 +39,7 @@ def test_model_family_reasoning_tables(model: str, effort: str, config: dict[str
 def test_a_level_a_family_lacks_is_dropped_or_strict_error() -> None:
     body, receipt = _build("gemini", "gemini-3.1-pro-preview", reasoning_effort="none")
     assert "generationConfig" not in body and receipt.dropped == ["reasoning_effort"]
-    from generated.gemini import ADAPTER as gemini
+    from router.generated.gemini import ADAPTER as gemini
 
     with pytest.raises(router.UnsupportedParamsError, match="reasoning_effort='none'"):
         gemini.build_request(
@@ -99,8 +99,8 @@ def test_newer_claude_models_drop_sampling_parameters() -> None:
 def test_error_finish_reasons_raise_with_the_providers_detail() -> None:
     import json
 
-    from generated.mistral import ADAPTER as mistral
-    from generated.openrouter import ADAPTER as openrouter
+    from router.generated.mistral import ADAPTER as mistral
+    from router.generated.openrouter import ADAPTER as openrouter
 
     body = {"id": "x", "object": "chat.completion", "created": 1, "model": "m",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": "par"}, "finish_reason": "error"}]}  # fmt: skip

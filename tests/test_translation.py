@@ -22,7 +22,7 @@ from matrix import TEST_ENV
 from matrix import TEST_MODELS
 from matrix import adapter
 
-import generated
+import router.generated as generated
 import router
 from router import Receipt
 

@@ -102,18 +102,41 @@ def _config_text(config: ProviderConfig, parent: ProviderConfig | None, alias: s
     return "\n".join(out), used
 
 
-def _adapter_context(spec: Spec, configs: Mapping[str, ProviderConfig]) -> dict[str, Any]:
+BUILTIN_PACKAGE = "router.generated"
+
+
+def source_of(spec: Spec, specs_dir: Path | None) -> str:
+    """The spec's file as the generated header names it: relative to the specs folder's parent
+    (``specs/groq.yaml``), whatever the working directory, so ``--check`` answers the same anywhere."""
+    if spec.path is not None and specs_dir is not None:
+        try:
+            rel = spec.path.resolve().relative_to(specs_dir.resolve())
+            return (Path(specs_dir.resolve().name) / rel).as_posix()
+        except ValueError:
+            pass
+    return spec.file
+
+
+def _adapter_context(
+    spec: Spec, configs: Mapping[str, ProviderConfig], specs_dir: Path | None
+) -> dict[str, Any]:
     config = configs[spec.id]
-    parent_id = spec.raw.get("extends")
-    parent = configs.get(parent_id) if isinstance(parent_id, str) else None
-    alias = module_name(parent_id) if parent is not None and isinstance(parent_id, str) else ""
+    parent_spec = spec.parent
+    parent: ProviderConfig | None = None
+    if parent_spec is not None:
+        parent = resolve(parent_spec) if parent_spec.builtin else configs.get(parent_spec.id)
+    alias = module_name(parent_spec.id) if parent is not None and parent_spec is not None else ""
     text, used = _config_text(config, parent, alias)
+    # A parent built in the same folder is a sibling module; a built-in one (a user spec extending
+    # openai) is imported from the installed adapters.
+    where = BUILTIN_PACKAGE if parent_spec is not None and parent_spec.builtin else "."
     return {
-        "source": one_line(spec.file),  # a comment: it must stay one line
+        "source": one_line(source_of(spec, specs_dir)),  # a comment: it must stay one line
         "sha256": spec.sha256,
         "template_format": TEMPLATE_FORMAT,
         "codec": CODECS[config.protocol],
         "parent": alias if parent is not None and f"{alias}.CONFIG." in text else None,
+        "parent_package": where,
         "replace": "replace" in used,
         "config_imports": _imports(used),
         "config": text,
@@ -124,14 +147,16 @@ def _mapping(name: str, value: dict[str, str]) -> str:
     return "\n".join(lines(value, 0, f"{name}: Final[Mapping[str, str]] = "))
 
 
-def render_all(specs: list[Spec], out_dir: Path) -> tuple[dict[Path, str], list[Diagnostic]]:
+def render_all(
+    specs: list[Spec], out_dir: Path, specs_dir: Path | None = None
+) -> tuple[dict[Path, str], list[Diagnostic]]:
     env = _env()
     adapter = env.get_template("adapter.py.jinja")
     ordered = sorted(specs, key=lambda s: s.id)
     files: dict[Path, str] = {}
     configs = {spec.id: resolve(spec) for spec in ordered}
     for spec in ordered:
-        files[out_dir / f"{module_name(spec.id)}.py"] = adapter.render(**_adapter_context(spec, configs))
+        files[out_dir / f"{module_name(spec.id)}.py"] = adapter.render(**_adapter_context(spec, configs, specs_dir))
     model_index: dict[str, str] = {}
     for s in ordered:
         for m in s.raw.get("models") or []:
@@ -140,7 +165,7 @@ def render_all(specs: list[Spec], out_dir: Path) -> tuple[dict[Path, str], list[
             for a in [*(m.get("aliases") or []), *(m.get("api_aliases") or [])]:
                 model_index[a] = s.id
     index_ctx = {
-        "source": "specs/",
+        "source": one_line(f"{specs_dir.resolve().name}/" if specs_dir is not None else "specs/"),
         "template_format": TEMPLATE_FORMAT,
         "providers": _mapping("PROVIDERS", {s.id: module_name(s.id) for s in ordered}),
         "protocols": _mapping("PROTOCOLS", {s.id: s.resolved["protocol"] for s in ordered}),

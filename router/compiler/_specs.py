@@ -16,6 +16,7 @@ import difflib
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field
@@ -33,7 +34,15 @@ from router.compiler._yaml import Loaded
 from router.compiler._yaml import load_yaml
 from router.protocols._params import OPENAI_PARAMS
 
-__all__ = ["NOT_INHERITED", "Spec", "load_specs", "schema_diagnostics", "schema_path"]
+__all__ = [
+    "NOT_INHERITED",
+    "Spec",
+    "builtin_specs",
+    "builtin_specs_dir",
+    "load_specs",
+    "schema_diagnostics",
+    "schema_path",
+]
 
 NOT_INHERITED = ("id", "name", "docs", "models", "models_from", "extends")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -48,19 +57,49 @@ class Spec:
     sha256: str = ""  # of this file and every file it extends
     parent: Spec | None = None  # the spec ``extends`` resolved to (a built-in one for a user spec)
     builtin: bool = False  # one of the specs shipped with router, not one of the set being built
+    path: Path | None = None  # the file it was read from
 
     @property
     def id(self) -> str:
         return str(self.raw["id"])
 
 
-def schema_path(name: str = "provider.v1.schema.json") -> Path:
+def _shipped(installed: str, checkout: str) -> list[Path]:
+    """Where a folder shipped with router is: inside the installed package (the wheel puts it there,
+    hatch_build.py) first, then a source checkout's top level. The installed place comes first: beside
+    site-packages' router a ``schemas/`` or ``specs/`` folder may belong to anything."""
     here = Path(__file__).resolve()
-    for candidate in (here.parents[2] / "schemas", here.parents[1] / "_schemas"):
+    return [here.parents[1] / installed, here.parents[2] / checkout]
+
+
+def schema_path(name: str = "provider.v1.schema.json") -> Path:
+    for candidate in _shipped("_schemas", "schemas"):
         p = candidate / name
         if p.exists():
             return p
     raise FileNotFoundError(f"{name} not found next to the router package")
+
+
+def builtin_specs_dir() -> Path | None:
+    """The folder of the specs shipped with router (``router/_specs`` installed, ``specs/`` in a checkout)."""
+    for candidate in _shipped("_specs", "specs"):
+        if (candidate / "openai.yaml").is_file():
+            return candidate
+    return None
+
+
+@cache
+def builtin_specs() -> dict[str, Spec]:
+    """The shipped specs, loaded and resolved once: what a user spec's ``extends`` or ``models_from``
+    may name without having it in its own folder."""
+    folder = builtin_specs_dir()
+    if folder is None:
+        return {}
+    files = sorted(folder.glob("*.yaml"))
+    specs, _ = load_specs(files, library=lambda: {})
+    for spec in specs:
+        spec.builtin = True
+    return {spec.id: spec for spec in specs}
 
 
 @cache
@@ -305,14 +344,22 @@ def _raw_at(raw: Any, path: tuple[str | int, ...]) -> Any:
     return raw
 
 
-def _models_from(spec: Spec, by_id: dict[str, Spec], diags: list[Diagnostic]) -> None:
+def _models_from(
+    spec: Spec,
+    by_id: dict[str, Spec],
+    diags: list[Diagnostic],
+    lib: Callable[[str], Spec | None] = lambda _id: None,
+) -> None:
     """``models_from: <id>``: this provider's catalogue is that spec's own (copied into the resolved
-    spec; the raw spec keeps none, so bare model ids still route to the spec that declares them)."""
+    spec; the raw spec keeps none, so bare model ids still route to the spec that declares them).
+    The id names a spec of the same set first, then a built-in one."""
     source_id = spec.raw.get("models_from")
     if source_id is None:
         return
     line, col = spec.loaded.marks.at(("models_from",))
     source = by_id.get(source_id)
+    if source is None and isinstance(source_id, str):
+        source = lib(source_id)
     problem = None
     if "models" in spec.raw:
         problem = "models_from and models together, expected one catalogue: its own or another spec's"
@@ -403,19 +450,53 @@ def _param_names(spec: Spec, diags: list[Diagnostic]) -> None:
                 )
 
 
+def _unreadable(p: Path, e: Exception) -> str:
+    if isinstance(e, FileNotFoundError):
+        return "no such file or directory, expected a provider spec (YAML)"
+    if isinstance(e, IsADirectoryError):
+        return "is a folder, expected a provider spec file (YAML)"
+    if isinstance(e, UnicodeDecodeError):
+        return f"cannot read the file ({e}), expected a UTF-8 text file"
+    reason = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
+    return f"cannot read the file ({reason}), expected a readable UTF-8 text file"
+
+
 def load_specs(
-    paths: Iterable[Path], *, display_root: Path | None = None
+    paths: Iterable[Path],
+    *,
+    display_root: Path | None = None,
+    library: Callable[[], dict[str, Spec]] | None = None,
 ) -> tuple[list[Spec], list[Diagnostic]]:
-    """Load and check every spec file; resolve ``extends``. Returns the specs and every diagnostic."""
+    """Load and check every spec file; resolve ``extends``. Returns the specs and every diagnostic.
+
+    ``extends`` and ``models_from`` name a spec of ``paths`` first, then one of ``library()`` (by
+    default the specs shipped with router): a user's ``acme.yaml`` may extend ``openai`` without a copy
+    of it, and a user's ``openai.yaml`` may extend the built-in ``openai`` it overrides.
+
+    A spec with schema errors still gets its semantic checks (file name, extends, placeholders,
+    parameter names, dates, model ids), so one run reports every problem; it is not returned."""
     diags: list[Diagnostic] = []
     specs: list[Spec] = []
+    partial: set[int] = set()  # id()s of specs with schema errors: checked, never returned or built
     broken: set[str] = set()  # ids of specs that exist but did not load; their own errors say why
-    for p in sorted(paths):
+    paths = sorted(paths)
+    mine = {p.resolve() for p in paths}
+    lib_cache: list[dict[str, Spec]] = []
+
+    def lib(parent_id: str) -> Spec | None:
+        if not lib_cache:
+            lib_cache.append((library or builtin_specs)())
+        found = lib_cache[0].get(parent_id)
+        if found is None or (found.path is not None and found.path.resolve() in mine):
+            return None  # a spec of this very set: it is its own parent, not a library one
+        return found
+
+    for p in paths:
         shown = _display(p, display_root)
         try:
             text = p.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
-            diags.append(Diagnostic(shown, 1, 1, f"cannot read the file ({e}), expected a UTF-8 text file"))
+            diags.append(Diagnostic(shown, 1, 1, _unreadable(p, e)))
             broken.add(p.stem)
             continue
         loaded = load_yaml(shown, text)
@@ -425,11 +506,14 @@ def load_specs(
             continue
         schema_diags = schema_diagnostics(loaded)
         diags += schema_diags
-        if schema_diags or loaded.diagnostics or not isinstance(loaded.data.get("id"), str):
+        if not isinstance(loaded.data.get("id"), str):
             broken.add(p.stem)
             continue
-        spec = Spec(shown, loaded, loaded.data)
+        spec = Spec(shown, loaded, loaded.data, path=p)
         spec.sha256 = hashlib.sha256(text.encode()).hexdigest()
+        if schema_diags or loaded.diagnostics:
+            partial.add(id(spec))
+            broken.add(spec.id)
         if spec.id != p.stem:
             line, col = loaded.marks.at(("id",))
             diags.append(
@@ -466,12 +550,17 @@ def load_specs(
             return resolved_ok[spec.id]
         parent_id = spec.raw.get("extends")
         ok = True
-        if parent_id is None:
+        if parent_id is None or not isinstance(parent_id, str):
             spec.resolved = copy.deepcopy(spec.raw)
+            spec.resolved.pop("extends", None)
         else:
             line, col = spec.loaded.marks.at(("extends",))
-            parent = by_id.get(parent_id)
-            if parent_id in chain or parent_id == spec.id:
+            parent = by_id.get(parent_id) if parent_id != spec.id else None
+            if parent is None and parent_id not in chain:
+                parent = lib(parent_id)
+            if parent is not None and parent.builtin:
+                _inherit(spec, parent)
+            elif parent_id in chain or parent_id == spec.id:
                 cycle = " -> ".join((*chain, spec.id, parent_id)[((*chain, spec.id)).index(parent_id) :])
                 diags.append(
                     Diagnostic(
@@ -483,10 +572,10 @@ def load_specs(
                     )
                 )
                 ok = False
-            elif parent is None and parent_id in broken:
+            elif parent_id in broken:
                 ok = False  # the parent's own diagnostics say what is wrong
             elif parent is None:
-                others = sorted(i for i in by_id if i != spec.id)
+                others = sorted({i for i in by_id if i != spec.id} | set(lib_cache[0] if lib_cache else ()))
                 hint = difflib.get_close_matches(parent_id, others, n=1)
                 tail = f"; did you mean {hint[0]!r}?" if hint else ""
                 diags.append(
@@ -502,11 +591,7 @@ def load_specs(
             elif not resolve(parent, (*chain, spec.id)):
                 ok = False
             else:
-                base = {k: v for k, v in parent.resolved.items() if k not in NOT_INHERITED}
-                own = {k: v for k, v in spec.raw.items() if k != "extends"}
-                spec.resolved = _deep_merge(base, own)
-                spec.parent = parent
-                spec.sha256 = hashlib.sha256((parent.sha256 + spec.sha256).encode()).hexdigest()
+                _inherit(spec, parent)
         resolved_ok[spec.id] = ok
         return ok
 
@@ -516,7 +601,7 @@ def load_specs(
         r = spec.resolved
         r.setdefault("name", spec.id)
         for need in ("protocol", "base_url", "auth", "endpoints"):
-            if need not in r:
+            if need not in r and id(spec) not in partial:  # a schema error already says it
                 line, col = spec.loaded.marks.at(("extends",) if "extends" in spec.raw else ())
                 diags.append(
                     Diagnostic(
@@ -527,17 +612,19 @@ def load_specs(
                         f"/{need}",
                     )
                 )
-        _placeholders(spec, diags)
-        _param_names(spec, diags)
-        _dates(spec, diags)
+        for check in (_placeholders, _param_names, _dates):
+            _guarded(check, spec, diags, id(spec) in partial)
     for spec in by_id.values():  # after every extends chain is resolved (and hashed)
         if resolved_ok.get(spec.id):
-            _models_from(spec, by_id, diags)
+            _guarded(lambda s, d: _models_from(s, by_id, d, lib), spec, diags, id(spec) in partial)
 
     # Model ids and aliases must route to exactly one model, within a spec and across specs.
     seen: dict[str, tuple[Spec, str, tuple[str | int, ...]]] = {}
     for spec in by_id.values():
-        for i, m in enumerate(spec.raw.get("models") or []):
+        models = spec.raw.get("models")
+        for i, m in enumerate(models if isinstance(models, list) else []):
+            if not isinstance(m, dict) or not isinstance(m.get("id"), str):
+                continue  # the schema error says what is wrong with it
             names: list[tuple[str, Any, tuple[str | int, ...]]] = [("id", m["id"], ("models", i, "id"))]
             names += [("alias", a, ("models", i, "aliases", j)) for j, a in enumerate(m.get("aliases") or [])]
             names += [
@@ -545,6 +632,8 @@ def load_specs(
                 for j, a in enumerate(m.get("api_aliases") or [])
             ]
             for kind, name, path in names:
+                if not isinstance(name, str):
+                    continue
                 if name in seen:
                     other, what, other_path = seen[name]
                     line, col = spec.loaded.marks.at(path)
@@ -562,8 +651,30 @@ def load_specs(
                 else:
                     seen[name] = (spec, kind, path)
 
-    ok_specs = [s for s in by_id.values() if resolved_ok.get(s.id)]
+    ok_specs = [s for s in by_id.values() if resolved_ok.get(s.id) and id(s) not in partial]
     return ok_specs, sorted(set(diags), key=lambda d: (d.file, d.line, d.col, d.message))
+
+
+def _inherit(spec: Spec, parent: Spec) -> None:
+    base = {k: v for k, v in parent.resolved.items() if k not in NOT_INHERITED}
+    own = {k: v for k, v in spec.raw.items() if k != "extends"}
+    spec.resolved = _deep_merge(base, own)
+    spec.parent = parent
+    spec.sha256 = hashlib.sha256((parent.sha256 + spec.sha256).encode()).hexdigest()
+
+
+def _guarded(
+    check: Callable[[Spec, list[Diagnostic]], None], spec: Spec, diags: list[Diagnostic], partial: bool
+) -> None:
+    """Run a semantic check. On a spec the schema already rejected, a value of the wrong type may
+    trip the check itself: then the schema's diagnostic is the one that stands."""
+    if not partial:
+        check(spec, diags)
+        return
+    try:
+        check(spec, diags)
+    except (TypeError, AttributeError, KeyError, ValueError, IndexError):
+        pass
 
 
 def _display(p: Path, root: Path | None) -> str:
