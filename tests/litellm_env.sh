@@ -6,11 +6,24 @@ ensure_litellm() {
   local py=".venv/bin/python"
   if [ ! -x .venv-litellm/bin/litellm ]; then
     rm -rf .venv-litellm
-    if ! { "$py" -m venv .venv-litellm &&
-      .venv-litellm/bin/python -m pip install --quiet --disable-pip-version-check "$LITELLM_SPEC"; } > .venv-litellm.log 2>&1; then
+    echo "   installing $LITELLM_SPEC into .venv-litellm (once; 1 to 4 minutes, a dot every 15 s)"
+    local started=$SECONDS
+    { "$py" -m venv .venv-litellm &&
+      .venv-litellm/bin/python -m pip install --quiet --disable-pip-version-check "$LITELLM_SPEC"; } > .venv-litellm.log 2>&1 &
+    local pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+      sleep 15
+      kill -0 "$pid" 2>/dev/null && printf '.'
+    done
+    if ! wait "$pid"; then
+      echo
       echo "warning: could not install $LITELLM_SPEC into .venv-litellm (see .venv-litellm.log)" >&2
       return 0
     fi
+    echo
+    echo "   done in $((SECONDS - started)) s"
+  else
+    echo "   .venv-litellm is already installed"
   fi
   rm -f .venv-litellm.log
 }

@@ -14,8 +14,22 @@ ensure_venv() {
     exit 1
   fi
   if [ ! -x .venv/bin/python ]; then
+    echo "== creating .venv with $("$py" --version 2>&1)"
     "$py" -m venv .venv
   fi
+  # Nothing to do when the install is already what pyproject.toml asks for (the project is installed
+  # editable, so code changes need no reinstall): the stamp records what the last install was for.
+  local stamp=".venv/.router-install-stamp"
+  local hash have=""
+  hash=$(cat pyproject.toml hatch_build.py | "$py" -c 'import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')
+  [ -f "$stamp" ] && have=$(cat "$stamp")
+  # A [dev] install also satisfies the runtime one (the demo after the tests reinstalls nothing).
+  if [ -x .venv/bin/router ] && { [ "$have" = "$hash $extras" ] || { [ -z "$extras" ] && [ "${have%% *}" = "$hash" ]; }; }; then
+    echo "== .venv is up to date (${extras:-runtime} install unchanged)"
+    return 0
+  fi
+  echo "== installing the project into .venv (${extras:-runtime}; about a minute the first time)"
+  local started=$SECONDS
   # pip's output is kept out of the way unless the install fails (this machine's pip config also
   # prints a warning line per package it looks up).
   local log
@@ -27,4 +41,6 @@ ensure_venv() {
     exit 1
   fi
   rm -f "$log"
+  echo "$hash $extras" > "$stamp"
+  echo "   done in $((SECONDS - started)) s"
 }

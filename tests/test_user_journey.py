@@ -1,0 +1,226 @@
+"""The user's whole journey, as a new user takes it: a wheel built from this checkout, installed into a
+fresh venv, used from an app folder elsewhere.
+
+The app writes a spec extending a built-in (``acme`` extends ``openai``) and one overriding a built-in
+id, validates and builds them into its own folder, checks the build from another working directory,
+and calls its provider against a server on 127.0.0.1 and a built-in one (``fake``) in the same
+process. The app also has a ``generated/`` package of its own, which must not shadow anything.
+
+Offline: the wheel is built without build isolation (hatchling comes from .venv), and the fresh venv
+gets the package only from that wheel; its dependencies (httpx, pyyaml, ...) come from .venv's
+site-packages through a .pth line, so nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+import textwrap
+import venv
+from pathlib import Path
+
+import pytest
+
+from loopback import Loopback
+from loopback import Reply
+
+ROOT = Path(__file__).resolve().parents[1]
+
+ACME = """\
+# yaml-language-server: $schema=https://example.invalid/provider.v1.schema.json
+spec_version: 1
+id: acme
+extends: openai
+name: Acme AI
+base_url: https://api.acme.example/v1
+base_url_env: ACME_BASE_URL
+auth: {env: ACME_API_KEY}
+models:
+  - id: acme-1
+    context_window: 32000
+"""
+
+# A user spec may take a built-in id: it wins over the built-in, and may extend it.
+OPENAI_OVERRIDE = """\
+spec_version: 1
+id: openai
+extends: openai
+name: OpenAI through our proxy
+base_url_env: OUR_PROXY_URL
+"""
+
+APP = """\
+import sys
+import router
+
+router.use_adapters("my_adapters")
+from router import _registry
+
+resp = router.completion(model="acme/acme-1", messages=[{"role": "user", "content": "Hi"}])
+echo = router.completion(model="fake/echo", messages=[{"role": "user", "content": "built-in too"}])
+print(json.dumps({
+    "router_file": router.__file__,
+    "acme": resp.choices[0].message.content,
+    "acme_model": resp.model,
+    "acme_provider": resp.router.provider,
+    "echo": echo.choices[0].message.content,
+    "openai_name": _registry.adapter("openai").name,
+    "origins": {k: _registry.origins()[k] for k in ("acme", "openai", "fake")},
+    "generated_imported": "generated" in sys.modules,
+}))
+"""
+
+
+def _run(cmd: list[str], cwd: Path, env: dict[str, str], ok: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    if ok:
+        assert proc.returncode == 0, f"{' '.join(cmd)}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    return proc
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv holding only the wheel built from this checkout; returns its bin folder."""
+    base = tmp_path_factory.mktemp("journey")
+    wheels = base / "wheels"
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert build.returncode == 0, build.stderr
+    (wheel,) = wheels.glob("spec_router-*.whl")
+    env_dir = base / "venv"
+    venv.EnvBuilder(with_pip=False).create(env_dir)
+    py = env_dir / "bin" / "python"
+    site = Path(
+        subprocess.run(
+            [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    # The dependencies, offline: .venv's site-packages, after the fresh venv's own (where the wheel goes).
+    (site / "zz_router_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "--no-index", "-q", str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert install.returncode == 0, install.stderr
+    return env_dir / "bin"
+
+
+def test_the_wheel_holds_specs_schemas_and_adapters_inside_router(installed: Path) -> None:
+    py = installed / "python"
+    out = subprocess.run(
+        [
+            str(py),
+            "-c",
+            "import router, router.generated, pathlib; p = pathlib.Path(router.__file__).parent;"
+            "print(router.__file__); print(router.generated.__file__);"
+            "print(sorted(x.name for x in (p / '_specs').glob('*.yaml'))[:3]);"
+            "print((p / '_schemas' / 'provider.v1.schema.json').is_file())",
+        ],
+        capture_output=True,
+        text=True,
+        cwd="/",
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith(str(installed.parent)), lines  # the wheel's copy, not the checkout
+    assert lines[1].startswith(str(installed.parent)) and "router/generated/" in lines[1], lines
+    assert lines[2] == "['anthropic.yaml', 'azure-openai.yaml', 'cerebras.yaml']"
+    assert lines[3] == "True"
+
+
+def test_user_journey(installed: Path, tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    (app / "my_specs").mkdir(parents=True)
+    (app / "my_specs" / "acme.yaml").write_text(ACME)
+    (app / "my_specs" / "openai.yaml").write_text(OPENAI_OVERRIDE)
+    # An app's own top-level generated/ package: once, it broke `import router`.
+    (app / "generated").mkdir()
+    (app / "generated" / "__init__.py").write_text("raise ImportError('the app generated package')\n")
+    (app / "app.py").write_text("import json\n" + APP)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ROUTER_", "ACME_", "OPENAI_"))}
+    env["PATH"] = f"{installed}{os.pathsep}{env.get('PATH', '')}"
+    router_cli = str(installed / "router")
+
+    # 1. validate one file: `extends: openai` resolves from the installed specs
+    out = _run([router_cli, "validate", "my_specs/acme.yaml"], app, env)
+    assert "ok: 1 spec valid" in out.stdout
+
+    # 2. build into the app's folder; the header names the spec relative to its folder's parent
+    out = _run([router_cli, "build", "--specs", "my_specs", "--out", "my_adapters"], app, env)
+    assert "built 2 adapters into my_adapters" in out.stdout
+    acme_py = (app / "my_adapters" / "acme.py").read_text()
+    assert acme_py.startswith("# Code generated by `router build` from my_specs/acme.yaml. DO NOT EDIT.")
+    # acme extends the app's own openai (a sibling); the app's openai extends the built-in one
+    assert "from . import openai" in acme_py
+    assert "from router.generated import openai" in (app / "my_adapters" / "openai.py").read_text()
+
+    # 3. --check gives the same answer from any working directory, relative or absolute paths
+    _run([router_cli, "build", "--specs", "my_specs", "--out", "my_adapters", "--check"], app, env)
+    _run(
+        [router_cli, "build", "--specs", str(app / "my_specs"), "--out", str(app / "my_adapters"), "--check"],
+        tmp_path,
+        env,
+    )
+
+    # 4. import and call it against a loopback server, and a built-in provider in the same process
+    answer = {
+        "id": "c1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "acme-1",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello from Acme"}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 3, "total_tokens": 6},
+    }
+    with Loopback() as server:
+        server.replies.append(Reply.json(answer))
+        run_env = {**env, "ACME_BASE_URL": server.url + "/v1", "ACME_API_KEY": "sk-acme-secret"}
+        out = _run([str(installed / "python"), "app.py"], app, run_env)
+        seen = server.seen
+    result = json.loads(out.stdout)
+    assert result["router_file"].startswith(str(installed.parent))
+    assert result["acme"] == "Hello from Acme"
+    assert result["acme_provider"] == "acme"
+    assert result["echo"] == "built-in too"
+    assert result["openai_name"] == "OpenAI through our proxy"
+    assert result["origins"]["acme"] == [str((app / "my_adapters").resolve())]
+    assert result["origins"]["openai"] == [str((app / "my_adapters").resolve()), "built-in"]
+    assert result["origins"]["fake"] == ["built-in"]
+    assert result["generated_imported"] is False
+    assert len(seen) == 1 and seen[0].path == "/v1/chat/completions"
+    assert seen[0].headers["authorization"] == "Bearer sk-acme-secret"
+    assert json.loads(seen[0].body)["model"] == "acme-1"
+
+    # 5. ROUTER_ADAPTERS adds to the built-ins (it used to replace them): the CLI lists both
+    listed = _run([router_cli, "list"], app, {**env, "ROUTER_ADAPTERS": str(app / "my_adapters")})
+    ids = {line.split()[0] for line in listed.stdout.splitlines()[1:] if line.strip()}
+    assert {"acme", "fake", "openai", "anthropic"} <= ids, listed.stdout
+    script = textwrap.dedent(
+        """
+        import router
+        print(router.completion(model="fake/echo", messages=[{"role": "user", "content": "x"}]).choices[0].message.content)
+        print(router.resolve("acme-1")[0].id)
+        """
+    )
+    out = _run(
+        [str(installed / "python"), "-c", script], tmp_path, {**env, "ROUTER_ADAPTERS": str(app / "my_adapters")}
+    )
+    assert out.stdout.split() == ["x", "acme"]
+
+    # 6. ROUTER_ADAPTERS pointing nowhere: one line, exit 1, no traceback
+    bad = _run([router_cli, "list"], app, {**env, "ROUTER_ADAPTERS": str(app / "nowhere")}, ok=False)
+    assert bad.returncode == 1
+    assert "Traceback" not in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1 and "no such folder" in bad.stderr
