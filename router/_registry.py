@@ -108,7 +108,9 @@ def sources() -> tuple[AdapterSource, ...]:
     try:
         builtin = importlib.import_module(_BUILTIN_PACKAGE)
     except ImportError as e:  # pragma: no cover - a broken install
-        raise ConfigError("the built-in adapters are missing (router.generated): reinstall the package") from e
+        raise ConfigError(
+            "the built-in adapters are missing (router.generated): reinstall the package"
+        ) from e
     out.append(AdapterSource(BUILTIN, _BUILTIN_PACKAGE, builtin.PROVIDERS, builtin.MODEL_INDEX))
     seen: set[str] = set()
     unique = []

@@ -87,7 +87,18 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("journey")
     wheels = base / "wheels"
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(wheels),
+            str(ROOT),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -108,7 +119,18 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # The dependencies, offline: .venv's site-packages, after the fresh venv's own (where the wheel goes).
     (site / "zz_router_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     install = subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "--no-index", "-q", str(wheel)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(py),
+            "install",
+            "--no-deps",
+            "--no-index",
+            "-q",
+            str(wheel),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -125,8 +147,9 @@ def test_the_wheel_holds_specs_schemas_and_adapters_inside_router(installed: Pat
             "-c",
             "import router, router.generated, pathlib; p = pathlib.Path(router.__file__).parent;"
             "print(router.__file__); print(router.generated.__file__);"
-            "print(sorted(x.name for x in (p / '_specs').glob('*.yaml'))[:3]);"
-            "print((p / '_schemas' / 'provider.v1.schema.json').is_file())",
+            "print(sorted(x.name for x in (p / '_specs').glob('*.yaml')));"
+            "print(sorted(x.name for x in (p / '_schemas').glob('*.json')));"
+            "print(sorted(x.name for x in (p / 'generated').iterdir() if x.suffix in ('.py', '.typed')))",
         ],
         capture_output=True,
         text=True,
@@ -137,8 +160,12 @@ def test_the_wheel_holds_specs_schemas_and_adapters_inside_router(installed: Pat
     lines = out.stdout.splitlines()
     assert lines[0].startswith(str(installed.parent)), lines  # the wheel's copy, not the checkout
     assert lines[1].startswith(str(installed.parent)) and "router/generated/" in lines[1], lines
-    assert lines[2] == "['anthropic.yaml', 'azure-openai.yaml', 'cerebras.yaml']"
-    assert lines[3] == "True"
+    # every shipped spec, schema and compiled adapter, byte for byte the checkout's list
+    assert lines[2] == str(sorted(x.name for x in (ROOT / "specs").glob("*.yaml")))
+    assert lines[3] == str(sorted(x.name for x in (ROOT / "schemas").glob("*.json")))
+    assert lines[4] == str(
+        sorted(x.name for x in (ROOT / "generated").iterdir() if x.suffix in (".py", ".typed"))
+    )
 
 
 def test_user_journey(installed: Path, tmp_path: Path) -> None:
@@ -181,7 +208,13 @@ def test_user_journey(installed: Path, tmp_path: Path) -> None:
         "object": "chat.completion",
         "created": 1,
         "model": "acme-1",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello from Acme"}, "finish_reason": "stop"}],
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "Hello from Acme"},
+                "finish_reason": "stop",
+            }
+        ],
         "usage": {"prompt_tokens": 3, "completion_tokens": 3, "total_tokens": 6},
     }
     with Loopback() as server:
@@ -215,7 +248,9 @@ def test_user_journey(installed: Path, tmp_path: Path) -> None:
         """
     )
     out = _run(
-        [str(installed / "python"), "-c", script], tmp_path, {**env, "ROUTER_ADAPTERS": str(app / "my_adapters")}
+        [str(installed / "python"), "-c", script],
+        tmp_path,
+        {**env, "ROUTER_ADAPTERS": str(app / "my_adapters")},
     )
     assert out.stdout.split() == ["x", "acme"]
 

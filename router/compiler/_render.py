@@ -156,7 +156,9 @@ def render_all(
     files: dict[Path, str] = {}
     configs = {spec.id: resolve(spec) for spec in ordered}
     for spec in ordered:
-        files[out_dir / f"{module_name(spec.id)}.py"] = adapter.render(**_adapter_context(spec, configs, specs_dir))
+        files[out_dir / f"{module_name(spec.id)}.py"] = adapter.render(
+            **_adapter_context(spec, configs, specs_dir)
+        )
     model_index: dict[str, str] = {}
     for s in ordered:
         for m in s.raw.get("models") or []:
