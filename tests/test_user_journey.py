@@ -23,7 +23,6 @@ import venv
 from pathlib import Path
 
 import pytest
-
 from loopback import Loopback
 from loopback import Reply
 

@@ -10,6 +10,7 @@ parent's value whole; a ``null`` value removes the inherited key. ``id``, ``name
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime
 import difflib
@@ -671,10 +672,8 @@ def _guarded(
     if not partial:
         check(spec, diags)
         return
-    try:
+    with contextlib.suppress(TypeError, AttributeError, KeyError, ValueError, IndexError):
         check(spec, diags)
-    except (TypeError, AttributeError, KeyError, ValueError, IndexError):
-        pass
 
 
 def _display(p: Path, root: Path | None) -> str:
