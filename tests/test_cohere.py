@@ -39,9 +39,9 @@ from conftest import real_cases
 from matrix import TEST_MODELS
 from openai.types.chat import ChatCompletion as OpenAIChatCompletion
 from openai.types.chat import ChatCompletionChunk as OpenAIChatCompletionChunk
+from router.generated.cohere import ADAPTER as adapter
 
 import router
-from router.generated.cohere import ADAPTER as adapter
 from router import Receipt
 
 MODEL = TEST_MODELS["cohere"]

@@ -12,7 +12,12 @@ HEAVY = ("yaml", "jsonschema", "jinja2", "click")
 
 
 @pytest.mark.parametrize(
-    "stmt", ["import router", "import router.generated.openai", "import router.generated.anthropic, router.generated.fake"]
+    "stmt",
+    [
+        "import router",
+        "import router.generated.openai",
+        "import router.generated.anthropic, router.generated.fake",
+    ],
 )
 def test_import_does_not_load_build_tools(stmt: str) -> None:
     r = subprocess.run(

@@ -32,9 +32,9 @@ from matrix import TEST_MODELS
 from ollama import _types as ollama_types
 from openai.types.chat import ChatCompletion as OpenAIChatCompletion
 from openai.types.chat import ChatCompletionChunk as OpenAIChatCompletionChunk
+from router.generated.ollama import ADAPTER as adapter
 
 import router
-from router.generated.ollama import ADAPTER as adapter
 from router import Receipt
 from router._adapter import Adapter
 from router._streaming import NDJSONParser

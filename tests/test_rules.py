@@ -23,10 +23,10 @@ import json
 from typing import Any
 
 import pytest
+import router.generated as generated
 from matrix import TEST_ENV
 from matrix import TEST_MODELS
 
-import router.generated as generated
 import router
 from router import _registry
 from router._types import Receipt

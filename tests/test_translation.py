@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import router.generated as generated
 from conftest import canonical_cases
 from conftest import load_case
 from matrix import KEYLESS
@@ -22,7 +23,6 @@ from matrix import TEST_ENV
 from matrix import TEST_MODELS
 from matrix import adapter
 
-import router.generated as generated
 import router
 from router import Receipt
 
