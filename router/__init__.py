@@ -66,8 +66,8 @@ if TYPE_CHECKING:
     from router._providers import ProviderStatus
     from router._providers import models
     from router._providers import providers
-    from router._router import Router
     from router._registry import use_adapters
+    from router._router import Router
     from router._tokens import count_tokens
 
 __version__ = "0.1.0"
