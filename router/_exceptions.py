@@ -21,6 +21,11 @@
         └── APIConnectionError                       retryable
             └── APITimeoutError                      retryable
 
+Every ``APIError`` carries what the openai SDK's errors carry where users touch them: ``status_code``
+(the HTTP status, also ``status``; None when no answer came), ``headers`` (the error answer's response
+headers as a dict, names lower-cased, credential-like headers masked; empty when no answer came),
+``body`` (the decoded JSON error body, else its text) and ``request_id``.
+
 An error an aggregator (OpenRouter, a LiteLLM proxy) passed on keeps the upstream detail: ``upstream`` is
 the upstream provider's own error (its raw message or object) and ``upstream_provider`` its name.
 
@@ -31,6 +36,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from router._types import safe_headers
 
 __all__ = [
     "ERROR_KINDS",
@@ -94,6 +101,7 @@ class APIError(RouterError):
         param: str | None = None,
         upstream: Any = None,
         upstream_provider: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -107,6 +115,13 @@ class APIError(RouterError):
         self.param = param  # the request field at fault, as a JSON path ("messages[1].content")
         self.upstream = upstream  # an aggregator's wrapped upstream error: its raw message or object
         self.upstream_provider = upstream_provider  # who that upstream was ("Google", "Anthropic")
+        # The answer's response headers: names lower-cased, credential-like values masked.
+        self.headers: dict[str, str] = safe_headers(headers) if headers else {}
+
+    @property
+    def status_code(self) -> int | None:
+        """The HTTP status of the error answer, as the openai SDK's ``status_code`` (``status``)."""
+        return self.status
 
     def scrub(self, secrets: tuple[str, ...]) -> APIError:
         """This error with every secret replaced by ``****`` in its message, body (deeply) and

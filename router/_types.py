@@ -1,23 +1,38 @@
 """The unified shapes: OpenAI Chat Completions, in and out.
 
 Every adapter returns these, whatever the provider spoke on the wire. They are plain slotted
-dataclasses: attribute access (``resp.choices[0].message.content``) and ``.to_dict()`` for the JSON
-form, which validates against the official ``openai`` package's ``ChatCompletion`` and
-``ChatCompletionChunk`` types (tests/test_conformance.py holds that line).
+dataclasses that behave like the official ``openai`` package's models where users touch them:
+the same attribute paths (``resp.choices[0].message.tool_calls[0].function.arguments``,
+``chunk.choices[0].delta.tool_calls[0].function.name``, ``resp.usage.prompt_tokens_details
+.cached_tokens``, ``resp.service_tier``, ...; openai attributes the router does not carry, such as
+``message.audio``, are None as openai's default), and openai's ``model_dump()``,
+``model_dump_json()``, ``to_dict()`` and ``to_json()``. ``to_dict()`` is the JSON wire form (what
+the answer set); it and ``model_dump()`` validate against the openai package's ``ChatCompletion``
+and ``ChatCompletionChunk`` types, strictly (tests/test_conformance.py and tests/test_sdk_shapes.py
+hold that line).
 
-Two additions to OpenAI's shape, both always present:
+Additions to OpenAI's shape, always present:
 
 * ``choice.native_finish_reason`` -- the provider's own finish reason, never lost in the mapping.
-* ``completion.router`` -- the translation receipt: which provider answered and what happened to
-  each request parameter (dropped, renamed, clamped, defaulted).
+* ``completion.router`` -- the translation receipt: which provider answered, what happened to
+  each request parameter (dropped, renamed, clamped, defaulted), the answer fields the shape has
+  no place for (``extra``) and the response headers (``headers``, credential-like ones masked).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
+from typing import ClassVar
 from typing import Literal
+from typing import NamedTuple
 
 __all__ = [
     "ChatCompletion",
@@ -35,6 +50,7 @@ __all__ = [
     "Receipt",
     "ToolCall",
     "ToolCallDelta",
+    "ToolCallDeltaFunction",
     "Usage",
 ]
 
@@ -42,32 +58,249 @@ FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "functi
 
 _MASK = "****"
 
+# pydantic's include / exclude: a set of field names (list indexes), or a mapping of them to True or
+# to the nested include / exclude of that field ("__all__" stands for every key or index).
+IncEx = AbstractSet[int] | AbstractSet[str] | Mapping[int, Any] | Mapping[str, Any]
 
-def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in d.items() if v is not None}
+
+class _Options(NamedTuple):
+    exclude_unset: bool
+    exclude_defaults: bool
+    exclude_none: bool
+    fallback: Callable[[Any], Any] | None
+
+
+_DEFAULTS: dict[type, dict[str, Any]] = {}
+
+
+def _defaults(cls: type) -> dict[str, Any]:
+    """Each dumped attribute's default: the dataclass field's, else None (openai's default)."""
+    found = _DEFAULTS.get(cls)
+    if found is None:
+        found = {}
+        if dataclasses.is_dataclass(cls):
+            for f in dataclasses.fields(cls):
+                if f.default is not dataclasses.MISSING:
+                    found[f.name] = f.default
+                elif f.default_factory is not dataclasses.MISSING:
+                    found[f.name] = f.default_factory()
+        fields = {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else set()
+        for name in getattr(cls, "_FIELDS", ()):
+            if name not in fields:
+                found[name] = None
+        _DEFAULTS[cls] = found
+    return found
+
+
+def _named(spec: IncEx, key: str | int) -> tuple[bool, IncEx | None]:
+    """Whether an include / exclude names ``key``, and what it says of the key's value (None: all)."""
+    if isinstance(spec, Mapping):
+        if key in spec:
+            nested = spec[key]  # type: ignore[index]
+        elif "__all__" in spec:
+            nested = spec["__all__"]  # type: ignore[index]
+        else:
+            return False, None
+        return True, None if nested is True or nested is ... else nested
+    return key in spec or "__all__" in spec, None
+
+
+def _select(key: str | int, include: IncEx | None, exclude: IncEx | None) -> tuple[bool, Any, Any]:
+    """Whether to keep ``key``, and the include / exclude that apply inside its value."""
+    inner_include = inner_exclude = None
+    if include is not None:
+        named, inner_include = _named(include, key)
+        if not named:
+            return False, None, None
+    if exclude is not None:
+        named, inner_exclude = _named(exclude, key)
+        if named and inner_exclude is None:
+            return False, None, None
+    return True, inner_include, inner_exclude
+
+
+_WHOLE: tuple[bool, Any, Any] = (True, None, None)  # keep a key, and all of its value
+
+
+def _plain(value: Any, opts: _Options, include: IncEx | None = None, exclude: IncEx | None = None) -> Any:
+    """``value`` as fresh JSON data: shapes dumped, mappings as dicts, tuples and sets as lists."""
+    if value is None or isinstance(value, str | int | float):  # bool is an int
+        return value
+    if isinstance(value, _Shape):
+        return value._dump(opts, include, exclude)
+    whole = include is None and exclude is None
+    if isinstance(value, Mapping):
+        out: dict[Any, Any] = {}
+        for k, v in value.items():
+            keep, inc, exc = _WHOLE if whole else _select(k, include, exclude)
+            if keep:
+                key = k if k is None or isinstance(k, str | int | float) else str(k)
+                out[key] = _plain(v, opts, inc, exc)
+        return out
+    if isinstance(value, list | tuple | AbstractSet):
+        items = []
+        for i, v in enumerate(value):
+            keep, inc, exc = _WHOLE if whole else _select(i, include, exclude)
+            if keep:
+                items.append(_plain(v, opts, inc, exc))
+        return items
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "replace")
+    if opts.fallback is not None:
+        return _plain(opts.fallback(value), opts, include, exclude)
+    dump = getattr(value, "model_dump", None)  # a pydantic model (an openai SDK object) handed in
+    if callable(dump):
+        return _plain(dump(mode="json"), opts, include, exclude)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _plain(dataclasses.asdict(value), opts, include, exclude)
+    return str(value)
+
+
+class _Shape:
+    """What the openai SDK's models offer where users touch them, for these slotted dataclasses:
+    ``model_dump()`` / ``model_dump_json()`` (pydantic's), ``to_dict()`` / ``to_json()`` (openai's).
+
+    ``model_dump()`` holds every attribute in openai's structure (None where unset, as pydantic
+    dumps), plus the router's own (``native_finish_reason``, ``reasoning_content``, ``router``,
+    ``cost``); ``exclude_unset=True`` gives the wire form, ``to_dict()``: what the answer set. Both are
+    fresh JSON data (``json.dumps`` takes them) that ``openai.types.chat.ChatCompletion`` /
+    ``ChatCompletionChunk`` validate, strictly. ``mode`` is accepted for pydantic's signature: both
+    modes give JSON data.
+    """
+
+    __slots__ = ()
+
+    # The attributes model_dump holds, in its order: fields, and the openai attributes that are properties.
+    _FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    def _wire(self) -> Iterable[str]:
+        """The attributes the wire form (``to_dict()``, ``exclude_unset=True``) holds."""
+        return self._FIELDS
+
+    def _dump(self, opts: _Options, include: IncEx | None, exclude: IncEx | None) -> dict[str, Any]:
+        defaults = _defaults(type(self)) if opts.exclude_defaults else None
+        out: dict[str, Any] = {}
+        for name in self._wire() if opts.exclude_unset else self._FIELDS:
+            inc = exc = None
+            if include is not None or exclude is not None:
+                keep, inc, exc = _select(name, include, exclude)
+                if not keep:
+                    continue
+            value = getattr(self, name)
+            if value is None and opts.exclude_none:
+                continue
+            if defaults is not None and name in defaults and value == defaults[name]:
+                continue
+            out[name] = _plain(value, opts, inc, exc)
+        return out
+
+    def model_dump(
+        self,
+        *,
+        mode: Literal["json", "python"] | str = "python",
+        include: IncEx | None = None,
+        exclude: IncEx | None = None,
+        context: Any | None = None,
+        by_alias: bool | None = None,
+        exclude_unset: bool = False,
+        exclude_defaults: bool = False,
+        exclude_none: bool = False,
+        exclude_computed_fields: bool = False,
+        round_trip: bool = False,
+        warnings: bool | Literal["none", "warn", "error"] = True,
+        fallback: Callable[[Any], Any] | None = None,
+        serialize_as_any: bool = False,
+    ) -> dict[str, Any]:
+        """A dict of JSON data, as pydantic's ``model_dump``: every attribute (None where unset);
+        ``exclude_unset=True`` for what the answer set, ``exclude_none``, ``exclude_defaults``,
+        ``include`` / ``exclude`` (sets or nested mappings of names, ``"__all__"`` for every item);
+        ``fallback`` turns a value that is not JSON into JSON data (else its ``str()``)."""
+        opts = _Options(exclude_unset, exclude_defaults, exclude_none, fallback)
+        return self._dump(opts, include, exclude)
+
+    def model_dump_json(
+        self,
+        *,
+        indent: int | None = None,
+        ensure_ascii: bool = False,
+        include: IncEx | None = None,
+        exclude: IncEx | None = None,
+        context: Any | None = None,
+        by_alias: bool | None = None,
+        exclude_unset: bool = False,
+        exclude_defaults: bool = False,
+        exclude_none: bool = False,
+        exclude_computed_fields: bool = False,
+        round_trip: bool = False,
+        warnings: bool | Literal["none", "warn", "error"] = True,
+        fallback: Callable[[Any], Any] | None = None,
+        serialize_as_any: bool = False,
+    ) -> str:
+        """``model_dump()`` as JSON text, compact unless ``indent`` is given (as pydantic writes it)."""
+        data = self.model_dump(
+            include=include,
+            exclude=exclude,
+            exclude_unset=exclude_unset,
+            exclude_defaults=exclude_defaults,
+            exclude_none=exclude_none,
+            fallback=fallback,
+        )
+        separators = (",", ":") if indent is None else None
+        return json.dumps(data, indent=indent, ensure_ascii=ensure_ascii, separators=separators)
+
+    def to_dict(
+        self,
+        *,
+        mode: Literal["json", "python"] = "python",
+        use_api_names: bool = True,
+        exclude_unset: bool = True,
+        exclude_defaults: bool = False,
+        exclude_none: bool = False,
+        warnings: bool = True,
+    ) -> dict[str, Any]:
+        """The wire form, as the openai SDK's ``to_dict()``: what the answer set (the router's own
+        fields included), as fresh JSON data."""
+        return self._dump(_Options(exclude_unset, exclude_defaults, exclude_none, None), None, None)
+
+    def to_json(
+        self,
+        *,
+        indent: int | None = 2,
+        use_api_names: bool = True,
+        exclude_unset: bool = True,
+        exclude_defaults: bool = False,
+        exclude_none: bool = False,
+        warnings: bool = True,
+    ) -> str:
+        """``to_dict()`` as JSON text, indented by 2 unless told (``indent=None``: compact), as the
+        openai SDK's ``to_json()``."""
+        return self.model_dump_json(
+            indent=indent,
+            exclude_unset=exclude_unset,
+            exclude_defaults=exclude_defaults,
+            exclude_none=exclude_none,
+        )
 
 
 @dataclass(slots=True)
-class FunctionCall:
+class FunctionCall(_Shape):
     name: str
     arguments: str  # always a JSON string, as in OpenAI's API
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "arguments": self.arguments}
+    _FIELDS = ("name", "arguments")
 
 
 @dataclass(slots=True)
-class ToolCall:
+class ToolCall(_Shape):
     id: str
     function: FunctionCall
     type: Literal["function"] = "function"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "type": self.type, "function": self.function.to_dict()}
+    _FIELDS = ("id", "type", "function")
 
 
 @dataclass(slots=True)
-class Message:
+class Message(_Shape):
     role: Literal["assistant"] = "assistant"
     content: str | None = None
     tool_calls: list[ToolCall] | None = None
@@ -81,25 +314,42 @@ class Message:
     # OpenAI's message annotations (url_citation, ...), where the provider returned them.
     annotations: list[dict[str, Any]] | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"role": self.role, "content": self.content}
+    _FIELDS = (
+        "role",
+        "content",
+        "refusal",
+        "tool_calls",
+        "function_call",
+        "annotations",
+        "audio",
+        "reasoning_content",
+        "reasoning_blocks",
+    )
+
+    @property
+    def audio(self) -> dict[str, Any] | None:
+        """openai's ``message.audio``: the router carries no audio output, so always None."""
+        return None
+
+    def _wire(self) -> Iterable[str]:
+        out = ["role", "content"]
         if self.tool_calls:
-            d["tool_calls"] = [t.to_dict() for t in self.tool_calls]
+            out.append("tool_calls")
         if self.reasoning_content is not None:
-            d["reasoning_content"] = self.reasoning_content
+            out.append("reasoning_content")
         if self.refusal is not None:
-            d["refusal"] = self.refusal
+            out.append("refusal")
         if self.reasoning_blocks:
-            d["reasoning_blocks"] = self.reasoning_blocks
+            out.append("reasoning_blocks")
         if self.function_call is not None:
-            d["function_call"] = self.function_call.to_dict()
+            out.append("function_call")
         if self.annotations:
-            d["annotations"] = self.annotations
-        return d
+            out.append("annotations")
+        return out
 
 
 @dataclass(slots=True)
-class Choice:
+class Choice(_Shape):
     index: int
     message: Message
     finish_reason: FinishReason | None
@@ -107,61 +357,81 @@ class Choice:
     # OpenAI's logprobs object ({"content": [...], "refusal": ...}) where the provider returned one.
     logprobs: dict[str, Any] | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "message": self.message.to_dict(),
-            "finish_reason": self.finish_reason,
-            "native_finish_reason": self.native_finish_reason,
-            "logprobs": self.logprobs,
-        }
+    _FIELDS = ("index", "message", "finish_reason", "native_finish_reason", "logprobs")
 
 
 @dataclass(slots=True)
-class PromptTokensDetails:
+class PromptTokensDetails(_Shape):
     """Field names are the official ``openai`` package's (``PromptTokensDetails``)."""
 
     cached_tokens: int = 0  # prompt tokens read from the provider's cache
     cache_write_tokens: int | None = None  # prompt tokens written to it (None: not reported)
 
-    def to_dict(self) -> dict[str, Any]:
-        return _drop_none(
-            {"cached_tokens": self.cached_tokens, "cache_write_tokens": self.cache_write_tokens}
-        )
+    _FIELDS = ("cached_tokens", "cache_write_tokens", "audio_tokens")
+
+    @property
+    def audio_tokens(self) -> int | None:
+        """openai's ``audio_tokens``: not read by the router, so None (openai's "not reported")."""
+        return None
+
+    def _wire(self) -> Iterable[str]:
+        return _FIELDS_CACHED if self.cache_write_tokens is None else _FIELDS_CACHED_WRITE
+
+
+_FIELDS_CACHED = ("cached_tokens",)
+_FIELDS_CACHED_WRITE = ("cached_tokens", "cache_write_tokens")
 
 
 @dataclass(slots=True)
-class CompletionTokensDetails:
+class CompletionTokensDetails(_Shape):
     reasoning_tokens: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"reasoning_tokens": self.reasoning_tokens}
+    _FIELDS = ("reasoning_tokens", "audio_tokens", "accepted_prediction_tokens", "rejected_prediction_tokens")
+
+    @property
+    def audio_tokens(self) -> int | None:
+        """openai's ``audio_tokens``: not read by the router, so None (openai's "not reported")."""
+        return None
+
+    @property
+    def accepted_prediction_tokens(self) -> int | None:
+        """openai's Predicted Outputs count: not read by the router, so None."""
+        return None
+
+    @property
+    def rejected_prediction_tokens(self) -> int | None:
+        """openai's Predicted Outputs count: not read by the router, so None."""
+        return None
+
+    def _wire(self) -> Iterable[str]:
+        return ("reasoning_tokens",)
 
 
 @dataclass(slots=True)
-class Usage:
+class Usage(_Shape):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
     prompt_tokens_details: PromptTokensDetails = field(default_factory=PromptTokensDetails)
     completion_tokens_details: CompletionTokensDetails = field(default_factory=CompletionTokensDetails)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "total_tokens": self.total_tokens,
-            "prompt_tokens_details": self.prompt_tokens_details.to_dict(),
-            "completion_tokens_details": self.completion_tokens_details.to_dict(),
-        }
+    _FIELDS = (
+        "prompt_tokens",
+        "completion_tokens",
+        "total_tokens",
+        "prompt_tokens_details",
+        "completion_tokens_details",
+    )
 
 
 @dataclass(slots=True)
-class Receipt:
-    """What the router did to a request on its way to the provider.
+class Receipt(_Shape):
+    """What the router did to a request on its way to the provider, and what came back beside the answer.
 
     >>> resp.router.dropped
     ['frequency_penalty']
+    >>> resp.router.headers["x-ratelimit-remaining-requests"]
+    '499'
     """
 
     provider: str
@@ -173,23 +443,22 @@ class Receipt:
     # Answer fields the unified shape has no place for, by their wire path ("x_groq",
     # "choices.0.message.citations"): kept here, never dropped. For streams, the last value of each.
     extra: dict[str, Any] = field(default_factory=dict)
+    # The HTTP answer's headers (rate limits, request ids): names lower-cased, a credential-like
+    # header's value masked (``safe_headers``). In model_dump(), not in to_dict() (the wire form).
+    headers: dict[str, str] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        d = {
-            "provider": self.provider,
-            "model": self.model,
-            "dropped": list(self.dropped),
-            "renamed": dict(self.renamed),
-            "clamped": dict(self.clamped),
-            "defaulted": dict(self.defaulted),
-        }
-        if self.extra:
-            d["extra"] = dict(self.extra)
-        return d
+    _FIELDS = ("provider", "model", "dropped", "renamed", "clamped", "defaulted", "extra", "headers")
+
+    def _wire(self) -> Iterable[str]:
+        return _RECEIPT_WIRE_EXTRA if self.extra else _RECEIPT_WIRE
+
+
+_RECEIPT_WIRE = ("provider", "model", "dropped", "renamed", "clamped", "defaulted")
+_RECEIPT_WIRE_EXTRA = (*_RECEIPT_WIRE, "extra")
 
 
 @dataclass(slots=True)
-class ChatCompletion:
+class ChatCompletion(_Shape):
     id: str
     created: int
     model: str
@@ -201,56 +470,117 @@ class ChatCompletion:
     # USD from the catalogue's prices and this usage; None when the model has no declared price.
     cost: float | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {
-            "id": self.id,
-            "object": self.object,
-            "created": self.created,
-            "model": self.model,
-            "choices": [c.to_dict() for c in self.choices],
-        }
+    _FIELDS = (
+        "id",
+        "object",
+        "created",
+        "model",
+        "choices",
+        "usage",
+        "system_fingerprint",
+        "service_tier",
+        "router",
+        "cost",
+    )
+
+    @property
+    def service_tier(self) -> str | None:
+        """openai's ``service_tier``: the one the answer names (kept on ``router.extra``), else None."""
+        found = self.router.extra.get("service_tier") if self.router is not None else None
+        return found if isinstance(found, str) else None
+
+    def _wire(self) -> Iterable[str]:
+        out = ["id", "object", "created", "model", "choices"]
         if self.usage is not None:
-            d["usage"] = self.usage.to_dict()
+            out.append("usage")
         if self.system_fingerprint is not None:
-            d["system_fingerprint"] = self.system_fingerprint
+            out.append("system_fingerprint")
         if self.router is not None:
-            d["router"] = self.router.to_dict()
+            out.append("router")
         if self.cost is not None:
-            d["cost"] = self.cost
-        return d
+            out.append("cost")
+        return out
+
+
+class ToolCallDeltaFunction(_Shape):
+    """openai's ``delta.tool_calls[i].function`` of a ``ToolCallDelta``: a read-only view of its
+    ``name`` and ``arguments`` fragments (either None when this chunk did not carry it)."""
+
+    __slots__ = ("_call",)
+
+    _FIELDS = ("name", "arguments")
+
+    def __init__(self, call: ToolCallDelta) -> None:
+        self._call = call
+
+    @property
+    def name(self) -> str | None:
+        return self._call.name
+
+    @property
+    def arguments(self) -> str | None:
+        return self._call.arguments
+
+    def _wire(self) -> Iterable[str]:
+        return [n for n in self._FIELDS if getattr(self._call, n) is not None]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ToolCallDeltaFunction):
+            return NotImplemented
+        return (self.name, self.arguments) == (other.name, other.arguments)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ToolCallDeltaFunction(name={self.name!r}, arguments={self.arguments!r})"
 
 
 @dataclass(slots=True)
-class ToolCallDelta:
+class ToolCallDelta(_Shape):
+    """A fragment of a streamed tool call, flat (``name``, ``arguments``) as the codecs build it;
+    ``function`` and ``type`` give openai's nested paths (``tc.function.arguments``)."""
+
     index: int
     id: str | None = None
     name: str | None = None
     arguments: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"index": self.index}
+    _FIELDS = ("index", "id", "type", "function")
+
+    @property
+    def function(self) -> ToolCallDeltaFunction:
+        """openai's ``tc.function`` (``.name``, ``.arguments``): a read-only view of this fragment."""
+        return ToolCallDeltaFunction(self)
+
+    @property
+    def type(self) -> Literal["function"] | None:
+        """``"function"`` on the fragment that opens a call (it has the id), else None, as OpenAI streams it."""
+        return "function" if self.id is not None else None
+
+    def _wire(self) -> Iterable[str]:
+        out = ["index"]
         if self.id is not None:
-            d["id"] = self.id
-            d["type"] = "function"
-        fn = _drop_none({"name": self.name, "arguments": self.arguments})
-        if fn:
-            d["function"] = fn
-        return d
+            out += ("id", "type")
+        if self.name is not None or self.arguments is not None:
+            out.append("function")
+        return out
 
 
 @dataclass(slots=True)
-class FunctionCallDelta:
+class FunctionCallDelta(_Shape):
     """A fragment of a legacy ``function_call`` answer."""
 
     name: str | None = None
     arguments: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return _drop_none({"name": self.name, "arguments": self.arguments})
+    _FIELDS = ("name", "arguments")
+
+    def _wire(self) -> Iterable[str]:
+        return [n for n in self._FIELDS if getattr(self, n) is not None]
 
 
 @dataclass(slots=True)
-class Delta:
+class Delta(_Shape):
     role: Literal["assistant"] | None = None
     content: str | None = None
     reasoning_content: str | None = None
@@ -259,62 +589,64 @@ class Delta:
     function_call: FunctionCallDelta | None = None
     refusal: str | None = None  # a piece of the model's refusal message (OpenAI's delta.refusal)
 
-    def to_dict(self) -> dict[str, Any]:
-        d = _drop_none(
-            {
-                "role": self.role,
-                "content": self.content,
-                "reasoning_content": self.reasoning_content,
-                "refusal": self.refusal,
-            }
-        )
+    _FIELDS = (
+        "role",
+        "content",
+        "refusal",
+        "tool_calls",
+        "function_call",
+        "audio",
+        "reasoning_content",
+        "reasoning_blocks",
+    )
+
+    @property
+    def audio(self) -> dict[str, Any] | None:
+        """openai's ``delta.audio``: the router carries no audio output, so always None."""
+        return None
+
+    def _wire(self) -> Iterable[str]:
+        out = [n for n in ("role", "content", "reasoning_content", "refusal") if getattr(self, n) is not None]
         if self.tool_calls:
-            d["tool_calls"] = [t.to_dict() for t in self.tool_calls]
+            out.append("tool_calls")
         if self.reasoning_blocks:
-            d["reasoning_blocks"] = self.reasoning_blocks
+            out.append("reasoning_blocks")
         if self.function_call is not None:
-            d["function_call"] = self.function_call.to_dict()
-        return d
+            out.append("function_call")
+        return out
 
 
 @dataclass(slots=True)
-class ChunkChoice:
+class ChunkChoice(_Shape):
     index: int
     delta: Delta
     finish_reason: FinishReason | None = None
     native_finish_reason: str | None = None
     logprobs: dict[str, Any] | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "delta": self.delta.to_dict(),
-            "finish_reason": self.finish_reason,
-            "native_finish_reason": self.native_finish_reason,
-            "logprobs": self.logprobs,
-        }
+    _FIELDS = ("index", "delta", "finish_reason", "native_finish_reason", "logprobs")
 
 
 @dataclass(slots=True)
-class ChatCompletionChunk:
+class ChatCompletionChunk(_Shape):
     id: str
     created: int
     model: str
     choices: list[ChunkChoice]
     usage: Usage | None = None
     object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    # openai's chunk fields, None unless a codec fills them (none does yet).
+    system_fingerprint: str | None = None
+    service_tier: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {
-            "id": self.id,
-            "object": self.object,
-            "created": self.created,
-            "model": self.model,
-            "choices": [c.to_dict() for c in self.choices],
-        }
-        if self.usage is not None:
-            d["usage"] = self.usage.to_dict()
-        return d
+    _FIELDS = ("id", "object", "created", "model", "choices", "usage", "system_fingerprint", "service_tier")
+
+    def _wire(self) -> Iterable[str]:
+        out = ["id", "object", "created", "model", "choices"]
+        for name in ("usage", "system_fingerprint", "service_tier"):
+            if getattr(self, name) is not None:
+                out.append(name)
+        return out
 
 
 def is_credential_header(name: str) -> bool:
@@ -326,6 +658,19 @@ def is_credential_header(name: str) -> bool:
         or "secret" in n
         or "password" in n
     )
+
+
+def safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Response headers as a plain dict to keep and show: names lower-cased (a name given twice in
+    different case: its values joined by ", ", as HTTP folds them), and the value of every header
+    named like a credential (``is_credential_header``: ``set-cookie``, ``*-key``, ``*-token``, ...)
+    replaced by ``****``."""
+    out: dict[str, str] = {}
+    for name, value in headers.items():
+        key = str(name).lower()
+        text = _MASK if is_credential_header(key) else str(value)
+        out[key] = f"{out[key]}, {text}" if key in out and text != _MASK else text
+    return out
 
 
 @dataclass(slots=True)

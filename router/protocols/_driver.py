@@ -34,6 +34,7 @@ from router._types import Delta
 from router._types import HttpRequest
 from router._types import Receipt
 from router._types import ToolCallDelta
+from router._types import safe_headers
 from router.protocols import _errors
 from router.protocols import _normalise
 from router.protocols import _params
@@ -228,16 +229,21 @@ def parse_response(
     try:
         return _parse(cfg, codec, status, headers, body, receipt, model)
     except APIError as err:
-        _attribute(err, cfg, model)
+        _attribute(err, cfg, model, headers)
         raise
 
 
-def _attribute(err: APIError, cfg: ProviderConfig, model: str | None) -> None:
-    """Every error names the provider and model it came from, whichever layer raised it."""
+def _attribute(
+    err: APIError, cfg: ProviderConfig, model: str | None, headers: Mapping[str, str] | None = None
+) -> None:
+    """Every error names the provider and model it came from, whichever layer raised it, and carries
+    the answer's response headers (masked) when it came from an answer."""
     if err.provider is None:
         err.provider = cfg.id
     if err.model is None:
         err.model = model
+    if headers and not err.headers:
+        err.headers = safe_headers(headers)
 
 
 def _parse(
@@ -271,6 +277,7 @@ def _parse(
             fc.arguments = "{}"
     if receipt is not None:
         keep_extra(codec, data, receipt)
+        receipt.headers = safe_headers(headers)  # resp.router.headers: rate limits, request ids
     result.usage = _normalise.usage_from(cfg.usage, data)
     result.cost = _normalise.response_cost(cfg, headers, data)
     result.router = receipt
@@ -319,8 +326,8 @@ class StreamDriver:
     def feed(self, ev: Event) -> list[ChatCompletionChunk]:
         try:
             return self._feed(ev)
-        except APIError as err:
-            _attribute(err, self._cfg, self._model)
+        except APIError as err:  # an in-stream error carries the stream's headers, where the caller kept them
+            _attribute(err, self._cfg, self._model, self._receipt.headers if self._receipt else None)
             raise
 
     def _feed(self, ev: Event) -> list[ChatCompletionChunk]:

@@ -128,6 +128,7 @@ def map_error(
         retry_after=wait,
         upstream=upstream,
         upstream_provider=upstream_provider,
+        headers=headers,  # masked by APIError: err.headers
     )
 
 
