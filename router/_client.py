@@ -8,6 +8,7 @@ the sync and the async reader alike.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncGenerator
 from collections.abc import AsyncIterator
@@ -15,10 +16,15 @@ from collections.abc import Generator
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 from typing import Any
+from typing import Literal
+from typing import Protocol
+from typing import TypeVar
+from typing import overload
 
 from router._cost import usage_cost
 from router._exceptions import APIError
 from router._exceptions import APITimeoutError
+from router._exceptions import BadRequestError
 from router._exceptions import StreamConsumedError
 from router._registry import resolve
 from router._streaming import MAX_EVENT
@@ -30,44 +36,120 @@ from router._types import HttpRequest
 from router._types import Receipt
 
 if TYPE_CHECKING:  # httpx and the adapter machinery load on the first call, not on `import router`
+    from typing import Unpack
+
     from router._adapter import Adapter
     from router._httpx import httpx
+    from router._params_types import AsyncCompletionParams
+    from router._params_types import CompletionParams
+    from router._params_types import Messages
 
 __all__ = ["AsyncStream", "Stream", "acompletion", "completion"]
 
 DEFAULT_MAX_RETRIES = 2
 _closing: set[asyncio.Task[None]] = set()  # closes of dropped async streams still running
+_R = TypeVar("_R", "Stream", "AsyncStream")
 
 
-def _prepare(model: str, kwargs: dict[str, Any]) -> tuple[Adapter, HttpRequest, Receipt, dict[str, Any]]:
+def _disagree(alias: str, name: str) -> BadRequestError:
+    return BadRequestError(
+        f"{alias} and {name} were both given, with different values: they are two names (LiteLLM's "
+        f"and OpenAI's) for one setting; give one",
+        param=alias,
+    )
+
+
+def normalise_options(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The call's keyword arguments with LiteLLM's spellings in the router's terms: ``api_base`` is
+    ``base_url``, ``num_retries`` is ``max_retries``, ``drop_params=False`` is ``strict=True``
+    (``True``, the default, drops what the spec marks unsupported and records it on the receipt).
+    Both spellings with different values are a ``BadRequestError`` naming the alias."""
+    if not _ALIAS_KEYS.intersection(kwargs):
+        return dict(kwargs)
+    out = dict(kwargs)
+    for alias, name in _ALIASES:
+        if alias not in out:
+            continue
+        value = out.pop(alias)
+        if value is None:
+            continue
+        if out.get(name) is not None and out[name] != value:
+            raise _disagree(alias, name)
+        out[name] = value
+    if "drop_params" in out:
+        drop = out.pop("drop_params")
+        if drop is not None:
+            if not isinstance(drop, bool):
+                raise BadRequestError(
+                    f"drop_params must be true or false, got {type(drop).__name__}", param="drop_params"
+                )
+            strict = out.get("strict")
+            if strict is not None and bool(strict) == drop:
+                raise _disagree("drop_params", "strict")  # drop_params=False is strict=True
+            out["strict"] = not drop
+    return out
+
+
+_ALIASES = (("api_base", "base_url"), ("num_retries", "max_retries"))
+_ALIAS_KEYS = frozenset({"api_base", "num_retries", "drop_params"})
+
+
+def _request(messages: Any, stream: bool | None, kwargs: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    """The request dict of a call, and the model class of ``response_format=<class>`` (or None), whose
+    schema the request now carries as an OpenAI json_schema response_format."""
+    options = normalise_options(kwargs)
+    if isinstance(messages, tuple):  # typed as a Sequence; the request's messages are a list
+        messages = list(messages)
+    request: dict[str, Any] = {"messages": messages, **options}
+    if stream is not None:
+        request["stream"] = stream
+    parse = None
+    fmt = request.get("response_format")
+    if isinstance(fmt, type):
+        from router import _structured  # only for response_format=<model class>
+
+        if _structured.is_model_class(fmt):
+            parse = fmt
+            request["response_format"] = _structured.response_format_for(fmt)
+    return request, parse
+
+
+def _parsed(result: ChatCompletion, parse: Any) -> ChatCompletion:
+    if parse is None:
+        return result
+    from router._structured import parse_completion
+
+    return parse_completion(result, parse)
+
+
+def _prepare(model: str, request: dict[str, Any]) -> tuple[Adapter, HttpRequest, Receipt, dict[str, Any]]:
     adapter, name = resolve(model)
-    request = dict(kwargs)
     request["model"] = name
     http_client = request.pop("http_client", None)
     receipt = Receipt(provider=adapter.id, model=adapter.aliases.get(name, name))
     http = adapter.build_request(
         request,
-        api_key=kwargs.get("api_key"),
-        base_url=kwargs.get("base_url"),
-        strict=bool(kwargs.get("strict", False)),
+        api_key=request.get("api_key"),
+        base_url=request.get("base_url"),
+        strict=bool(request.get("strict", False)),
         receipt=receipt,
     )
-    retries = kwargs.get("max_retries")
+    retries = request.get("max_retries")
     opts = {
         "client": http_client,
         "provider": adapter.id,
         "model": receipt.model,
-        "timeout": kwargs.get("timeout"),
+        "timeout": request.get("timeout"),
         "max_retries": DEFAULT_MAX_RETRIES if retries is None else int(retries),
         "retry_after": adapter.retry_after,
     }
-    if kwargs.get("max_response_bytes") is not None:
-        opts["max_body"] = int(kwargs["max_response_bytes"])
+    if request.get("max_response_bytes") is not None:
+        opts["max_body"] = int(request["max_response_bytes"])
     return adapter, http, receipt, opts
 
 
-def _stream_limits(kwargs: dict[str, Any], deadline: float | None) -> tuple[float | None, int]:
-    cap = kwargs.get("max_event_bytes")
+def _stream_limits(request: dict[str, Any], deadline: float | None) -> tuple[float | None, int]:
+    cap = request.get("max_event_bytes")
     return deadline, MAX_EVENT if cap is None else int(cap)
 
 
@@ -82,54 +164,120 @@ def _finish(
     return result
 
 
-def completion(model: str, messages: list[Any], **kwargs: Any) -> ChatCompletion | Stream:
+def _mocked(model: str, request: dict[str, Any], mock: Any, parse: Any, cls: type[_R]) -> ChatCompletion | _R:
+    """LiteLLM's ``mock_response``: the request is checked, nothing is sent."""
+    from router._httpx import httpx
+    from router._mock import mock_answer
+
+    answer = mock_answer(model, request, mock)
+    if not request.get("stream"):
+        return _parsed(answer.completion(), parse)
+    response = httpx.Response(200, headers={"content-type": "text/event-stream"})
+    return cls(answer.adapter, response, answer.receipt, parse=parse, source=answer)
+
+
+@overload
+def completion(
+    model: str, messages: Messages, *, stream: Literal[True], **kwargs: Unpack[CompletionParams]
+) -> Stream: ...
+@overload
+def completion(
+    model: str,
+    messages: Messages,
+    *,
+    stream: Literal[False] | None = None,
+    **kwargs: Unpack[CompletionParams],
+) -> ChatCompletion: ...
+@overload
+def completion(
+    model: str, messages: Messages, *, stream: bool | None = None, **kwargs: Unpack[CompletionParams]
+) -> ChatCompletion | Stream: ...
+def completion(
+    model: str, messages: Messages, *, stream: bool | None = None, **kwargs: Any
+) -> ChatCompletion | Stream:
     """Send an OpenAI-style chat request to any provider.
 
     >>> resp = completion("fake/echo", [{"role": "user", "content": "Hi"}])
     >>> resp.choices[0].message.content
     'Hi'
 
-    ``stream=True`` returns a :class:`Stream` of ``ChatCompletionChunk``. Router options: ``api_key``,
+    ``stream=True`` returns a :class:`Stream` of ``ChatCompletionChunk``. Every keyword is typed
+    (:class:`router.CompletionParams`): the OpenAI parameters, and the router's options ``api_key``,
     ``base_url``, ``timeout`` (seconds), ``max_retries``, ``extra_headers``, ``extra_body``, ``strict``
     (raise instead of dropping a parameter the provider does not take), ``http_client`` (your own
-    ``httpx.Client``, used as it is and left open; e.g. one with an ``httpx.MockTransport`` in tests).
+    ``httpx.Client``, used as it is and left open; e.g. one with an ``httpx.MockTransport`` in tests),
+    ``max_response_bytes``, ``max_event_bytes``; LiteLLM's ``api_base``, ``num_retries``,
+    ``drop_params`` and ``mock_response``. ``response_format=<model class>`` (a pydantic model) sends
+    its strict JSON schema and puts the validated instance on ``message.parsed``.
     """
+    request, parse = _request(messages, stream, kwargs)
+    mock = request.pop("mock_response", None)
+    if mock is not None:
+        return _mocked(model, request, mock, parse, Stream)
     from router import _transport  # imports httpx: kept off `import router`
 
-    adapter, http, receipt, opts = _prepare(model, {"messages": messages, **kwargs})
+    adapter, http, receipt, opts = _prepare(model, request)
     opts["deadline"] = deadline = _transport.deadline_for(opts["timeout"])
     response, body = _transport.send(http, **opts)
     if http.stream:
         if response.status_code < 400:
-            return Stream(adapter, response, receipt, http.secrets, *_stream_limits(kwargs, deadline))
+            limits = _stream_limits(request, deadline)
+            return Stream(adapter, response, receipt, http.secrets, *limits, parse=parse)
         # an error answer's body was read by the transport, capped and inside the deadline
         failure = adapter.map_error(response.status_code, response.headers, body or b"", model=receipt.model)
     else:
         try:
-            return _finish(adapter, response, body, receipt)
+            result = _finish(adapter, response, body, receipt)
         except APIError as err:
             failure = err
+        else:
+            return _parsed(result, parse)
     raise failure.scrub(http.secrets)  # outside any except: no chained error, no echoed key
 
 
-async def acompletion(model: str, messages: list[Any], **kwargs: Any) -> ChatCompletion | AsyncStream:
+@overload
+async def acompletion(
+    model: str, messages: Messages, *, stream: Literal[True], **kwargs: Unpack[AsyncCompletionParams]
+) -> AsyncStream: ...
+@overload
+async def acompletion(
+    model: str,
+    messages: Messages,
+    *,
+    stream: Literal[False] | None = None,
+    **kwargs: Unpack[AsyncCompletionParams],
+) -> ChatCompletion: ...
+@overload
+async def acompletion(
+    model: str, messages: Messages, *, stream: bool | None = None, **kwargs: Unpack[AsyncCompletionParams]
+) -> ChatCompletion | AsyncStream: ...
+async def acompletion(
+    model: str, messages: Messages, *, stream: bool | None = None, **kwargs: Any
+) -> ChatCompletion | AsyncStream:
     """The async twin of :func:`completion`; ``stream=True`` gives an :class:`AsyncStream`;
     ``http_client`` takes an ``httpx.AsyncClient``."""
+    request, parse = _request(messages, stream, kwargs)
+    mock = request.pop("mock_response", None)
+    if mock is not None:
+        return _mocked(model, request, mock, parse, AsyncStream)
     from router import _transport  # imports httpx: kept off `import router`
 
-    adapter, http, receipt, opts = _prepare(model, {"messages": messages, **kwargs})
+    adapter, http, receipt, opts = _prepare(model, request)
     opts["deadline"] = deadline = _transport.deadline_for(opts["timeout"])
     response, body = await _transport.asend(http, **opts)
     if http.stream:
         if response.status_code < 400:
-            return AsyncStream(adapter, response, receipt, http.secrets, *_stream_limits(kwargs, deadline))
+            limits = _stream_limits(request, deadline)
+            return AsyncStream(adapter, response, receipt, http.secrets, *limits, parse=parse)
         # an error answer's body was read by the transport, capped and inside the deadline
         failure = adapter.map_error(response.status_code, response.headers, body or b"", model=receipt.model)
     else:
         try:
-            return _finish(adapter, response, body, receipt)
+            result = _finish(adapter, response, body, receipt)
         except APIError as err:
             failure = err
+        else:
+            return _parsed(result, parse)
     raise failure.scrub(http.secrets)  # outside any except: no chained error, no echoed key
 
 
@@ -196,8 +344,84 @@ def _read_error(exc: Exception, adapter: Adapter, receipt: Receipt, deadline: fl
     return _consumed(adapter, receipt)  # httpx.StreamError: the body was read or closed before
 
 
+def _failed(adapter: Adapter, receipt: Receipt, secrets: tuple[str, ...], failure: APIError) -> APIError:
+    if failure.provider is None:  # raised by the framing layer, which knows no provider
+        failure.provider, failure.model = adapter.id, receipt.model
+    return failure.scrub(secrets)
+
+
+def _read_stream(
+    adapter: Adapter,
+    response: httpx.Response,
+    receipt: Receipt,
+    secrets: tuple[str, ...],
+    deadline: float | None,
+    max_event: int,
+) -> Generator[ChatCompletionChunk, None, None]:
+    """The chunks of an open streamed answer. It holds no reference to its Stream, so a stream
+    dropped half read is freed (and its connection released) at once, not by the cycle collector."""
+    from router._httpx import httpx  # already loaded by the call that opened the stream
+
+    decoder = adapter.stream_decoder(receipt=receipt)
+    framing = adapter.config.stream.framing
+    failure: APIError | None = None
+    chunks = _timed(response, deadline, adapter, receipt)
+    try:
+        yield from decoder.decode(iter_events(chunks, framing, max_event))
+    except (httpx.HTTPError, httpx.StreamError) as exc:
+        failure = _read_error(exc, adapter, receipt, deadline)
+    except APIError as err:
+        failure = err
+    finally:
+        chunks.close()  # its deadline watch ends with the stream
+        response.close()
+    if failure is not None:
+        raise _failed(adapter, receipt, secrets, failure)
+
+
+async def _aread_stream(
+    adapter: Adapter,
+    response: httpx.Response,
+    receipt: Receipt,
+    secrets: tuple[str, ...],
+    deadline: float | None,
+    max_event: int,
+) -> AsyncGenerator[ChatCompletionChunk, None]:
+    from router._httpx import httpx  # already loaded by the call that opened the stream
+
+    decoder = adapter.stream_decoder(receipt=receipt)
+    framing = adapter.config.stream.framing
+    failure: APIError | None = None
+    chunks = _atimed(response, deadline, adapter, receipt)
+    try:
+        async for ev in aiter_events(chunks, framing, max_event):
+            for chunk in decoder.feed(ev):
+                yield chunk
+            if decoder.done:
+                return
+        for chunk in decoder.close():
+            yield chunk
+    except (httpx.HTTPError, httpx.StreamError) as exc:
+        failure = _read_error(exc, adapter, receipt, deadline)
+    except APIError as err:
+        failure = err
+    finally:
+        await chunks.aclose()  # now, not when collected: its deadline watch ends with the stream
+        await response.aclose()
+    if failure is not None:
+        raise _failed(adapter, receipt, secrets, failure)
+
+
+class _ChunkSource(Protocol):
+    """Chunks that stand in for a provider's stream (``mock_response=``)."""
+
+    def iter_chunks(self) -> Generator[ChatCompletionChunk, None, None]: ...
+
+    def aiter_chunks(self) -> AsyncGenerator[ChatCompletionChunk, None]: ...
+
+
 class _Reader:
-    """What a stream holds: the open response and what its reading must respect."""
+    """What a stream holds: the open response, what its reading must respect, and the answer so far."""
 
     def __init__(
         self,
@@ -207,50 +431,81 @@ class _Reader:
         secrets: tuple[str, ...] = (),
         deadline: float | None = None,
         max_event: int = MAX_EVENT,
+        *,
+        parse: Any = None,
+        source: _ChunkSource | None = None,
     ) -> None:
+        from router._accumulate import StreamAccumulator
+
         self._adapter = adapter
         self._secrets = secrets
         self._deadline = deadline
         self._max_event = max_event
+        self._parse = parse  # response_format's model class: the final answer's message.parsed
+        self._source = source
+        self._ended = False  # read to the end, failed, or closed: it cannot be iterated again
+        self._acc = StreamAccumulator(receipt)
         self.response = response
         self.receipt = receipt
-        self._started = False
 
-    def _begin(self) -> None:
-        if self._started:
-            raise _consumed(self._adapter, self.receipt)
-        self._started = True
+    def _consumed(self) -> StreamConsumedError:
+        return _consumed(self._adapter, self.receipt)
 
-    def _failed(self, failure: APIError) -> APIError:
-        if failure.provider is None:  # raised by the framing layer, which knows no provider
-            failure.provider, failure.model = self._adapter.id, self.receipt.model
-        return failure.scrub(self._secrets)
+    def _final(self) -> ChatCompletion:
+        return _parsed(self._acc.result(), self._parse)
 
 
-class Stream(_Reader):
-    """Iterate for ``ChatCompletionChunk`` objects; closes the connection when done (or use ``with``)."""
+class Stream(_Reader, Iterator[ChatCompletionChunk]):
+    """An iterator of ``ChatCompletionChunk`` objects (``for chunk in stream``, ``next(stream)``);
+    closes the connection when done (or use ``with``). A stream is read once: iterating it again
+    after it ended (or after ``close()``) is a ``StreamConsumedError``."""
 
-    def __iter__(self) -> Iterator[ChatCompletionChunk]:
-        from router._httpx import httpx  # already loaded by the call that opened the stream
+    _chunks: Generator[ChatCompletionChunk, None, None] | None = None
 
-        self._begin()
-        decoder = self._adapter.stream_decoder(receipt=self.receipt)
-        framing = self._adapter.config.stream.framing
-        failure: APIError | None = None
-        chunks = _timed(self.response, self._deadline, self._adapter, self.receipt)
+    def _open(self) -> Generator[ChatCompletionChunk, None, None]:
+        if self._source is not None:
+            return self._source.iter_chunks()
+        return _read_stream(
+            self._adapter, self.response, self.receipt, self._secrets, self._deadline, self._max_event
+        )
+
+    def __iter__(self) -> Stream:
+        if self._ended:
+            raise self._consumed()
+        return self
+
+    def __next__(self) -> ChatCompletionChunk:
+        chunks = self._chunks
+        if chunks is None:
+            if self._ended:
+                raise self._consumed()
+            chunks = self._chunks = self._open()
         try:
-            yield from decoder.decode(iter_events(chunks, framing, self._max_event))
-        except (httpx.HTTPError, httpx.StreamError) as exc:
-            failure = _read_error(exc, self._adapter, self.receipt, self._deadline)
-        except APIError as err:
-            failure = err
-        finally:
-            chunks.close()  # its deadline watch ends with the stream
-            self.response.close()
-        if failure is not None:
-            raise self._failed(failure)
+            chunk = next(chunks)
+        except BaseException:
+            self._ended = True  # the end (StopIteration), or the stream's typed error
+            raise
+        self._acc.add(chunk)
+        return chunk
+
+    def get_final_completion(self) -> ChatCompletion:
+        """Read what is left of the stream and return the whole answer (``router.accumulate`` of every
+        chunk it gave, with the receipt), ``message.parsed`` filled for ``response_format=<model class>``."""
+        while not self._ended:
+            try:
+                next(self)
+            except StopIteration:
+                break
+        return self._final()
 
     def close(self) -> None:
+        self._ended = True
+        chunks = self._chunks
+        if chunks is not None:
+            # its finally closes the body reader and the response; ValueError: being read in
+            # another thread, where closing the response below ends that read
+            with contextlib.suppress(ValueError):
+                chunks.close()
         self.response.close()
 
     def __del__(self) -> None:
@@ -266,36 +521,56 @@ class Stream(_Reader):
         self.close()
 
 
-class AsyncStream(_Reader):
-    """``async for`` over ``ChatCompletionChunk`` objects."""
+class AsyncStream(_Reader, AsyncIterator[ChatCompletionChunk]):
+    """An async iterator of ``ChatCompletionChunk`` objects (``async for``, ``await anext(stream)``).
+    A stream is read once: iterating it again after it ended (or after ``aclose()``) is a
+    ``StreamConsumedError``."""
 
-    async def __aiter__(self) -> AsyncIterator[ChatCompletionChunk]:
-        from router._httpx import httpx  # already loaded by the call that opened the stream
+    _chunks: AsyncGenerator[ChatCompletionChunk, None] | None = None
 
-        self._begin()
-        decoder = self._adapter.stream_decoder(receipt=self.receipt)
-        framing = self._adapter.config.stream.framing
-        failure: APIError | None = None
-        chunks = _atimed(self.response, self._deadline, self._adapter, self.receipt)
+    def _open(self) -> AsyncGenerator[ChatCompletionChunk, None]:
+        if self._source is not None:
+            return self._source.aiter_chunks()
+        return _aread_stream(
+            self._adapter, self.response, self.receipt, self._secrets, self._deadline, self._max_event
+        )
+
+    def __aiter__(self) -> AsyncStream:
+        if self._ended:
+            raise self._consumed()
+        return self
+
+    async def __anext__(self) -> ChatCompletionChunk:
+        chunks = self._chunks
+        if chunks is None:
+            if self._ended:
+                raise self._consumed()
+            chunks = self._chunks = self._open()
         try:
-            async for ev in aiter_events(chunks, framing, self._max_event):
-                for chunk in decoder.feed(ev):
-                    yield chunk
-                if decoder.done:
-                    return
-            for chunk in decoder.close():
-                yield chunk
-        except (httpx.HTTPError, httpx.StreamError) as exc:
-            failure = _read_error(exc, self._adapter, self.receipt, self._deadline)
-        except APIError as err:
-            failure = err
-        finally:
-            await chunks.aclose()  # now, not when collected: its deadline watch ends with the stream
-            await self.response.aclose()
-        if failure is not None:
-            raise self._failed(failure)
+            chunk = await chunks.__anext__()
+        except BaseException:
+            self._ended = True  # the end (StopAsyncIteration), the stream's typed error, a cancel
+            raise
+        self._acc.add(chunk)
+        return chunk
+
+    async def get_final_completion(self) -> ChatCompletion:
+        """The async twin of :meth:`Stream.get_final_completion`."""
+        while not self._ended:
+            try:
+                await self.__anext__()
+            except StopAsyncIteration:
+                break
+        return self._final()
 
     async def aclose(self) -> None:
+        self._ended = True
+        chunks = self._chunks
+        if chunks is not None:
+            # its finally closes the body reader and the response; RuntimeError: being read by
+            # another task, where closing the response below ends that read
+            with contextlib.suppress(RuntimeError):
+                await chunks.aclose()
         await self.response.aclose()
 
     def __del__(self) -> None:
