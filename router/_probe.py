@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import Literal
 
 from router._adapter import Adapter
 from router._exceptions import APIConnectionError
 from router._exceptions import APIError
+from router._exceptions import APITimeoutError
 from router._exceptions import AuthenticationError
 from router._exceptions import ConfigError
 from router._exceptions import PermissionDeniedError
@@ -24,6 +26,9 @@ from router._registry import adapter
 from router._types import HttpRequest
 from router.protocols._http import build_http
 from router.protocols._normalise import get_path
+
+if TYPE_CHECKING:  # httpx loads with the first probe, not on `import router`
+    from router._httpx import httpx
 
 __all__ = ["Health", "health", "list_models"]
 
@@ -52,36 +57,54 @@ def _models_request(provider: str, api_key: str | None, base_url: str | None) ->
     return found, HttpRequest(ep.method, url, headers, {}, secrets=http.secrets)
 
 
-def _get(mod: Adapter, req: HttpRequest, timeout: float) -> tuple[int, Any]:
-    from router._transport import send  # imports httpx: kept off `import router`
+def _get(mod: Adapter, req: HttpRequest, timeout: float, client: httpx.Client | None) -> tuple[int, Any]:
+    """One GET, with no body (no JSON, no content-type, no content-length), no retries, the body
+    capped and read inside ``timeout``."""
+    from router import _transport  # imports httpx: kept off `import router`
 
-    # A GET with no body: the transport's request builder sends json={} only for POST-style calls.
-    resp, body = send(
-        req,
-        provider=mod.id,
-        model="",
-        timeout=timeout,
-        max_retries=0,
-        retry_after=lambda headers: None,
+    http = _transport._client() if client is None else client
+    deadline = _transport.deadline_for(timeout)
+    request = http.build_request(
+        req.method, req.url, headers=req.headers, timeout=_transport._timeout(timeout, deadline)
     )
-    if resp.status_code >= 400:
-        raise mod.map_error(resp.status_code, resp.headers, body or b"")
+    failure: APIError | None = None
     try:
-        return resp.status_code, json.loads(body or b"")
+        response = http.send(request, stream=True)
+        body = _transport._read(response, deadline, _transport.MAX_BODY, mod.id, "")
+    except _transport.HTTPError as exc:
+        failure = (
+            APITimeoutError("the models endpoint did not answer in time", provider=mod.id)
+            if _transport.past(deadline)
+            else _transport.connection_error(exc, req.secrets, mod.id, "")
+        )
+    except APIError as err:  # over the size cap, or the deadline passed while reading
+        failure = err
+    if failure is not None:
+        raise failure.scrub(req.secrets)  # outside the except: no chained httpx error
+    if response.status_code >= 400:
+        raise mod.map_error(response.status_code, response.headers, body).scrub(req.secrets)
+    try:
+        return response.status_code, json.loads(body)
     except (ValueError, RecursionError):
         raise APIError(
             "models endpoint answered with something that is not JSON",
-            status=resp.status_code,
+            status=response.status_code,
             provider=mod.id,
         ) from None
 
 
 def list_models(
-    provider: str, *, api_key: str | None = None, base_url: str | None = None, timeout: float = 10.0
+    provider: str,
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    timeout: float = 10.0,
+    http_client: httpx.Client | None = None,
 ) -> list[str]:
-    """The model ids the provider's models endpoint lists, as the spec says to read them."""
+    """The model ids the provider's models endpoint lists, as the spec says to read them (a GET with
+    no body; ``http_client``: your own ``httpx.Client``, used as it is and left open)."""
     mod, req = _models_request(provider, api_key, base_url)
-    _, data = _get(mod, req, timeout)
+    _, data = _get(mod, req, timeout, http_client)
     ep = mod.config.models_endpoint
     assert ep is not None  # _models_request checked it
     items = get_path(data, ep.items) if ep.items else data
@@ -100,12 +123,20 @@ def list_models(
 
 
 def health(
-    provider: str, *, api_key: str | None = None, base_url: str | None = None, timeout: float = 5.0
+    provider: str,
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    timeout: float = 5.0,
+    http_client: httpx.Client | None = None,
 ) -> Health:
     """Reachable with our key (ok), reachable but the key is refused (auth_failed), or down."""
     start = time.perf_counter()
     try:
-        n = len(list_models(provider, api_key=api_key, base_url=base_url, timeout=timeout))
+        models = list_models(
+            provider, api_key=api_key, base_url=base_url, timeout=timeout, http_client=http_client
+        )
+        n = len(models)
     except (AuthenticationError, PermissionDeniedError) as e:
         return Health(provider, "auth_failed", _ms(start), f"{e.status}: {e.message}")
     except APIConnectionError as e:

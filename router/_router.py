@@ -17,9 +17,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
+from typing import Literal
+from typing import overload
 
+from router._client import AsyncStream
+from router._client import Stream
 from router._client import acompletion
 from router._client import completion
+from router._client import normalise_options
 from router._config_file import load_config
 from router._deployment import Deployment
 from router._exceptions import ERROR_KINDS
@@ -27,9 +32,15 @@ from router._exceptions import APIError
 from router._exceptions import ConfigError
 from router._providers import models
 from router._registry import adapter
+from router._types import ChatCompletion
 
 if TYPE_CHECKING:  # httpx loads on the first call, not on `import router`
+    from typing import Unpack
+
     from router._httpx import httpx
+    from router._params_types import AsyncCompletionParams
+    from router._params_types import CompletionParams
+    from router._params_types import Messages
 
 __all__ = ["DEFAULT_FALLBACK_ON", "Router"]
 
@@ -209,12 +220,40 @@ class Router:
         failures.append(err)
         log.warning("%s failed (%s); trying the next upstream", upstream, type(err).__name__)
 
-    def completion(self, model: str, messages: list[Any], **kwargs: Any) -> Any:
+    @overload
+    def completion(
+        self, model: str, messages: Messages, *, stream: Literal[True], **kwargs: Unpack[CompletionParams]
+    ) -> Stream: ...
+    @overload
+    def completion(
+        self,
+        model: str,
+        messages: Messages,
+        *,
+        stream: Literal[False] | None = None,
+        **kwargs: Unpack[CompletionParams],
+    ) -> ChatCompletion: ...
+    @overload
+    def completion(
+        self,
+        model: str,
+        messages: Messages,
+        *,
+        stream: bool | None = None,
+        **kwargs: Unpack[CompletionParams],
+    ) -> ChatCompletion | Stream: ...
+    def completion(
+        self, model: str, messages: Messages, *, stream: bool | None = None, **kwargs: Any
+    ) -> ChatCompletion | Stream:
+        """``router.completion`` for a deployment name (or any model), with its settings, retries and
+        fallbacks; the call's own keyword arguments win over the deployment's."""
+        call = _call_options(stream, kwargs)
         failures: list[APIError] = []
         try:
-            for upstream, opts in self._attempts(model, kwargs, self.http_client):
+            for upstream, opts in self._attempts(model, call, self.http_client):
                 try:
-                    return completion(upstream, messages, **opts)
+                    result: ChatCompletion | Stream = completion(upstream, messages, **opts)
+                    return result
                 except APIError as err:
                     self._fall_back(upstream, err, failures)
         except ConfigError:
@@ -222,12 +261,44 @@ class Router:
                 raise
         raise failures[-1]
 
-    async def acompletion(self, model: str, messages: list[Any], **kwargs: Any) -> Any:
+    @overload
+    async def acompletion(
+        self,
+        model: str,
+        messages: Messages,
+        *,
+        stream: Literal[True],
+        **kwargs: Unpack[AsyncCompletionParams],
+    ) -> AsyncStream: ...
+    @overload
+    async def acompletion(
+        self,
+        model: str,
+        messages: Messages,
+        *,
+        stream: Literal[False] | None = None,
+        **kwargs: Unpack[AsyncCompletionParams],
+    ) -> ChatCompletion: ...
+    @overload
+    async def acompletion(
+        self,
+        model: str,
+        messages: Messages,
+        *,
+        stream: bool | None = None,
+        **kwargs: Unpack[AsyncCompletionParams],
+    ) -> ChatCompletion | AsyncStream: ...
+    async def acompletion(
+        self, model: str, messages: Messages, *, stream: bool | None = None, **kwargs: Any
+    ) -> ChatCompletion | AsyncStream:
+        """The async twin of :meth:`completion`."""
+        call = _call_options(stream, kwargs)
         failures: list[APIError] = []
         try:
-            for upstream, opts in self._attempts(model, kwargs, self.async_http_client):
+            for upstream, opts in self._attempts(model, call, self.async_http_client):
                 try:
-                    return await acompletion(upstream, messages, **opts)
+                    result: ChatCompletion | AsyncStream = await acompletion(upstream, messages, **opts)
+                    return result
                 except APIError as err:
                     self._fall_back(upstream, err, failures)
         except ConfigError:
@@ -237,3 +308,12 @@ class Router:
 
     def models(self) -> list[str]:
         return sorted(self.deployments)
+
+
+def _call_options(stream: bool | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A call's own options in the router's terms (LiteLLM's spellings resolved), so they win over a
+    deployment's under either name: ``api_base=`` replaces the deployment's ``base_url``."""
+    call = normalise_options(kwargs)
+    if stream is not None:
+        call["stream"] = stream
+    return call
