@@ -1,55 +1,63 @@
-"""The ``router`` command: build and validate specs, list providers.
-
-router validate [--strict] [PATHS]...
-router build [--specs DIR] [--out DIR] [--check] [--diff]
-router list
-"""
+"""``router validate`` and ``router build``: check specs, compile them into adapters."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
-from router._providers import providers
-from router._registry import adapter
+from router.cli._common import emit_json
 
-__all__ = ["main"]
+__all__ = ["build", "print_diagnostics", "validate"]
 
 
-def _print_diagnostics(diags: list[object]) -> None:
+def print_diagnostics(diags: Sequence[object]) -> None:
     for d in diags:
         click.echo(str(d), err=True)
     n = len(diags)
     click.echo(f"{n} error{'s' if n != 1 else ''}", err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="router")
-def main() -> None:
-    """Compile provider specs (YAML) into Python adapters, and inspect them."""
-
-
-@main.command()
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "--strict",
     is_flag=True,
     help="Also require every spec's error table (with what it inherits) to classify every error class.",
 )
-def validate(paths: tuple[Path, ...], strict: bool) -> None:
-    """Check spec files (default: specs/). Prints every problem as file:line:col: error: ..."""
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (specs and diagnostics).")
+def validate(paths: tuple[Path, ...], strict: bool, as_json: bool) -> None:
+    """Check spec files or folders (default: specs/).
+
+    Prints every problem as file:line:col: error: ... and exits 1 when there is any.
+    """
     from router.compiler import validate as run  # yaml and jsonschema: only for commands that compile
 
+    # A missing file or folder is a diagnostic (PATH:1:1: error: no such file or directory ...)
     specs, diags = run(list(paths) or [Path("specs")], strict=strict)
+    if as_json:
+        emit_json(
+            {
+                "ok": not diags,
+                "specs": sorted(s.id for s in specs),
+                "diagnostics": [
+                    {"file": d.file, "line": d.line, "col": d.col, "message": d.message, "pointer": d.pointer}
+                    for d in diags
+                ],
+            }
+        )
+        if diags:
+            sys.exit(1)
+        return
     if diags:
-        _print_diagnostics(list(diags))
+        print_diagnostics(diags)
         sys.exit(1)
     click.echo(f"ok: {len(specs)} spec{'s' if len(specs) != 1 else ''} valid")
 
 
-@main.command()
+@click.command()
 @click.option("--specs", "specs_dir", default="specs", show_default=True, type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", default="generated", show_default=True, type=click.Path(path_type=Path))
 @click.option("--check", "check_only", is_flag=True, help="Exit 1 if OUT is not exactly what the specs make.")
@@ -63,7 +71,7 @@ def build(specs_dir: Path, out_dir: Path, check_only: bool, show_diff: bool) -> 
         sys.exit(1)
     result = compiler.build(specs_dir, out_dir)
     if not result.ok:
-        _print_diagnostics(list(result.diagnostics))
+        print_diagnostics(list(result.diagnostics))
         sys.exit(1)
     if show_diff:
         text = compiler.diff(result, out_dir)
@@ -95,26 +103,3 @@ def build(specs_dir: Path, out_dir: Path, check_only: bool, show_diff: bool) -> 
     for line in changed:
         click.echo(line)
     click.echo(f"built {len(result.specs)} adapters into {out_dir} ({len(changed)} file changes)")
-
-
-@main.command(name="list")
-def list_providers() -> None:
-    """List the compiled providers and their models."""
-    for row in provider_table():
-        click.echo(row)
-
-
-def provider_table() -> list[str]:
-    """`router list`: one row a provider: id, protocol, catalogue size, and whether it is usable here."""
-    rows = []
-    statuses = providers()
-    width = max(len(p.id) for p in statuses)
-    for p in statuses:
-        n = len(adapter(p.id).models)
-        state = "enabled " if p.enabled else "disabled"
-        rows.append(f"{p.id:<{width}}  {p.protocol:<18}  {n:>2} models  {state}  {p.reason}")
-    return rows
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
