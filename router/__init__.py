@@ -60,6 +60,10 @@ if TYPE_CHECKING:
     from router._adapter import Adapter
     from router._cost import cost
     from router._deployment import Deployment
+    from router._openai_client import AsyncOpenAI
+    from router._openai_client import OpenAI
+    from router._params_types import AsyncCompletionParams
+    from router._params_types import CompletionParams
     from router._probe import Health
     from router._probe import health
     from router._probe import list_models
@@ -88,6 +92,10 @@ _LAZY = {
     "health": "router._probe",
     "list_models": "router._probe",
     "count_tokens": "router._tokens",
+    "OpenAI": "router._openai_client",
+    "AsyncOpenAI": "router._openai_client",
+    "CompletionParams": "router._params_types",
+    "AsyncCompletionParams": "router._params_types",
     "use_adapters": "router._registry",
 }
 
@@ -108,6 +116,8 @@ __all__ = [
     "APIError",
     "APITimeoutError",
     "Adapter",
+    "AsyncCompletionParams",
+    "AsyncOpenAI",
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
@@ -115,6 +125,7 @@ __all__ = [
     "ChatCompletionChunk",
     "Choice",
     "ChunkChoice",
+    "CompletionParams",
     "ConfigError",
     "ContentFilterError",
     "ContextWindowExceededError",
@@ -127,6 +138,7 @@ __all__ = [
     "InvalidResponseError",
     "Message",
     "NotFoundError",
+    "OpenAI",
     "PermissionDeniedError",
     "ProviderStatus",
     "QuotaExceededError",

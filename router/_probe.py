@@ -30,7 +30,7 @@ from router.protocols._normalise import get_path
 if TYPE_CHECKING:  # httpx loads with the first probe, not on `import router`
     from router._httpx import httpx
 
-__all__ = ["Health", "health", "list_models"]
+__all__ = ["Health", "alist_models", "health", "list_models"]
 
 
 @dataclass(frozen=True)
@@ -57,9 +57,31 @@ def _models_request(provider: str, api_key: str | None, base_url: str | None) ->
     return found, HttpRequest(ep.method, url, headers, {}, secrets=http.secrets)
 
 
-def _get(mod: Adapter, req: HttpRequest, timeout: float, client: httpx.Client | None) -> tuple[int, Any]:
+def _failure(exc: Exception, mod: Adapter, req: HttpRequest, deadline: float | None) -> APIError:
+    from router import _transport  # already loaded by the caller
+
+    if isinstance(exc, APIError):  # over the size cap, or the deadline passed while reading
+        return exc
+    if _transport.past(deadline):
+        return APITimeoutError("the models endpoint did not answer in time", provider=mod.id)
+    assert isinstance(exc, _transport.HTTPError)
+    return _transport.connection_error(exc, req.secrets, mod.id, "")
+
+
+def _answer(mod: Adapter, req: HttpRequest, status: int, headers: Any, body: bytes) -> Any:
+    if status >= 400:
+        raise mod.map_error(status, headers, body).scrub(req.secrets)
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise APIError(
+            "models endpoint answered with something that is not JSON", status=status, provider=mod.id
+        ) from None
+
+
+def _get(mod: Adapter, req: HttpRequest, timeout: float, client: httpx.Client | None) -> Any:
     """One GET, with no body (no JSON, no content-type, no content-length), no retries, the body
-    capped and read inside ``timeout``."""
+    capped and read inside ``timeout``; its JSON answer."""
     from router import _transport  # imports httpx: kept off `import router`
 
     http = _transport._client() if client is None else client
@@ -71,40 +93,34 @@ def _get(mod: Adapter, req: HttpRequest, timeout: float, client: httpx.Client | 
     try:
         response = http.send(request, stream=True)
         body = _transport._read(response, deadline, _transport.MAX_BODY, mod.id, "")
-    except _transport.HTTPError as exc:
-        failure = (
-            APITimeoutError("the models endpoint did not answer in time", provider=mod.id)
-            if _transport.past(deadline)
-            else _transport.connection_error(exc, req.secrets, mod.id, "")
-        )
-    except APIError as err:  # over the size cap, or the deadline passed while reading
-        failure = err
+    except (_transport.HTTPError, APIError) as exc:
+        failure = _failure(exc, mod, req, deadline)
     if failure is not None:
         raise failure.scrub(req.secrets)  # outside the except: no chained httpx error
-    if response.status_code >= 400:
-        raise mod.map_error(response.status_code, response.headers, body).scrub(req.secrets)
+    return _answer(mod, req, response.status_code, response.headers, body)
+
+
+async def _aget(mod: Adapter, req: HttpRequest, timeout: float, client: httpx.AsyncClient | None) -> Any:
+    """The async twin of :func:`_get`."""
+    from router import _transport  # imports httpx: kept off `import router`
+
+    http = await _transport._aclient() if client is None else client
+    deadline = _transport.deadline_for(timeout)
+    request = http.build_request(
+        req.method, req.url, headers=req.headers, timeout=_transport._timeout(timeout, deadline)
+    )
+    failure: APIError | None = None
     try:
-        return response.status_code, json.loads(body)
-    except (ValueError, RecursionError):
-        raise APIError(
-            "models endpoint answered with something that is not JSON",
-            status=response.status_code,
-            provider=mod.id,
-        ) from None
+        response = await http.send(request, stream=True)
+        body = await _transport._aread(response, deadline, _transport.MAX_BODY, mod.id, "")
+    except (_transport.HTTPError, APIError) as exc:
+        failure = _failure(exc, mod, req, deadline)
+    if failure is not None:
+        raise failure.scrub(req.secrets)
+    return _answer(mod, req, response.status_code, response.headers, body)
 
 
-def list_models(
-    provider: str,
-    *,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    timeout: float = 10.0,
-    http_client: httpx.Client | None = None,
-) -> list[str]:
-    """The model ids the provider's models endpoint lists, as the spec says to read them (a GET with
-    no body; ``http_client``: your own ``httpx.Client``, used as it is and left open)."""
-    mod, req = _models_request(provider, api_key, base_url)
-    _, data = _get(mod, req, timeout, http_client)
+def _ids(mod: Adapter, data: Any) -> list[str]:
     ep = mod.config.models_endpoint
     assert ep is not None  # _models_request checked it
     items = get_path(data, ep.items) if ep.items else data
@@ -120,6 +136,33 @@ def list_models(
                 value = value[len(ep.strip_prefix) :]
             ids.append(value)
     return ids
+
+
+def list_models(
+    provider: str,
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    timeout: float = 10.0,
+    http_client: httpx.Client | None = None,
+) -> list[str]:
+    """The model ids the provider's models endpoint lists, as the spec says to read them (a GET with
+    no body; ``http_client``: your own ``httpx.Client``, used as it is and left open)."""
+    mod, req = _models_request(provider, api_key, base_url)
+    return _ids(mod, _get(mod, req, timeout, http_client))
+
+
+async def alist_models(
+    provider: str,
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    timeout: float = 10.0,
+    http_client: httpx.AsyncClient | None = None,
+) -> list[str]:
+    """The async twin of :func:`list_models` (``http_client``: an ``httpx.AsyncClient``)."""
+    mod, req = _models_request(provider, api_key, base_url)
+    return _ids(mod, await _aget(mod, req, timeout, http_client))
 
 
 def health(
