@@ -122,20 +122,36 @@ def _select(key: str | int, include: IncEx | None, exclude: IncEx | None) -> tup
 _WHOLE: tuple[bool, Any, Any] = (True, None, None)  # keep a key, and all of its value
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})  # JSON values as they are
+
+
+def _key(k: Any) -> Any:
+    return k if k is None or isinstance(k, str | int | float) else str(k)
+
+
 def _plain(value: Any, opts: _Options, include: IncEx | None = None, exclude: IncEx | None = None) -> Any:
     """``value`` as fresh JSON data: shapes dumped, mappings as dicts, tuples and sets as lists."""
-    if value is None or isinstance(value, str | int | float):  # bool is an int
+    kind = type(value)
+    if kind in _SCALARS:
         return value
     if isinstance(value, _Shape):
         return value._dump(opts, include, exclude)
     whole = include is None and exclude is None
+    if whole and kind is dict:  # the common case: parsed JSON
+        return {
+            k if type(k) is str else _key(k): v if type(v) in _SCALARS else _plain(v, opts)
+            for k, v in value.items()
+        }
+    if whole and kind is list:
+        return [v._dump(opts, None, None) if isinstance(v, _Shape) else _plain(v, opts) for v in value]
+    if isinstance(value, str | int | float):  # a subclass (an enum member): json.dumps writes it
+        return value
     if isinstance(value, Mapping):
         out: dict[Any, Any] = {}
         for k, v in value.items():
             keep, inc, exc = _WHOLE if whole else _select(k, include, exclude)
             if keep:
-                key = k if k is None or isinstance(k, str | int | float) else str(k)
-                out[key] = _plain(v, opts, inc, exc)
+                out[_key(k)] = _plain(v, opts, inc, exc)
         return out
     if isinstance(value, list | tuple | AbstractSet):
         items = []
@@ -178,9 +194,21 @@ class _Shape:
         return self._FIELDS
 
     def _dump(self, opts: _Options, include: IncEx | None, exclude: IncEx | None) -> dict[str, Any]:
-        defaults = _defaults(type(self)) if opts.exclude_defaults else None
+        names = self._wire() if opts.exclude_unset else self._FIELDS
         out: dict[str, Any] = {}
-        for name in self._wire() if opts.exclude_unset else self._FIELDS:
+        if include is None and exclude is None and not opts.exclude_defaults:  # the common case, fast
+            for name in names:
+                value = getattr(self, name)
+                if type(value) in _SCALARS:
+                    if value is not None or not opts.exclude_none:
+                        out[name] = value
+                elif isinstance(value, _Shape):
+                    out[name] = value._dump(opts, None, None)
+                else:
+                    out[name] = _plain(value, opts)
+            return out
+        defaults = _defaults(type(self)) if opts.exclude_defaults else None
+        for name in names:
             inc = exc = None
             if include is not None or exclude is not None:
                 keep, inc, exc = _select(name, include, exclude)
@@ -660,15 +688,19 @@ def is_credential_header(name: str) -> bool:
     )
 
 
-def safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
+def safe_headers(headers: Mapping[str, str], secrets: tuple[str, ...] = ()) -> dict[str, str]:
     """Response headers as a plain dict to keep and show: names lower-cased (a name given twice in
-    different case: its values joined by ", ", as HTTP folds them), and the value of every header
-    named like a credential (``is_credential_header``: ``set-cookie``, ``*-key``, ``*-token``, ...)
-    replaced by ``****``."""
+    different case: its values joined by ", ", as HTTP folds them), the value of every header named
+    like a credential (``is_credential_header``: ``set-cookie``, ``*-key``, ``*-token``, ...)
+    replaced by ``****``, and every one of ``secrets`` (the request's API key) masked wherever else
+    it occurs."""
+    live = [s for s in secrets if s]
     out: dict[str, str] = {}
     for name, value in headers.items():
         key = str(name).lower()
         text = _MASK if is_credential_header(key) else str(value)
+        for s in live:
+            text = text.replace(s, _MASK)
         out[key] = f"{out[key]}, {text}" if key in out and text != _MASK else text
     return out
 

@@ -277,7 +277,8 @@ def _parse(
             fc.arguments = "{}"
     if receipt is not None:
         keep_extra(codec, data, receipt)
-        receipt.headers = safe_headers(headers)  # resp.router.headers: rate limits, request ids
+        if not receipt.headers:  # resp.router.headers (unless the caller filled them, secrets scrubbed)
+            receipt.headers = safe_headers(headers)
     result.usage = _normalise.usage_from(cfg.usage, data)
     result.cost = _normalise.response_cost(cfg, headers, data)
     result.router = receipt
