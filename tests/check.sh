@@ -15,5 +15,7 @@ echo "== mypy --strict (router/, generated/)"
 .venv/bin/mypy
 echo "== router build --check"
 .venv/bin/router build --check
+echo "== router docs --check"
+.venv/bin/router docs --check
 echo "== pytest"
 .venv/bin/pytest "$@"

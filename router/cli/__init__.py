@@ -38,7 +38,11 @@ __all__ = ["main"]
 @click.version_option(__version__, prog_name="router")
 def main() -> None:
     """One OpenAI-style call to every LLM provider: compile provider specs (YAML) into adapters,
-    inspect them, and talk to the models."""
+    inspect them, and talk to the models.
+
+    Exit codes: 0 ok, 1 a problem found (an invalid spec, stale docs, a failed call), 2 a usage
+    error. `router COMMAND --help` describes each command.
+    """
 
 
 for _command in (validate, build, docs, new, inspect, chat, list_providers, models, health):

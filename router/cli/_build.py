@@ -20,7 +20,7 @@ def print_diagnostics(diags: Sequence[object]) -> None:
     click.echo(f"{n} error{'s' if n != 1 else ''}", err=True)
 
 
-@click.command()
+@click.command(short_help="Check specs: every problem as file:line:col: error: ...")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "--strict",
@@ -57,7 +57,7 @@ def validate(paths: tuple[Path, ...], strict: bool, as_json: bool) -> None:
     click.echo(f"ok: {len(specs)} spec{'s' if len(specs) != 1 else ''} valid")
 
 
-@click.command()
+@click.command(short_help="Compile the specs into Python adapters.")
 @click.option("--specs", "specs_dir", default="specs", show_default=True, type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", default="generated", show_default=True, type=click.Path(path_type=Path))
 @click.option("--check", "check_only", is_flag=True, help="Exit 1 if OUT is not exactly what the specs make.")

@@ -22,7 +22,7 @@ __all__ = ["chat"]
 _EXIT = ("/exit", "/quit")
 
 
-@click.command()
+@click.command(short_help="Talk to a model, tokens streamed as they arrive.")
 @click.argument("model")
 @click.option("-m", "--message", "message", help="Ask this once, print the answer and exit.")
 @click.option("--system", help="A system message at the start of the conversation.")

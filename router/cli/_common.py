@@ -66,13 +66,12 @@ def _colour_on() -> bool:
     if os.environ.get("NO_COLOR"):  # https://no-color.org: any non-empty value
         return False
     ctx = click.get_current_context(silent=True)
-    if ctx is not None and ctx.color is not None:
-        return ctx.color
-    return sys.stdout.isatty()
+    return ctx is None or ctx.color is not False
 
 
 def colour(text: str, **style: Any) -> str:
-    """``text`` styled (click.style) on a terminal; as it is when piped or NO_COLOR is set."""
+    """``text`` styled (click.style), unless NO_COLOR is set. Everything is printed by click.echo,
+    which removes the styles again when the output is not a terminal (piped, redirected)."""
     return click.style(text, **style) if style and _colour_on() else text
 
 

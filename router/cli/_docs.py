@@ -15,7 +15,7 @@ from router.cli._common import fail
 __all__ = ["docs"]
 
 
-@click.command()
+@click.command(short_help="Generate the Markdown docs from the specs and schema.")
 @click.option(
     "--specs",
     "specs_dir",

@@ -33,7 +33,7 @@ _ROUTER_OPTIONS = ("api_key", "base_url", "timeout", "max_retries", "http_client
                    "max_response_bytes", "max_event_bytes")  # fmt: skip
 
 
-@click.command()
+@click.command(short_help="Show the request an adapter would send, or a resolved spec.")
 @click.argument("model", required=False)
 @click.option("-m", "--message", "message", help="The user message (default: 'Hello').")
 @click.option(
@@ -271,22 +271,32 @@ def _show_spec(spec_id: str, specs_dir: Path | None, as_json: bool) -> None:
     spec, siblings = find_spec(spec_id, specs_dir)
     chain = spec_chain(spec)
     origins = origin_map(spec, siblings)
+    resolved = in_schema_order(spec.resolved)
     if as_json:
         emit_json(
             {
                 "id": spec.id,
                 "file": spec.file,
                 "extends": [s.file for s in chain[1:]],
-                "resolved": spec.resolved,
+                "resolved": resolved,
                 "origins": origins,
             }
         )
         return
     click.echo(colour(f"# {spec.id}: resolved from {' -> '.join(s.file for s in chain)}", dim=True))
-    lines = yamlish(spec.resolved, origins)
+    lines = yamlish(resolved, origins)
     width = min(max((len(text) for text, where in lines if where), default=0), 64)
     for text, where in lines:
         click.echo(text.ljust(width) + colour(f"  # {where}", dim=True) if where else text)
+
+
+def in_schema_order(resolved: dict[str, Any]) -> dict[str, Any]:
+    """The top-level keys in the order the schema lists them (as the specs are written)."""
+    from router.compiler._specs import schema_path  # yaml and jsonschema come with the compiler
+
+    order = list(json.loads(schema_path().read_text(encoding="utf-8")).get("properties") or {})
+    rank = {k: i for i, k in enumerate(order)}
+    return dict(sorted(resolved.items(), key=lambda kv: rank.get(kv[0], len(rank))))
 
 
 def _dump(key: str, value: Any) -> list[str]:
@@ -297,7 +307,11 @@ def _dump(key: str, value: Any) -> list[str]:
         isinstance(value, list) and any(isinstance(v, dict | list) for v in value)
     )
     text: str = yaml.safe_dump(
-        {key: value}, default_flow_style=not block, sort_keys=False, width=10**6, allow_unicode=True
+        {key: value},
+        default_flow_style=None if block else True,  # block: lists of scalars still on one line
+        sort_keys=False,
+        width=10**6,  # a flow mapping stays on its line, next to its comment
+        allow_unicode=True,
     )
     lines = text.splitlines()
     return lines if block else [text.strip()[1:-1]]

@@ -72,6 +72,8 @@ auth: {{env: {env}_API_KEY}}
 # strict=True). Renames, defaults and limits go under params too (see the reference).
 params:
   unsupported: [top_k]
+# The parent's rules for its own model families (overrides, matched by glob on the model id) are
+# inherited too; `overrides: null` removes them.
 # The catalogue: the models callers may name without a prefix, with their limits and prices.
 models:
   - id: {pid}-chat
@@ -163,7 +165,7 @@ models:
     # USD per million tokens, from the provider's price page, with the date they were read:
     # price: {{input: 0.50, output: 1.50, per: 1M, source: https://{pid}.example/pricing, as_of: 2026-01-01}}
 """
-    return "\n".join(head) + "\n" + body
+    return "\n".join(head) + "\n\n" + body
 
 
 def _known_ids(out_dir: Path) -> set[str]:
@@ -171,7 +173,7 @@ def _known_ids(out_dir: Path) -> set[str]:
     return {p.stem for d in places if d is not None and d.is_dir() for p in d.glob("*.y*ml")}
 
 
-@click.command()
+@click.command(short_help="Write a commented spec skeleton for a new provider.")
 @click.argument("provider_id", metavar="ID")
 @click.option(
     "--extends",

@@ -56,7 +56,7 @@ def _source(pid: str, where: dict[str, list[str]]) -> tuple[str, bool]:
     return places[0], places[0] != "built-in" and "built-in" in places[1:]
 
 
-@click.command(name="list")
+@click.command(name="list", short_help="List the providers: protocol, models, usable here or not and why.")
 @click.option("--models", "with_models", is_flag=True, help="Add each provider's model names.")
 @click.option("--check", is_flag=True, help="Also ask each enabled provider whether it answers (network).")
 @click.option("--timeout", default=5.0, show_default=True, help="Seconds for each --check.")
@@ -156,7 +156,7 @@ def _model_record(m: Model) -> dict[str, Any]:
     }
 
 
-@click.command()
+@click.command(short_help="A provider's model catalogue: context, max output, prices.")
 @click.argument("provider")
 @click.option(
     "--remote", is_flag=True, help="Ask the provider's models endpoint instead (network, needs its key)."
@@ -214,7 +214,7 @@ def _health_record(h: Health) -> dict[str, Any]:
     return {"provider": h.provider, "status": h.status, "latency_ms": h.latency_ms, "detail": h.detail}
 
 
-@click.command()
+@click.command(short_help="Check that providers answer with the key we hold.")
 @click.argument("provider", required=False)
 @click.option("--timeout", default=5.0, show_default=True, help="Seconds for each provider.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
