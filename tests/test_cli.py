@@ -403,3 +403,36 @@ def test_list_source_marks_an_overridden_builtin(tmp_path: Path) -> None:
     assert Path(fake["source"]).resolve() == out.resolve()
     r = _sub(ROUTER, "list", env={"ROUTER_ADAPTERS": str(out)})
     assert "(overrides built-in)" in next(x for x in r.stdout.splitlines() if x.startswith("fake "))
+
+
+def test_chat_shows_reasoning_dimmed_on_stderr(monkeypatch: pytest.MonkeyPatch) -> None:
+    from router import ChatCompletionChunk
+    from router import ChunkChoice
+    from router import Delta
+    from router import Receipt
+    from router import Stream
+    from router import Usage
+
+    class Scripted(Stream):
+        def __init__(self, chunks: list[ChatCompletionChunk]) -> None:  # no connection: the chunks given
+            self.receipt = Receipt("fake", "thinker")
+            self._chunks = chunks
+
+        def __iter__(self) -> Any:
+            return iter(self._chunks)
+
+    def chunk(delta: Delta, usage: Usage | None = None, finish: Any = None) -> ChatCompletionChunk:
+        return ChatCompletionChunk("c", 0, "thinker", [ChunkChoice(0, delta, finish)], usage=usage)
+
+    chunks = [
+        chunk(Delta(role="assistant", reasoning_content="Let me think. ")),
+        chunk(Delta(reasoning_content="Done.")),
+        chunk(Delta(content="Yes")),
+        chunk(Delta(), Usage(2, 5, 7), "stop"),
+    ]
+    monkeypatch.setattr(_chat, "completion", lambda *a, **k: Scripted(chunks))
+    r = run("chat", "fake/echo", "-m", "Well?")
+    assert r.exit_code == 0, r.output
+    assert r.stdout == "Yes\n"
+    assert r.stderr.startswith("Let me think. Done.\n")
+    assert "[2 prompt + 5 completion = 7 tokens" in r.stderr

@@ -94,13 +94,24 @@ def _turn(model: str, messages: list[dict[str, Any]], text: str, options: dict[s
         stream = completion(model, [*messages, user], stream=True, **options)
         assert isinstance(stream, Stream)
         acc = StreamAccumulator(stream.receipt)
+        thinking = False  # reasoning text is shown dimmed on stderr, the answer on stdout
         for chunk in stream:
             acc.add(chunk)
             for choice in chunk.choices:
+                if choice.index != 0:
+                    continue
+                if choice.delta.reasoning_content:
+                    click.echo(colour(choice.delta.reasoning_content, dim=True), nl=False, err=True)
+                    thinking = True
                 piece = choice.delta.content
-                if choice.index == 0 and piece:
+                if piece:
+                    if thinking:
+                        click.echo(err=True)
+                        thinking = False
                     click.echo(piece, nl=False)  # click.echo flushes: each token shows as it comes
                     printed = True
+        if thinking:
+            click.echo(err=True)
         result = acc.result()
     except APIError as err:
         if printed:

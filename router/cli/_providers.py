@@ -231,7 +231,7 @@ def health(provider: str | None, timeout: float, as_json: bool) -> None:
     if as_json:
         emit_json([_health_record(h) for h in results])
     else:
-        rows = [[h.provider, h.status, _latency(h), h.detail] for h in results]
+        rows = [[h.provider, h.status, _latency(h), " ".join(h.detail.split())] for h in results]
 
         def style(col: int, cell: str, row: Sequence[str]) -> dict[str, Any]:
             return _STATUS_STYLE.get(cell, {}) if col == 1 else {}
