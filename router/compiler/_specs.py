@@ -528,6 +528,10 @@ def load_specs(
             )
         specs.append(spec)
 
+    # A semantic check may restate, on a spec the schema rejected, what the schema already said about
+    # the same line (a malformed date, a repeated list item): the schema's diagnostic is kept alone.
+    said = {(d.file, d.line) for d in diags}
+    first_phase = len(diags)
     by_id: dict[str, Spec] = {}
     for spec in specs:
         if spec.id in by_id:
@@ -652,6 +656,7 @@ def load_specs(
                 else:
                     seen[name] = (spec, kind, path)
 
+    diags = diags[:first_phase] + [d for d in diags[first_phase:] if (d.file, d.line) not in said]
     ok_specs = [s for s in by_id.values() if resolved_ok.get(s.id) and id(s) not in partial]
     return ok_specs, sorted(set(diags), key=lambda d: (d.file, d.line, d.col, d.message))
 
