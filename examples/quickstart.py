@@ -16,11 +16,16 @@ messages = [
     {"role": "system", "content": "You are a terse assistant."},
     {"role": "user", "content": "Hello from router! Say it back."},
 ]
-params = {"max_tokens": 200, "temperature": 1.2, "stop": ["\n\n"], "frequency_penalty": 0.5}
+# Typed keywords: a misspelt name (temprature=) or a wrong type is a mypy error, and a typed error at run time.
+params: router.CompletionParams = {
+    "max_tokens": 200,
+    "temperature": 1.2,
+    "stop": ["\n\n"],
+    "frequency_penalty": 0.5,
+}
 
 print("== router.completion(model='fake/echo', ...)")
-resp = router.completion(model="fake/echo", messages=messages, **params)
-assert isinstance(resp, router.ChatCompletion)
+resp = router.completion(model="fake/echo", messages=messages, **params)  # a ChatCompletion (no stream=True)
 choice = resp.choices[0]
 print(f"answer:        {choice.message.content!r}")
 print(f"finish_reason: {choice.finish_reason} (native: {choice.native_finish_reason})")

@@ -34,6 +34,7 @@ from router._types import ChatCompletion
 from router._types import ChatCompletionChunk
 from router._types import HttpRequest
 from router._types import Receipt
+from router._types import safe_headers
 
 if TYPE_CHECKING:  # httpx and the adapter machinery load on the first call, not on `import router`
     from typing import Unpack
@@ -178,16 +179,16 @@ def _mocked(model: str, request: dict[str, Any], mock: Any, parse: Any, cls: typ
 
 @overload
 def completion(
-    model: str, messages: Messages, *, stream: Literal[True], **kwargs: Unpack[CompletionParams]
-) -> Stream: ...
-@overload
-def completion(
     model: str,
     messages: Messages,
     *,
     stream: Literal[False] | None = None,
     **kwargs: Unpack[CompletionParams],
 ) -> ChatCompletion: ...
+@overload
+def completion(
+    model: str, messages: Messages, *, stream: Literal[True], **kwargs: Unpack[CompletionParams]
+) -> Stream: ...
 @overload
 def completion(
     model: str, messages: Messages, *, stream: bool | None = None, **kwargs: Unpack[CompletionParams]
@@ -221,6 +222,7 @@ def completion(
     response, body = _transport.send(http, **opts)
     if http.stream:
         if response.status_code < 400:
+            receipt.headers = safe_headers(response.headers, http.secrets)  # stream.receipt.headers
             limits = _stream_limits(request, deadline)
             return Stream(adapter, response, receipt, http.secrets, *limits, parse=parse)
         # an error answer's body was read by the transport, capped and inside the deadline
@@ -237,16 +239,16 @@ def completion(
 
 @overload
 async def acompletion(
-    model: str, messages: Messages, *, stream: Literal[True], **kwargs: Unpack[AsyncCompletionParams]
-) -> AsyncStream: ...
-@overload
-async def acompletion(
     model: str,
     messages: Messages,
     *,
     stream: Literal[False] | None = None,
     **kwargs: Unpack[AsyncCompletionParams],
 ) -> ChatCompletion: ...
+@overload
+async def acompletion(
+    model: str, messages: Messages, *, stream: Literal[True], **kwargs: Unpack[AsyncCompletionParams]
+) -> AsyncStream: ...
 @overload
 async def acompletion(
     model: str, messages: Messages, *, stream: bool | None = None, **kwargs: Unpack[AsyncCompletionParams]
@@ -267,6 +269,7 @@ async def acompletion(
     response, body = await _transport.asend(http, **opts)
     if http.stream:
         if response.status_code < 400:
+            receipt.headers = safe_headers(response.headers, http.secrets)  # stream.receipt.headers
             limits = _stream_limits(request, deadline)
             return AsyncStream(adapter, response, receipt, http.secrets, *limits, parse=parse)
         # an error answer's body was read by the transport, capped and inside the deadline

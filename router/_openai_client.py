@@ -223,10 +223,6 @@ class Completions:
 
     @overload
     def create(
-        self, *, model: str, messages: Messages, stream: Literal[True], **kwargs: Unpack[CompletionParams]
-    ) -> Stream: ...
-    @overload
-    def create(
         self,
         *,
         model: str,
@@ -234,6 +230,10 @@ class Completions:
         stream: Literal[False] | None = None,
         **kwargs: Unpack[CompletionParams],
     ) -> ChatCompletion: ...
+    @overload
+    def create(
+        self, *, model: str, messages: Messages, stream: Literal[True], **kwargs: Unpack[CompletionParams]
+    ) -> Stream: ...
     @overload
     def create(
         self,
@@ -364,18 +364,18 @@ class AsyncCompletions:
         *,
         model: str,
         messages: Messages,
-        stream: Literal[True],
+        stream: Literal[False] | None = None,
         **kwargs: Unpack[AsyncCompletionParams],
-    ) -> AsyncStream: ...
+    ) -> ChatCompletion: ...
     @overload
     async def create(
         self,
         *,
         model: str,
         messages: Messages,
-        stream: Literal[False] | None = None,
+        stream: Literal[True],
         **kwargs: Unpack[AsyncCompletionParams],
-    ) -> ChatCompletion: ...
+    ) -> AsyncStream: ...
     @overload
     async def create(
         self,

@@ -38,11 +38,11 @@ __all__ = [
 
 # One message of the conversation: an OpenAI-style message dict (the openai SDK's
 # ChatCompletionMessageParam TypedDicts are such mappings), or a Message the router returned.
-MessageParam = Mapping[str, Any] | Message
+MessageParam = Mapping[str, object] | Message
 Messages = Sequence[MessageParam]
 
 ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
-ToolChoice = Literal["auto", "none", "required"] | Mapping[str, Any]
+ToolChoice = Literal["auto", "none", "required"] | Mapping[str, object]
 
 
 class StructuredOutputModel(Protocol):
@@ -57,9 +57,11 @@ class StructuredOutputModel(Protocol):
 
 
 class _Params(TypedDict, total=False):
+    # Values are typed with ``object``, not ``Any``, inside mappings: a TypedDict holding Any makes
+    # mypy call ``completion(..., **params)`` ambiguous between the overloads (its result Any).
     # ------------------------------------------------ the OpenAI Chat Completions request
     # (router/protocols/_params.py OPENAI_PARAMS; model, messages and stream are named parameters)
-    stream_options: Mapping[str, Any] | None
+    stream_options: Mapping[str, object] | None
     temperature: float | None
     top_p: float | None
     top_k: int | None
@@ -74,35 +76,35 @@ class _Params(TypedDict, total=False):
     top_logprobs: int | None
     user: str | None
     seed: int | None
-    tools: Sequence[Mapping[str, Any]] | None
+    tools: Sequence[Mapping[str, object]] | None
     tool_choice: ToolChoice | None
     parallel_tool_calls: bool | None
-    functions: Sequence[Mapping[str, Any]] | None
-    function_call: str | Mapping[str, Any] | None
+    functions: Sequence[Mapping[str, object]] | None
+    function_call: str | Mapping[str, object] | None
     # an OpenAI response_format object, or a model class whose JSON schema is sent and whose
     # instance comes back on message.parsed (the openai SDK's .parse helper)
-    response_format: Mapping[str, Any] | type[StructuredOutputModel] | None
+    response_format: Mapping[str, object] | type[StructuredOutputModel] | None
     reasoning_effort: ReasoningEffort | None
     modalities: Sequence[str] | None
-    audio: Mapping[str, Any] | None
-    prediction: Mapping[str, Any] | None
+    audio: Mapping[str, object] | None
+    prediction: Mapping[str, object] | None
     service_tier: str | None
     store: bool | None
     metadata: Mapping[str, str] | None
-    web_search_options: Mapping[str, Any] | None
+    web_search_options: Mapping[str, object] | None
     verbosity: Literal["low", "medium", "high"] | None
     prompt_cache_key: str | None
     safety_identifier: str | None
     prompt_cache_retention: str | None
-    prompt_cache_options: Mapping[str, Any] | None
-    moderation: Mapping[str, Any] | None
+    prompt_cache_options: Mapping[str, object] | None
+    moderation: Mapping[str, object] | None
     # ------------------------------------------------ the router's per-call options (never sent)
     api_key: str | None
     base_url: str | None
     timeout: float | httpx.Timeout | None  # seconds: the call's total deadline (default 600)
     max_retries: int | None  # default 2
     extra_headers: Mapping[str, str] | None
-    extra_body: Mapping[str, Any] | None
+    extra_body: Mapping[str, object] | None
     extra_query: Mapping[str, str] | None
     strict: bool | None  # raise instead of dropping what the provider does not take
     max_response_bytes: int | None  # default 64 MiB

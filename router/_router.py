@@ -222,10 +222,6 @@ class Router:
 
     @overload
     def completion(
-        self, model: str, messages: Messages, *, stream: Literal[True], **kwargs: Unpack[CompletionParams]
-    ) -> Stream: ...
-    @overload
-    def completion(
         self,
         model: str,
         messages: Messages,
@@ -233,6 +229,10 @@ class Router:
         stream: Literal[False] | None = None,
         **kwargs: Unpack[CompletionParams],
     ) -> ChatCompletion: ...
+    @overload
+    def completion(
+        self, model: str, messages: Messages, *, stream: Literal[True], **kwargs: Unpack[CompletionParams]
+    ) -> Stream: ...
     @overload
     def completion(
         self,
@@ -267,18 +267,18 @@ class Router:
         model: str,
         messages: Messages,
         *,
-        stream: Literal[True],
+        stream: Literal[False] | None = None,
         **kwargs: Unpack[AsyncCompletionParams],
-    ) -> AsyncStream: ...
+    ) -> ChatCompletion: ...
     @overload
     async def acompletion(
         self,
         model: str,
         messages: Messages,
         *,
-        stream: Literal[False] | None = None,
+        stream: Literal[True],
         **kwargs: Unpack[AsyncCompletionParams],
-    ) -> ChatCompletion: ...
+    ) -> AsyncStream: ...
     @overload
     async def acompletion(
         self,

@@ -1,0 +1,144 @@
+"""The documentation type-checks: every ```python block of README.md and every examples/*.py passes
+``mypy --strict`` (one mypy run over all of them), a misspelt keyword is a mypy error naming it, and
+the examples run (no key, no network: the ``fake`` provider and ``mock_response``)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+MYPY = ROOT / ".venv" / "bin" / "mypy"
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+# Examples that are checked by mypy but not run here, and why.
+NOT_RUN = {
+    "benchmark.py": "it times the hot paths (no test times anything) and reads ../shared, outside the repo",
+}
+
+_FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+NEGATIVE = (
+    "import router\n\n"
+    'router.completion(model="fake/echo", messages=[{"role": "user", "content": "Hi"}], temprature=0.2)\n'
+)
+
+
+def readme_blocks() -> list[tuple[str, str]]:
+    """(name, code) of every ```python block of README.md; the name carries its line number."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    out = []
+    for m in _FENCE.finditer(text):
+        line = text.count("\n", 0, m.start(1)) + 1
+        out.append((f"readme_line_{line}", m.group(1)))
+    return out
+
+
+def _sources() -> dict[str, str]:
+    """module name -> code, for every file the one mypy run checks."""
+    files = dict(readme_blocks())
+    for path in EXAMPLES:
+        files[f"example_{path.stem}"] = path.read_text(encoding="utf-8")
+    files["negative_misspelt_keyword"] = NEGATIVE
+    return files
+
+
+def mypy_errors(tmp: str) -> tuple[dict[str, list[str]], str]:
+    """One ``mypy --strict`` run over every file: module name -> its error lines, and the output."""
+    where = Path(tmp)
+    files = _sources()
+    for name, code in files.items():
+        (where / f"{name}.py").write_text(code, encoding="utf-8")
+    env = {**os.environ, "MYPYPATH": str(ROOT)}  # `import router` is this checkout's
+    r = subprocess.run(
+        [
+            str(MYPY),
+            "--strict",
+            "--python-version",
+            "3.11",
+            "--no-error-summary",
+            "--cache-dir",
+            str(ROOT / ".mypy_cache" / "readme_types"),
+            *sorted(f"{name}.py" for name in files),
+        ],
+        cwd=where,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode in (0, 1), f"mypy itself failed ({r.returncode}):\n{r.stdout}\n{r.stderr}"
+    errors: dict[str, list[str]] = {name: [] for name in files}
+    for line in r.stdout.splitlines():
+        name = line.partition(".py:")[0]
+        if name in errors and ": error:" in line:
+            errors[name].append(line)
+    return errors, r.stdout
+
+
+@pytest.fixture(scope="module")
+def checked(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, list[str]], str]:
+    return mypy_errors(str(tmp_path_factory.mktemp("readme_types")))
+
+
+def test_readme_has_python_blocks() -> None:
+    assert len(readme_blocks()) >= 3
+
+
+@pytest.mark.parametrize("name", [name for name, _ in readme_blocks()])
+def test_readme_block_passes_mypy_strict(checked: tuple[dict[str, list[str]], str], name: str) -> None:
+    errors, _ = checked
+    code = dict(readme_blocks())[name]
+    assert errors[name] == [], f"README.md block at {name}:\n{code}\nmypy --strict:\n" + "\n".join(
+        errors[name]
+    )
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_example_passes_mypy_strict(checked: tuple[dict[str, list[str]], str], path: Path) -> None:
+    errors, _ = checked
+    found = errors[f"example_{path.stem}"]
+    assert found == [], f"examples/{path.name}, mypy --strict:\n" + "\n".join(found)
+
+
+def test_misspelt_keyword_is_a_mypy_error(checked: tuple[dict[str, list[str]], str]) -> None:
+    errors, output = checked
+    found = errors["negative_misspelt_keyword"]
+    assert found, f"mypy accepted temprature=0.2:\n{output}"
+    assert any("temprature" in line for line in found), found
+    assert any('did you mean "temperature"' in line for line in found), found
+
+
+_NO_NETWORK = """
+import runpy, sys
+def _audit(event, args):
+    if event in ("socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "socket.bind"):
+        raise RuntimeError(f"an example used the network: {event} {args!r}")
+sys.addaudithook(_audit)
+path = sys.argv[1]
+sys.argv = [path]
+runpy.run_path(path, run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("path", [p for p in EXAMPLES if p.name not in NOT_RUN], ids=lambda p: p.name)
+def test_example_runs_without_network(path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    r = subprocess.run(
+        [sys.executable, "-c", _NO_NETWORK, str(path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, f"examples/{path.name} failed:\n{r.stdout[-2000:]}\n{r.stderr[-4000:]}"
+    assert r.stdout.strip(), f"examples/{path.name} printed nothing"
+
+
+def test_not_run_examples_exist() -> None:
+    names = {p.name for p in EXAMPLES}
+    assert set(NOT_RUN) <= names
