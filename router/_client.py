@@ -451,6 +451,12 @@ class _Reader:
         self.response = response
         self.receipt = receipt
 
+    @property
+    def response_format(self) -> Any:
+        """The model class given as ``response_format`` (its instance goes on the final answer's
+        ``message.parsed``), or None."""
+        return self._parse
+
     def _consumed(self) -> StreamConsumedError:
         return _consumed(self._adapter, self.receipt)
 

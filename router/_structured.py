@@ -110,7 +110,7 @@ class ParsedMessage(Message):
     parsed: Any = None
 
     # Message._FIELDS is inferred as its exact 9-tuple; one more name is still a tuple of names.
-    _FIELDS: ClassVar[tuple[str, ...]] = (*Message._FIELDS, "parsed")  # type: ignore[assignment]
+    _FIELDS: ClassVar[tuple[str, ...]] = (*Message._FIELDS, "parsed")  # type: ignore[assignment, unused-ignore]
 
     def _wire(self) -> Iterable[str]:
         out = list(Message._wire(self))

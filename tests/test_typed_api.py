@@ -467,6 +467,7 @@ def test_response_format_model_streamed_and_mocked() -> None:
     router.fake.script("typed-json", '{"name": "x", "qty": 5}')
     try:
         stream = router.completion("fake/typed-json", MSGS, response_format=Item, stream=True)
+        assert stream.response_format is Item
         chunks = list(stream)
         assert chunks
         final = stream.get_final_completion().choices[0].message
