@@ -315,7 +315,7 @@ class FunctionCall(_Shape):
     name: str
     arguments: str  # always a JSON string, as in OpenAI's API
 
-    _FIELDS = ("name", "arguments")
+    _FIELDS: ClassVar[tuple[str, ...]] = ("name", "arguments")
 
 
 @dataclass(slots=True)
@@ -324,7 +324,7 @@ class ToolCall(_Shape):
     function: FunctionCall
     type: Literal["function"] = "function"
 
-    _FIELDS = ("id", "type", "function")
+    _FIELDS: ClassVar[tuple[str, ...]] = ("id", "type", "function")
 
 
 @dataclass(slots=True)
@@ -342,7 +342,7 @@ class Message(_Shape):
     # OpenAI's message annotations (url_citation, ...), where the provider returned them.
     annotations: list[dict[str, Any]] | None = None
 
-    _FIELDS = (
+    _FIELDS: ClassVar[tuple[str, ...]] = (
         "role",
         "content",
         "refusal",
@@ -385,7 +385,13 @@ class Choice(_Shape):
     # OpenAI's logprobs object ({"content": [...], "refusal": ...}) where the provider returned one.
     logprobs: dict[str, Any] | None = None
 
-    _FIELDS = ("index", "message", "finish_reason", "native_finish_reason", "logprobs")
+    _FIELDS: ClassVar[tuple[str, ...]] = (
+        "index",
+        "message",
+        "finish_reason",
+        "native_finish_reason",
+        "logprobs",
+    )
 
 
 @dataclass(slots=True)
@@ -395,7 +401,7 @@ class PromptTokensDetails(_Shape):
     cached_tokens: int = 0  # prompt tokens read from the provider's cache
     cache_write_tokens: int | None = None  # prompt tokens written to it (None: not reported)
 
-    _FIELDS = ("cached_tokens", "cache_write_tokens", "audio_tokens")
+    _FIELDS: ClassVar[tuple[str, ...]] = ("cached_tokens", "cache_write_tokens", "audio_tokens")
 
     @property
     def audio_tokens(self) -> int | None:
@@ -414,7 +420,12 @@ _FIELDS_CACHED_WRITE = ("cached_tokens", "cache_write_tokens")
 class CompletionTokensDetails(_Shape):
     reasoning_tokens: int = 0
 
-    _FIELDS = ("reasoning_tokens", "audio_tokens", "accepted_prediction_tokens", "rejected_prediction_tokens")
+    _FIELDS: ClassVar[tuple[str, ...]] = (
+        "reasoning_tokens",
+        "audio_tokens",
+        "accepted_prediction_tokens",
+        "rejected_prediction_tokens",
+    )
 
     @property
     def audio_tokens(self) -> int | None:
@@ -443,7 +454,7 @@ class Usage(_Shape):
     prompt_tokens_details: PromptTokensDetails = field(default_factory=PromptTokensDetails)
     completion_tokens_details: CompletionTokensDetails = field(default_factory=CompletionTokensDetails)
 
-    _FIELDS = (
+    _FIELDS: ClassVar[tuple[str, ...]] = (
         "prompt_tokens",
         "completion_tokens",
         "total_tokens",
@@ -475,7 +486,16 @@ class Receipt(_Shape):
     # header's value masked (``safe_headers``). In model_dump(), not in to_dict() (the wire form).
     headers: dict[str, str] = field(default_factory=dict)
 
-    _FIELDS = ("provider", "model", "dropped", "renamed", "clamped", "defaulted", "extra", "headers")
+    _FIELDS: ClassVar[tuple[str, ...]] = (
+        "provider",
+        "model",
+        "dropped",
+        "renamed",
+        "clamped",
+        "defaulted",
+        "extra",
+        "headers",
+    )
 
     def _wire(self) -> Iterable[str]:
         return _RECEIPT_WIRE_EXTRA if self.extra else _RECEIPT_WIRE
@@ -498,7 +518,7 @@ class ChatCompletion(_Shape):
     # USD from the catalogue's prices and this usage; None when the model has no declared price.
     cost: float | None = None
 
-    _FIELDS = (
+    _FIELDS: ClassVar[tuple[str, ...]] = (
         "id",
         "object",
         "created",
@@ -536,7 +556,7 @@ class ToolCallDeltaFunction(_Shape):
 
     __slots__ = ("_call",)
 
-    _FIELDS = ("name", "arguments")
+    _FIELDS: ClassVar[tuple[str, ...]] = ("name", "arguments")
 
     def __init__(self, call: ToolCallDelta) -> None:
         self._call = call
@@ -573,7 +593,7 @@ class ToolCallDelta(_Shape):
     name: str | None = None
     arguments: str | None = None
 
-    _FIELDS = ("index", "id", "type", "function")
+    _FIELDS: ClassVar[tuple[str, ...]] = ("index", "id", "type", "function")
 
     @property
     def function(self) -> ToolCallDeltaFunction:
@@ -601,7 +621,7 @@ class FunctionCallDelta(_Shape):
     name: str | None = None
     arguments: str | None = None
 
-    _FIELDS = ("name", "arguments")
+    _FIELDS: ClassVar[tuple[str, ...]] = ("name", "arguments")
 
     def _wire(self) -> Iterable[str]:
         return [n for n in self._FIELDS if getattr(self, n) is not None]
@@ -617,7 +637,7 @@ class Delta(_Shape):
     function_call: FunctionCallDelta | None = None
     refusal: str | None = None  # a piece of the model's refusal message (OpenAI's delta.refusal)
 
-    _FIELDS = (
+    _FIELDS: ClassVar[tuple[str, ...]] = (
         "role",
         "content",
         "refusal",
@@ -652,7 +672,13 @@ class ChunkChoice(_Shape):
     native_finish_reason: str | None = None
     logprobs: dict[str, Any] | None = None
 
-    _FIELDS = ("index", "delta", "finish_reason", "native_finish_reason", "logprobs")
+    _FIELDS: ClassVar[tuple[str, ...]] = (
+        "index",
+        "delta",
+        "finish_reason",
+        "native_finish_reason",
+        "logprobs",
+    )
 
 
 @dataclass(slots=True)
@@ -667,7 +693,16 @@ class ChatCompletionChunk(_Shape):
     system_fingerprint: str | None = None
     service_tier: str | None = None
 
-    _FIELDS = ("id", "object", "created", "model", "choices", "usage", "system_fingerprint", "service_tier")
+    _FIELDS: ClassVar[tuple[str, ...]] = (
+        "id",
+        "object",
+        "created",
+        "model",
+        "choices",
+        "usage",
+        "system_fingerprint",
+        "service_tier",
+    )
 
     def _wire(self) -> Iterable[str]:
         out = ["id", "object", "created", "model", "choices"]

@@ -496,11 +496,6 @@ def test_streamed_chunks_read_as_openais() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    reason="stream.receipt.headers needs router/_client.py to fill it from the open response "
-    "(receipt.headers = safe_headers(response.headers, http.secrets)); remove this mark once it does",
-    strict=False,
-)
 def test_a_streams_headers_are_on_its_receipt() -> None:
     with httpx.Client(transport=httpx.MockTransport(_openai_answer)) as client:
         stream = router.completion(
