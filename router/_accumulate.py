@@ -152,4 +152,10 @@ def accumulate(chunks: Iterable[ChatCompletionChunk], receipt: Receipt | None = 
     acc = StreamAccumulator(receipt)
     for chunk in chunks:
         acc.add(chunk)
-    return acc.result()
+    result = acc.result()
+    model = getattr(chunks, "response_format", None)  # a Stream of response_format=<model class>
+    if model is not None:
+        from router._structured import parse_completion  # only for response_format=<model class>
+
+        parse_completion(result, model)
+    return result

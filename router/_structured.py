@@ -13,16 +13,11 @@ pydantic is never imported here.
 from __future__ import annotations
 
 import copy
-import dataclasses
-from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
-from typing import ClassVar
 
 from router._types import ChatCompletion
-from router._types import Message
 
-__all__ = ["ParsedMessage", "is_model_class", "parse_completion", "response_format_for", "strict_schema"]
+__all__ = ["is_model_class", "parse_completion", "response_format_for", "strict_schema"]
 
 
 def is_model_class(value: Any) -> bool:
@@ -102,34 +97,6 @@ def _resolve(root: dict[str, Any], ref: str) -> dict[str, Any]:
     return copy.deepcopy(node)
 
 
-@dataclass(slots=True)
-class ParsedMessage(Message):
-    """A Message with ``parsed``: the model instance read from its content (None for a refusal or
-    an answer with no text). Dumped (``model_dump()``, ``to_dict()``) as the model's JSON data."""
-
-    parsed: Any = None
-
-    # Message._FIELDS is inferred as its exact 9-tuple; one more name is still a tuple of names.
-    _FIELDS: ClassVar[tuple[str, ...]] = (*Message._FIELDS, "parsed")  # type: ignore[assignment, unused-ignore]
-
-    def _wire(self) -> Iterable[str]:
-        out = list(Message._wire(self))
-        if self.parsed is not None:
-            out.append("parsed")
-        return out
-
-
-_HAS_FIELD = "parsed" in Message.__dataclass_fields__  # once router._types has it, it is set there
-
-
-def _with_parsed(message: Message, value: Any) -> Message:
-    if _HAS_FIELD:
-        setattr(message, "parsed", value)  # noqa: B010 - a field mypy's view of Message may predate
-        return message
-    fields = {f.name: getattr(message, f.name) for f in dataclasses.fields(message) if f.name != "parsed"}
-    return ParsedMessage(**fields, parsed=value)
-
-
 def parse_completion(result: ChatCompletion, model: Any) -> ChatCompletion:
     """Fill ``message.parsed`` of every choice: ``model.model_validate_json(content)`` for an answer
     with text and no refusal (the model's own validation error is raised as it is, as the openai
@@ -137,5 +104,5 @@ def parse_completion(result: ChatCompletion, model: Any) -> ChatCompletion:
     for choice in result.choices:
         m = choice.message
         value = model.model_validate_json(m.content) if m.content and not m.refusal else None
-        choice.message = _with_parsed(m, value)
+        m.parsed = value
     return result

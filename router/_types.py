@@ -341,6 +341,9 @@ class Message(_Shape):
     function_call: FunctionCall | None = None
     # OpenAI's message annotations (url_citation, ...), where the provider returned them.
     annotations: list[dict[str, Any]] | None = None
+    # response_format=<model class>: the validated instance read from the content (openai's
+    # ParsedChatCompletionMessage.parsed); None otherwise, and for a refusal.
+    parsed: Any = None
 
     _FIELDS: ClassVar[tuple[str, ...]] = (
         "role",
@@ -352,6 +355,7 @@ class Message(_Shape):
         "audio",
         "reasoning_content",
         "reasoning_blocks",
+        "parsed",
     )
 
     @property
@@ -373,6 +377,8 @@ class Message(_Shape):
             out.append("function_call")
         if self.annotations:
             out.append("annotations")
+        if self.parsed is not None:
+            out.append("parsed")
         return out
 
 

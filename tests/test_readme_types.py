@@ -139,6 +139,50 @@ def test_example_runs_without_network(path: Path) -> None:
     assert r.stdout.strip(), f"examples/{path.name} printed nothing"
 
 
+# README sections whose every block runs as written (no key, no network); the others are type-checked
+# only, and each is named here with the reason.
+RUN_SECTIONS = ("Quickstart", "Errors", "Coming from openai-python or LiteLLM")
+NOT_RUN_SECTIONS = {"router": "the opening example calls anthropic and gemini: it needs their keys"}
+
+
+def readme_blocks_by_section() -> list[tuple[str, str, str]]:
+    """(section, name, code) of every ```python block, the section being its ``## `` heading."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    out = []
+    for m in _FENCE.finditer(text):
+        line = text.count("\n", 0, m.start(1)) + 1
+        heads = re.findall(r"^#{1,2} (.+)$", text[: m.start()], re.MULTILINE)
+        out.append((heads[-1].strip() if heads else "", f"readme_line_{line}", m.group(1)))
+    return out
+
+
+def test_every_readme_block_is_run_or_says_why_not() -> None:
+    for section, name, _ in readme_blocks_by_section():
+        assert section in RUN_SECTIONS or section in NOT_RUN_SECTIONS, (section, name)
+    assert sum(1 for s, _, _ in readme_blocks_by_section() if s == "Quickstart") >= 4
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [(n, c) for s, n, c in readme_blocks_by_section() if s in RUN_SECTIONS],
+    ids=[n for s, n, _ in readme_blocks_by_section() if s in RUN_SECTIONS],
+)
+def test_readme_block_runs_as_written(name: str, code: str, tmp_path: Path) -> None:
+    script = tmp_path / f"{name}.py"
+    script.write_text(code, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    r = subprocess.run(
+        [sys.executable, "-c", _NO_NETWORK, str(script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, f"README.md {name} failed:\n{code}\n{r.stdout[-2000:]}\n{r.stderr[-4000:]}"
+    assert r.stdout.strip(), f"README.md {name} printed nothing"
+
+
 def test_not_run_examples_exist() -> None:
     names = {p.name for p in EXAMPLES}
     assert set(NOT_RUN) <= names
