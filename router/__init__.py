@@ -28,6 +28,7 @@ from router._exceptions import BadRequestError
 from router._exceptions import ConfigError
 from router._exceptions import ContentFilterError
 from router._exceptions import ContextWindowExceededError
+from router._exceptions import FirstTokenTimeoutError
 from router._exceptions import InternalServerError
 from router._exceptions import InvalidResponseError
 from router._exceptions import NotFoundError
@@ -38,6 +39,7 @@ from router._exceptions import RequestTooLargeError
 from router._exceptions import RouterError
 from router._exceptions import ServiceUnavailableError
 from router._exceptions import SpecError
+from router._exceptions import StallTimeoutError
 from router._exceptions import StreamConsumedError
 from router._exceptions import UnsupportedParamsError
 from router._registry import resolve
@@ -131,6 +133,7 @@ __all__ = [
     "ContextWindowExceededError",
     "Delta",
     "Deployment",
+    "FirstTokenTimeoutError",
     "FunctionCall",
     "Health",
     "HttpRequest",
@@ -149,6 +152,7 @@ __all__ = [
     "RouterError",
     "ServiceUnavailableError",
     "SpecError",
+    "StallTimeoutError",
     "Stream",
     "StreamAccumulator",
     "StreamConsumedError",

@@ -20,6 +20,8 @@
         ├── StreamConsumedError                      a stream read a second time
         └── APIConnectionError                       retryable
             └── APITimeoutError                      retryable
+                ├── FirstTokenTimeoutError           no first token (first_token_timeout=)
+                └── StallTimeoutError                a body stopped sending (stall_timeout=)
 
 Every ``APIError`` carries what the openai SDK's errors carry where users touch them: ``status_code``
 (the HTTP status, also ``status``; None when no answer came), ``headers`` (the error answer's response
@@ -49,6 +51,7 @@ __all__ = [
     "ConfigError",
     "ContentFilterError",
     "ContextWindowExceededError",
+    "FirstTokenTimeoutError",
     "InternalServerError",
     "InvalidResponseError",
     "NotFoundError",
@@ -59,6 +62,7 @@ __all__ = [
     "RouterError",
     "ServiceUnavailableError",
     "SpecError",
+    "StallTimeoutError",
     "StreamConsumedError",
     "UnsupportedParamsError",
 ]
@@ -117,6 +121,10 @@ class APIError(RouterError):
         self.upstream_provider = upstream_provider  # who that upstream was ("Google", "Anthropic")
         # The answer's response headers: names lower-cased, credential-like values masked.
         self.headers: dict[str, str] = safe_headers(headers) if headers else {}
+        # Through a Router: every attempt the call made (router.Attempt), and for a stream that failed
+        # after it had yielded content, what was received until then (a ChatCompletion).
+        self.attempts: list[Any] = []
+        self.partial: Any = None
 
     @property
     def status_code(self) -> int | None:
@@ -247,6 +255,15 @@ class APIConnectionError(APIError):
 
 class APITimeoutError(APIConnectionError):
     """The request timed out."""
+
+
+class FirstTokenTimeoutError(APITimeoutError):
+    """``first_token_timeout=`` passed: a stream sent no content chunk (content, reasoning, a tool
+    call, a refusal or a finish reason) in time, or a plain call's answer did not begin (its headers)."""
+
+
+class StallTimeoutError(APITimeoutError):
+    """``stall_timeout=`` passed: a body being read sent no bytes for that long."""
 
 
 # The error kinds a spec may name (errors.status / errors.types / errors.messages), and their classes.
