@@ -43,6 +43,7 @@ from router._exceptions import StallTimeoutError
 from router._exceptions import StreamConsumedError
 from router._exceptions import UnsupportedParamsError
 from router._registry import resolve
+from router._types import Attempt
 from router._types import ChatCompletion
 from router._types import ChatCompletionChunk
 from router._types import Choice
@@ -60,8 +61,11 @@ if TYPE_CHECKING:
     from router._accumulate import StreamAccumulator
     from router._accumulate import accumulate
     from router._adapter import Adapter
+    from router._breaker import CircuitBreaker
     from router._cost import cost
     from router._deployment import Deployment
+    from router._events import Event
+    from router._events import Hooks
     from router._openai_client import AsyncOpenAI
     from router._openai_client import OpenAI
     from router._params_types import AsyncCompletionParams
@@ -72,8 +76,11 @@ if TYPE_CHECKING:
     from router._providers import ProviderStatus
     from router._providers import models
     from router._providers import providers
+    from router._ratelimit import RateLimiter
     from router._registry import use_adapters
+    from router._router import AsyncRouterStream
     from router._router import Router
+    from router._router import RouterStream
     from router._tokens import count_tokens
 
 __version__ = "0.1.0"
@@ -88,6 +95,12 @@ _LAZY = {
     "Deployment": "router._deployment",
     "ProviderStatus": "router._providers",
     "Router": "router._router",
+    "RouterStream": "router._router",
+    "AsyncRouterStream": "router._router",
+    "Hooks": "router._events",
+    "Event": "router._events",
+    "CircuitBreaker": "router._breaker",
+    "RateLimiter": "router._ratelimit",
     "models": "router._providers",
     "providers": "router._providers",
     "Health": "router._probe",
@@ -120,22 +133,27 @@ __all__ = [
     "Adapter",
     "AsyncCompletionParams",
     "AsyncOpenAI",
+    "AsyncRouterStream",
     "AsyncStream",
+    "Attempt",
     "AuthenticationError",
     "BadRequestError",
     "ChatCompletion",
     "ChatCompletionChunk",
     "Choice",
     "ChunkChoice",
+    "CircuitBreaker",
     "CompletionParams",
     "ConfigError",
     "ContentFilterError",
     "ContextWindowExceededError",
     "Delta",
     "Deployment",
+    "Event",
     "FirstTokenTimeoutError",
     "FunctionCall",
     "Health",
+    "Hooks",
     "HttpRequest",
     "InternalServerError",
     "InvalidResponseError",
@@ -146,10 +164,12 @@ __all__ = [
     "ProviderStatus",
     "QuotaExceededError",
     "RateLimitError",
+    "RateLimiter",
     "Receipt",
     "RequestTooLargeError",
     "Router",
     "RouterError",
+    "RouterStream",
     "ServiceUnavailableError",
     "SpecError",
     "StallTimeoutError",

@@ -22,3 +22,16 @@ class Deployment:
     timeout: float | None = None
     max_retries: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # Several deployments may share a name: a group, balanced by weight (a deployment is tried
+    # first with a chance proportional to it); the others follow, then the fallbacks.
+    weight: float = 1.0
+    # Client-side limits, per deployment: requests and tokens per minute (token buckets).
+    rpm: int | None = None
+    tpm: int | None = None
+    # Seconds to the first content chunk of a stream (to the first byte of a plain answer), and the
+    # longest silence between a stream's reads.
+    first_token_timeout: float | None = None
+    stall_timeout: float | None = None
+    # Where a context-window error goes (names or provider/model with larger windows); without
+    # these, such an error is raised: retrying the same model cannot help.
+    context_window_fallbacks: list[str] = field(default_factory=list)

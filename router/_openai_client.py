@@ -102,7 +102,7 @@ class ModelPage(_Shape):
 
 
 def _catalogue() -> ModelPage:
-    from router._providers import providers
+    from router._providers import providers  # the provider table: only for models.list()
 
     data: list[ModelObject] = []
     for status in providers():
@@ -200,8 +200,8 @@ class _Base:
 
 
 def _pool_client_options() -> dict[str, Any]:
-    from router import _transport
-    from router._fake import FakeTransport
+    from router import _transport  # imports httpx: only when the client opens its own pool
+    from router._fake import FakeTransport  # the in-process fake provider's transport, with the pool
 
     return {
         "verify": _transport._verify(),
@@ -278,7 +278,7 @@ class Models:
         source = self._client._models_source()
         if source is None:
             return _catalogue()
-        from router._probe import list_models
+        from router._probe import list_models  # the probes: only for models.list() against a server
 
         provider, opts = source
         ids = list_models(provider, http_client=self._client._http(), **opts)
@@ -328,7 +328,7 @@ class OpenAI(_Base):
             with self._lock:
                 own = self._own
                 if own is None:
-                    from router._httpx import httpx
+                    from router._httpx import httpx  # httpx loads on the first call, not on `import router`
 
                     own = self._own = httpx.Client(**_pool_client_options())
         return own
@@ -419,7 +419,7 @@ class _AsyncModelList:
         source = self._client._models_source()
         if source is None:
             return _catalogue()
-        from router._probe import alist_models
+        from router._probe import alist_models  # the probes: only for models.list() against a server
 
         provider, opts = source
         ids = await alist_models(provider, http_client=self._client._http(), **opts)
@@ -477,7 +477,7 @@ class AsyncOpenAI(_Base):
         if self._given is not None:
             return self._given
         if self._own is None:  # one event loop's: no other thread creates it meanwhile
-            from router._httpx import httpx
+            from router._httpx import httpx  # httpx loads on the first call, not on `import router`
 
             self._own = httpx.AsyncClient(**_pool_client_options())
         return self._own

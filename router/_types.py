@@ -35,6 +35,7 @@ from typing import Literal
 from typing import NamedTuple
 
 __all__ = [
+    "Attempt",
     "ChatCompletion",
     "ChatCompletionChunk",
     "Choice",
@@ -470,6 +471,34 @@ class Usage(_Shape):
 
 
 @dataclass(slots=True)
+class Attempt(_Shape):
+    """One deployment a ``Router`` tried (or passed over) for a call, on ``resp.router.attempts``."""
+
+    deployment: str  # the deployment's name (``name#2`` for the third of a group), or the model string
+    model: str  # "provider/model" as routed
+    error: str | None = None  # the error class that ended it; None for the attempt that answered
+    latency: float = 0.0  # seconds, from sending to the answer or the error (0 when skipped)
+    status: int | None = None  # the HTTP status of the error, when there was one
+    skipped: str | None = None  # "circuit_open", "cooling_down", "rate_limited": nothing was sent
+    message: str | None = None  # the error's message (errors never carry secrets)
+
+    _FIELDS: ClassVar[tuple[str, ...]] = (
+        "deployment",
+        "model",
+        "error",
+        "latency",
+        "status",
+        "skipped",
+        "message",
+    )
+
+    def _wire(self) -> Iterable[str]:
+        return [
+            k for k in self._FIELDS if k in ("deployment", "model", "latency") or getattr(self, k) is not None
+        ]
+
+
+@dataclass(slots=True)
 class Receipt(_Shape):
     """What the router did to a request on its way to the provider, and what came back beside the answer.
 
@@ -491,6 +520,11 @@ class Receipt(_Shape):
     # The HTTP answer's headers (rate limits, request ids): names lower-cased, a credential-like
     # header's value masked (``safe_headers``). In model_dump(), not in to_dict() (the wire form).
     headers: dict[str, str] = field(default_factory=dict)
+    # Through a ``Router``: the deployment that answered, every attempt made (the answering one
+    # last), and whether the answer came from its response cache.
+    deployment: str | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+    cache_hit: bool = False
 
     _FIELDS: ClassVar[tuple[str, ...]] = (
         "provider",
@@ -501,10 +535,16 @@ class Receipt(_Shape):
         "defaulted",
         "extra",
         "headers",
+        "deployment",
+        "attempts",
+        "cache_hit",
     )
 
     def _wire(self) -> Iterable[str]:
-        return _RECEIPT_WIRE_EXTRA if self.extra else _RECEIPT_WIRE
+        base = _RECEIPT_WIRE_EXTRA if self.extra else _RECEIPT_WIRE
+        if self.deployment is None and not self.attempts and not self.cache_hit:
+            return base
+        return (*base, "deployment", "attempts", "cache_hit")
 
 
 _RECEIPT_WIRE = ("provider", "model", "dropped", "renamed", "clamped", "defaulted")

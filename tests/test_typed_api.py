@@ -172,7 +172,7 @@ async def main() -> None:
 
 r = router.Router()
 assert_type(r.completion("fake/echo", msgs), router.ChatCompletion)
-assert_type(r.completion("fake/echo", msgs, stream=True), router.Stream)
+assert_type(r.completion("fake/echo", msgs, stream=True), router.RouterStream)
 
 client = router.OpenAI(api_key="k", base_url="http://x/v1", timeout=10, max_retries=1)
 assert_type(client.chat.completions.create(model="gpt-4o", messages=msgs), router.ChatCompletion)
@@ -650,7 +650,7 @@ def test_router_call_spellings_win_over_the_deployment() -> None:
     assert resp.choices[0].message.content == "Hi"
     with rec.client() as c:
         stream = router.Router([dep], http_client=c).completion("smart", MSGS, mock_response="m", stream=True)
-        assert isinstance(stream, router.Stream)
+        assert isinstance(stream, router.RouterStream)
         assert stream.get_final_completion().choices[0].message.content == "m"
 
 
