@@ -53,7 +53,10 @@ never the URL itself, which may hold a key), ``response_model`` and ``response_i
 
 Every span is ended exactly once: ``request`` opens an attempt; ``fallback`` ends it with
 ``error.type``; ``response`` ends it OK; ``error`` ends it with ``error.type``. ``response`` and
-``error`` end the call. Attempts of the call still open then (hedged requests that lost) end with
+``error`` end the call. An ending event ends the open attempt of its ``attempt`` index, else the
+call's latest opened one (a Router may number the event that ends an attempt with the index of the
+attempt after it). A ``response`` with nothing open and ``receipt.cache_hit`` (answered from the
+cache) gets a call span of its own, marked ``router.cache_hit``. Attempts of the call still open then (hedged requests that lost) end with
 ``error.type`` "cancelled". A call never ended (a stream dropped unread, with no event after it)
 stays open until ``max_in_flight`` newer calls push it out; it then ends "cancelled" too.
 
@@ -244,6 +247,11 @@ class OTelHooks(Hooks):
                 while len(self._calls) > self._max:
                     evicted.append(self._calls.popitem(last=False)[1])
         for old in evicted:
+            with self._lock:
+                left = list(old.attempts.values())
+                old.attempts.clear()
+            for attempt in left:
+                self._end_attempt(attempt, None, CANCELLED, "the router sent no end event for this call")
             self._end_call(old, None, CANCELLED, "the router sent no end event for this call")
         parent = otel_trace.set_span_in_context(call.span) if call.span is not None else None
         host, port = _server(getattr(event, "url", None))
@@ -273,12 +281,12 @@ class OTelHooks(Hooks):
             call.attempts[event.attempt] = _Attempt(span, self._clock(), metric_attrs)
             call.tried += 1
         if stale is not None:  # a second request for the same attempt: the first gets its end
-            self._end_attempt(stale, event, CANCELLED, "superseded by another request for this attempt")
+            self._end_attempt(stale, None, CANCELLED, "superseded by another request for this attempt")
 
     def on_retry(self, event: Event) -> None:
         with self._lock:
             call = self._calls.get(_call_key(event))
-            attempt = call.attempts.get(event.attempt) if call is not None else None
+            attempt = _find(call, event, pop=False) if call is not None else None
         if attempt is None:
             return
         attrs: dict[str, str | float] = {}
@@ -291,7 +299,7 @@ class OTelHooks(Hooks):
     def on_fallback(self, event: Event) -> None:
         with self._lock:
             call = self._calls.get(_call_key(event))
-            attempt = call.attempts.pop(event.attempt, None) if call is not None else None
+            attempt = _find(call, event, pop=True) if call is not None else None
             if call is not None:
                 call.fallbacks += 1
         if attempt is not None:
@@ -299,6 +307,8 @@ class OTelHooks(Hooks):
 
     def on_response(self, event: Event) -> None:
         call, attempt, others = self._take_call(event)
+        if call is None and self._call_spans and getattr(event.receipt, "cache_hit", False):
+            call = _Call(self._start_call_span(event))  # answered from the cache: nothing was sent
         if attempt is not None:
             self._end_attempt(attempt, event, None, "")
         for other in others:
@@ -326,7 +336,7 @@ class OTelHooks(Hooks):
             call = self._calls.pop(_call_key(event), None)
             if call is None:
                 return None, None, []
-            attempt = call.attempts.pop(event.attempt, None)
+            attempt = _find(call, event, pop=True)
             others = list(call.attempts.values())
             call.attempts.clear()
         return call, attempt, others
@@ -335,7 +345,7 @@ class OTelHooks(Hooks):
         start: int | None = None
         if event.started > 0:  # the call began at event.started (time.monotonic()): date the span from it
             ago = time.monotonic() - event.started
-            if 0 <= ago < 86_400:
+            if 0 <= ago < 300:  # else ``started`` came from another clock (a Router's injected one)
                 start = time.time_ns() - int(ago * 1e9)
         return self._tracer.start_span(
             "router.completion",
@@ -406,6 +416,8 @@ class OTelHooks(Hooks):
                 span.set_attribute("router.provider", event.provider)
             if event.cost is not None:
                 span.set_attribute("router.cost_usd", float(event.cost))
+            if getattr(event.receipt, "cache_hit", False):
+                span.set_attribute("router.cache_hit", True)
         if error_type is not None:
             span.set_attribute("error.type", error_type)
             span.set_status(Status(StatusCode.ERROR, message or None))
@@ -415,6 +427,16 @@ class OTelHooks(Hooks):
         """Calls begun and not yet ended (for tests and leak checks)."""
         with self._lock:
             return len(self._calls)
+
+
+def _find(call: _Call, event: Event, *, pop: bool) -> _Attempt | None:
+    """The open attempt an event is about: the one of its ``attempt`` index, else the latest opened
+    (one call has one attempt open at a time, and an event that ends it may carry the index of the
+    attempt that comes next)."""
+    index = event.attempt if event.attempt in call.attempts else next(reversed(call.attempts), None)
+    if index is None:
+        return None
+    return call.attempts.pop(index) if pop else call.attempts[index]
 
 
 def _call_key(event: Event) -> object:

@@ -383,6 +383,38 @@ def test_without_call_id_the_key_is_started(otel: Telemetry) -> None:
     assert statuses == ["ERROR", "UNSET"]
 
 
+def test_an_ending_event_numbered_for_the_next_attempt(otel: Telemetry) -> None:
+    # router._router counts a failure before it emits the fallback / error event: the event that
+    # ends attempt 0 says attempt=1. It still ends attempt 0, with its own error.type.
+    err = RateLimitError("slow down", status=429)
+    otel.send(ev("request", call_id=1, attempt=0))
+    otel.send(ev("retry", call_id=1, attempt=0, reason="RateLimitError (429)", wait=0.1))
+    otel.send(ev("fallback", call_id=1, attempt=1, error=err), advance=1.0)
+    otel.send(ev("request", call_id=1, attempt=1, model="m2"))
+    otel.send(ev("error", call_id=1, attempt=2, model="m2", error=AuthenticationError("no")), advance=0.5)
+    otel.assert_each_span_ended_once()
+    (first,) = otel.named("chat gpt-4o")
+    (second,) = otel.named("chat m2")
+    assert attrs(first)["error.type"] == "RateLimitError"
+    assert len(first.events) == 1
+    assert attrs(second)["error.type"] == "AuthenticationError"
+    durations = otel.points("gen_ai.client.operation.duration")
+    assert point(durations, **{"error.type": "RateLimitError"}).sum == pytest.approx(1.0)
+    assert point(durations, **{"error.type": "AuthenticationError"}).sum == pytest.approx(0.5)
+
+
+def test_a_cache_hit_with_nothing_sent_gets_a_call_span(otel: Telemetry) -> None:
+    receipt = HitReceipt("openai", "gpt-4o", cache_hit=True)
+    otel.send(ev("response", call_id=1, receipt=receipt, usage=usage(5, 5)))
+    otel.assert_each_span_ended_once()
+    (call,) = otel.spans()
+    assert call.name == "router.completion"
+    assert attrs(call)["router.cache_hit"] is True
+    assert attrs(call)["router.attempts"] == 0
+    assert otel.points("gen_ai.client.operation.duration") == []
+    assert otel.points("gen_ai.client.token.usage") == []
+
+
 def test_hedged_loser_and_duplicate_request_end_cancelled(otel: Telemetry) -> None:
     otel.send(ev("request", call_id=1, attempt=0))
     otel.send(ev("request", call_id=1, attempt=0))  # the same attempt again: the first is superseded
@@ -404,9 +436,12 @@ def test_max_in_flight_ends_abandoned_calls(caplog: pytest.LogCaptureFixture) ->
     ended = [s for s in t.spans() if s.name == "router.completion"]
     assert len(ended) == 3
     assert all(attrs(s)["error.type"] == "cancelled" for s in ended)
+    attempts = [s for s in t.spans() if s.name == "chat gpt-4o"]
+    assert len(attempts) == 3
+    assert all(attrs(s)["error.type"] == "cancelled" for s in attempts)
     for i in (3, 4):
         t.send(ev("response", call_id=i))
-    assert t.hooks.in_flight() == 0
+    t.assert_each_span_ended_once()
     with pytest.raises(ValueError):
         OTelHooks(max_in_flight=0)
 
