@@ -30,6 +30,7 @@ How a call goes (sync and async share every step but the I/O, in ``_Call``):
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import os
@@ -37,6 +38,7 @@ import random
 import re
 import threading
 import time
+import weakref
 from collections.abc import AsyncGenerator
 from collections.abc import AsyncIterator
 from collections.abc import Callable
@@ -108,6 +110,7 @@ DEFAULT_FALLBACK_ON = (
 # A stream that failed before yielding anything falls back on a bad answer too (a malformed frame,
 # a truncated stream): the caller has seen nothing, so another deployment can still answer whole.
 _STREAM_EXTRA = (InvalidResponseError,)
+_CALL_IDS = itertools.count(1)
 _MAX_COOLDOWN = 300.0  # seconds a 429's Retry-After may park a deployment for later calls
 
 
@@ -171,6 +174,7 @@ class _Call:
         self.kwargs = normalise_options(dict(kwargs))
         self.stream = stream
         self.started = router._clock()
+        self.call_id = next(_CALL_IDS)
         self.attempts: list[Attempt] = []
         self.failures: list[APIError] = []
         self.skipped_reasons: list[str] = []
@@ -260,6 +264,7 @@ class _Call:
             attempt=self.index,
             started=self.started,
             attempts=self.attempts,
+            call_id=self.call_id,
             **fields,
         )
         emit(self.router.hooks, ev)
@@ -274,10 +279,10 @@ class _Call:
             ev.attempt = self.index
             ev.started = self.started
             ev.stream = self.stream
+            ev.call_id = self.call_id
             emit(self.router.hooks, ev)
 
-        if self.router._retry_hook:
-            cand.opts["_on_retry"] = on_retry
+        cand.opts["_on_retry"] = on_retry
         return self.router._clock()
 
     # ----------------------------------------------------------------- outcomes
@@ -338,7 +343,6 @@ class _Call:
             )
         )
         self.failures.append(err)
-        self.index += 1
         health_failure = isinstance(err, (*self.router.fallback_on, *_STREAM_EXTRA))
         if health_failure:
             health.breaker.failure()
@@ -353,8 +357,10 @@ class _Call:
             larger = list(cand.dep.context_window_fallbacks) if cand.dep is not None else []
             if larger:
                 self.queue = larger + [q for q in self.queue if q not in larger]
-                self.event("fallback", cand, error=err, reason=f"{type(err).__name__}: to a larger window")
+                reason = f"{type(err).__name__}: to a larger window"
+                self.event("fallback", cand, duration=now - self.started, error=err, reason=reason)
                 log.info("%s: context window exceeded; trying %s", cand.label, ", ".join(larger))
+                self.index += 1
                 return True
             return False
         falls = isinstance(err, self.router.fallback_on) or (self.stream and isinstance(err, _STREAM_EXTRA))
@@ -362,6 +368,7 @@ class _Call:
             reason = f"{type(err).__name__}" + (f" ({err.status})" if err.status else "")
             self.event("fallback", cand, duration=now - self.started, error=err, reason=reason)
             log.info("%s failed (%s); falling back to the next deployment", cand.label, reason)
+            self.index += 1
         return falls
 
     def raise_final(self, last: APIError | None = None) -> APIError | ConfigError:
@@ -466,9 +473,9 @@ class Router:
         self._state: dict[str, _Health] = {}
         self._state_lock = threading.Lock()
         self._own_client: httpx.Client | None = None
-        self._own_async: dict[int, httpx.AsyncClient] = {}
-        self._closed = False
-        self._retry_hook = "_on_retry" in getattr(_client, "PRIVATE_OPTIONS", ())
+        self._own_async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
 
     # ----------------------------------------------------------------- construction
 
@@ -618,8 +625,6 @@ class Router:
     def _sync_client(self) -> httpx.Client:
         if self.http_client is not None:
             return self.http_client
-        if self._closed:
-            raise ConfigError("this Router is closed")
         if self._own_client is None:
             self._own_client = _new_client()
         return self._own_client
@@ -627,17 +632,15 @@ class Router:
     def _async_client(self) -> httpx.AsyncClient:
         if self.async_http_client is not None:
             return self.async_http_client
-        if self._closed:
-            raise ConfigError("this Router is closed")
-        loop = id(asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
         client = self._own_async.get(loop)
         if client is None:
             client = self._own_async[loop] = _new_client(asynchronous=True)
         return client
 
     def close(self) -> None:
-        """Close the connection pool this Router opened (a client you gave it stays open)."""
-        self._closed = True
+        """Close the connection pool this Router opened (a client you gave it stays open). The Router
+        stays usable: a later call opens a new pool."""
         if self._own_client is not None:
             self._own_client.close()
             self._own_client = None
@@ -645,9 +648,10 @@ class Router:
     async def aclose(self) -> None:
         """Close this Router's pools, the async ones included."""
         self.close()
-        clients, self._own_async = list(self._own_async.values()), {}
-        for c in clients:
-            await c.aclose()
+        loop = asyncio.get_running_loop()
+        client = self._own_async.pop(loop, None)  # another loop's pool closes with its loop
+        if client is not None:
+            await client.aclose()
 
     def __enter__(self) -> Router:
         return self
@@ -805,10 +809,10 @@ class Router:
         """The response cache's key for this attempt: the translated request (never its headers)."""
         if self.cache is None or cand.opts is None or cand.opts.get("mock_response") is not None:
             return None
-        request, _ = _client._request(
+        request, _, limits = _client._request(
             messages, False, {k: v for k, v in cand.opts.items() if not k.startswith("_")}
         )
-        _, http, _, _ = _client._prepare(cand.upstream, request)
+        _, http, _, _ = _client._prepare(cand.upstream, request, limits)
         key: str = self.cache.key(cand.upstream.partition("/")[0], http)
         return key
 
@@ -819,6 +823,7 @@ class Router:
             reservation.cancel()
         if hit.router is not None:
             hit.router.cache_hit = True
+        hit.cost = 0.0  # nothing was billed for this answer: its usage is the cached answer's
         call.succeeded(cand, self._clock(), hit.router, hit.usage, hit.cost, _finishes(hit), None)
         return hit
 
