@@ -25,6 +25,8 @@ from router._cost import usage_cost
 from router._exceptions import APIError
 from router._exceptions import APITimeoutError
 from router._exceptions import BadRequestError
+from router._exceptions import FirstTokenTimeoutError
+from router._exceptions import StallTimeoutError
 from router._exceptions import StreamConsumedError
 from router._registry import resolve
 from router._streaming import MAX_EVENT
@@ -39,6 +41,7 @@ from router._types import safe_headers
 if TYPE_CHECKING:  # httpx and the adapter machinery load on the first call, not on `import router`
     from typing import Unpack
 
+    from router import _transport
     from router._adapter import Adapter
     from router._httpx import httpx
     from router._params_types import AsyncCompletionParams
@@ -48,6 +51,13 @@ if TYPE_CHECKING:  # httpx and the adapter machinery load on the first call, not
 __all__ = ["AsyncStream", "Stream", "acompletion", "completion"]
 
 DEFAULT_MAX_RETRIES = 2
+# A stream's time limits when the call gives none (seconds, each inside the total deadline): to the
+# first content chunk from sending, and between two reads of the body. A plain call has neither by
+# default: its headers come when the whole answer is generated, so only timeout= bounds it.
+DEFAULT_FIRST_TOKEN_TIMEOUT = 60.0
+DEFAULT_STALL_TIMEOUT = 30.0
+# Call options taken out of the request before it is built (they are the transport's, not the spec's).
+_LIMIT_KEYS = ("first_token_timeout", "stall_timeout", "_on_retry")
 _closing: set[asyncio.Task[None]] = set()  # closes of dropped async streams still running
 _R = TypeVar("_R", "Stream", "AsyncStream")
 
@@ -95,10 +105,18 @@ _ALIASES = (("api_base", "base_url"), ("num_retries", "max_retries"))
 _ALIAS_KEYS = frozenset({"api_base", "num_retries", "drop_params"})
 
 
-def _request(messages: Any, stream: bool | None, kwargs: dict[str, Any]) -> tuple[dict[str, Any], Any]:
-    """The request dict of a call, and the model class of ``response_format=<class>`` (or None), whose
-    schema the request now carries as an OpenAI json_schema response_format."""
+def _request(
+    messages: Any, stream: bool | None, kwargs: dict[str, Any]
+) -> tuple[dict[str, Any], Any, dict[str, Any]]:
+    """The request dict of a call, the model class of ``response_format=<class>`` (or None), whose
+    schema the request now carries as an OpenAI json_schema response_format, and the call's time
+    limits and retry listener (``first_token_timeout``, ``stall_timeout``, ``_on_retry``), taken out."""
     options = normalise_options(kwargs)
+    limits = {k: options.pop(k) for k in _LIMIT_KEYS if k in options}
+    if limits:
+        from router.protocols._validate import check_call_limits
+
+        check_call_limits(limits)
     if isinstance(messages, tuple):  # typed as a Sequence; the request's messages are a list
         messages = list(messages)
     request: dict[str, Any] = {"messages": messages, **options}
@@ -112,7 +130,7 @@ def _request(messages: Any, stream: bool | None, kwargs: dict[str, Any]) -> tupl
         if _structured.is_model_class(fmt):
             parse = fmt
             request["response_format"] = _structured.response_format_for(fmt)
-    return request, parse
+    return request, parse, limits
 
 
 def _parsed(result: ChatCompletion, parse: Any) -> ChatCompletion:
@@ -123,7 +141,9 @@ def _parsed(result: ChatCompletion, parse: Any) -> ChatCompletion:
     return parse_completion(result, parse)
 
 
-def _prepare(model: str, request: dict[str, Any]) -> tuple[Adapter, HttpRequest, Receipt, dict[str, Any]]:
+def _prepare(
+    model: str, request: dict[str, Any], limits: dict[str, Any]
+) -> tuple[Adapter, HttpRequest, Receipt, dict[str, Any]]:
     adapter, name = resolve(model)
     request["model"] = name
     http_client = request.pop("http_client", None)
@@ -136,6 +156,10 @@ def _prepare(model: str, request: dict[str, Any]) -> tuple[Adapter, HttpRequest,
         receipt=receipt,
     )
     retries = request.get("max_retries")
+    first, stall = limits.get("first_token_timeout"), limits.get("stall_timeout")
+    if http.stream:
+        first = DEFAULT_FIRST_TOKEN_TIMEOUT if first is None else first
+        stall = DEFAULT_STALL_TIMEOUT if stall is None else stall
     opts = {
         "client": http_client,
         "provider": adapter.id,
@@ -143,15 +167,18 @@ def _prepare(model: str, request: dict[str, Any]) -> tuple[Adapter, HttpRequest,
         "timeout": request.get("timeout"),
         "max_retries": DEFAULT_MAX_RETRIES if retries is None else int(retries),
         "retry_after": adapter.retry_after,
+        "first_token": None if first is None else float(first),
+        "stall": None if stall is None else float(stall),
+        "on_retry": limits.get("_on_retry"),
     }
     if request.get("max_response_bytes") is not None:
         opts["max_body"] = int(request["max_response_bytes"])
     return adapter, http, receipt, opts
 
 
-def _stream_limits(request: dict[str, Any], deadline: float | None) -> tuple[float | None, int]:
+def _max_event(request: dict[str, Any]) -> int:
     cap = request.get("max_event_bytes")
-    return deadline, MAX_EVENT if cap is None else int(cap)
+    return MAX_EVENT if cap is None else int(cap)
 
 
 def _finish(
@@ -207,24 +234,28 @@ def completion(
     ``base_url``, ``timeout`` (seconds), ``max_retries``, ``extra_headers``, ``extra_body``, ``strict``
     (raise instead of dropping a parameter the provider does not take), ``http_client`` (your own
     ``httpx.Client``, used as it is and left open; e.g. one with an ``httpx.MockTransport`` in tests),
-    ``max_response_bytes``, ``max_event_bytes``; LiteLLM's ``api_base``, ``num_retries``,
-    ``drop_params`` and ``mock_response``. ``response_format=<model class>`` (a pydantic model) sends
-    its strict JSON schema and puts the validated instance on ``message.parsed``.
+    ``max_response_bytes``, ``max_event_bytes``, ``first_token_timeout`` (seconds from sending to a
+    stream's first content chunk, default 60; to a plain answer's headers, default none) and
+    ``stall_timeout`` (seconds a body may send nothing; streams: default 30, plain: none), both
+    inside ``timeout`` and retried like a timeout while a stream has given nothing; LiteLLM's
+    ``api_base``, ``num_retries``, ``drop_params`` and ``mock_response``. ``response_format=<model
+    class>`` (a pydantic model) sends its strict JSON schema and puts the validated instance on
+    ``message.parsed``. Each retry is logged at INFO under the ``router`` logger.
     """
-    request, parse = _request(messages, stream, kwargs)
+    request, parse, limits = _request(messages, stream, kwargs)
     mock = request.pop("mock_response", None)
     if mock is not None:
         return _mocked(model, request, mock, parse, Stream)
     from router import _transport  # imports httpx: kept off `import router`
 
-    adapter, http, receipt, opts = _prepare(model, request)
-    opts["deadline"] = deadline = _transport.deadline_for(opts["timeout"])
-    response, body = _transport.send(http, **opts)
+    adapter, http, receipt, opts = _prepare(model, request, limits)
+    opts["deadline"] = _transport.deadline_for(opts["timeout"])
+    call = _transport.Call(http, **opts)
+    response, body = call.send()
     if http.stream:
         if response.status_code < 400:
             receipt.headers = safe_headers(response.headers, http.secrets)  # stream.receipt.headers
-            limits = _stream_limits(request, deadline)
-            return Stream(adapter, response, receipt, http.secrets, *limits, parse=parse)
+            return Stream(adapter, response, receipt, http.secrets, call, _max_event(request), parse=parse)
         # an error answer's body was read by the transport, capped and inside the deadline
         failure = adapter.map_error(response.status_code, response.headers, body or b"", model=receipt.model)
     else:
@@ -258,20 +289,22 @@ async def acompletion(
 ) -> ChatCompletion | AsyncStream:
     """The async twin of :func:`completion`; ``stream=True`` gives an :class:`AsyncStream`;
     ``http_client`` takes an ``httpx.AsyncClient``."""
-    request, parse = _request(messages, stream, kwargs)
+    request, parse, limits = _request(messages, stream, kwargs)
     mock = request.pop("mock_response", None)
     if mock is not None:
         return _mocked(model, request, mock, parse, AsyncStream)
     from router import _transport  # imports httpx: kept off `import router`
 
-    adapter, http, receipt, opts = _prepare(model, request)
-    opts["deadline"] = deadline = _transport.deadline_for(opts["timeout"])
-    response, body = await _transport.asend(http, **opts)
+    adapter, http, receipt, opts = _prepare(model, request, limits)
+    opts["deadline"] = _transport.deadline_for(opts["timeout"])
+    call = _transport.AsyncCall(http, **opts)
+    response, body = await call.send()
     if http.stream:
         if response.status_code < 400:
             receipt.headers = safe_headers(response.headers, http.secrets)  # stream.receipt.headers
-            limits = _stream_limits(request, deadline)
-            return AsyncStream(adapter, response, receipt, http.secrets, *limits, parse=parse)
+            return AsyncStream(
+                adapter, response, receipt, http.secrets, call, _max_event(request), parse=parse
+            )
         # an error answer's body was read by the transport, capped and inside the deadline
         failure = adapter.map_error(response.status_code, response.headers, body or b"", model=receipt.model)
     else:
@@ -284,43 +317,161 @@ async def acompletion(
     raise failure.scrub(http.secrets)  # outside any except: no chained error, no echoed key
 
 
-def _timed(
-    response: httpx.Response, deadline: float | None, adapter: Adapter, receipt: Receipt
-) -> Generator[bytes, None, None]:
+class _Current:
+    """The response a stream is reading: a retry (first token or a read late, nothing given yet)
+    replaces it, and the Stream closes whichever is current."""
+
+    __slots__ = ("response",)
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+
+
+class _Clock:
+    """The time limits of reading one streamed response: the call's deadline (``inf`` for none), the
+    first-token limit while no content chunk has come (``due``, None once one has, or when the
+    deadline comes first) and the stall limit (each read's socket limit). Armed when the reading
+    starts; the watchdog cuts the connection at the deadline and at ``due``."""
+
+    __slots__ = ("adapter", "call", "deadline", "due", "first_watch", "receipt", "stall", "watches")
+
+    def __init__(self, call: _transport._Call | None, adapter: Adapter, receipt: Receipt) -> None:
+        self.call = call
+        self.adapter = adapter
+        self.receipt = receipt
+        self.deadline = float("inf") if call is None or call.deadline is None else call.deadline
+        self.stall = None if call is None else call.stall
+        self.due: float | None = None
+        self.first_watch: Any = None
+        self.watches: list[Any] = []
+
+    def _start(self, response: httpx.Response, now: float) -> float | None:
+        """Set the body's read limit; the first-token deadline to watch, if any."""
+        from router import _transport  # already loaded by the call that opened the stream
+
+        call = self.call
+        if call is None:
+            return None
+        _transport.set_read_limit(response, call.body_limit())
+        left = call.first_token_left()
+        if left is not None and now + left < self.deadline:
+            self.due = now + left
+        return self.due
+
+    def start(self, response: httpx.Response, now: float) -> None:
+        from router import _transport
+
+        due = self._start(response, now)
+        if self.deadline != float("inf"):
+            self.watches.append(_transport.watch(self.deadline, response))
+        if due is not None:
+            self.first_watch = _transport.watch(due, response)
+
+    def astart(self, response: httpx.Response, now: float) -> None:
+        from router import _transport
+
+        due = self._start(response, now)
+        if self.deadline != float("inf"):
+            self.watches.append(_transport.awatch(self.deadline, response))
+        if due is not None:
+            self.first_watch = _transport.awatch(due, response)
+
+    def got_first(self) -> None:
+        """The first content chunk came: the first-token limit is met."""
+        self.due = None
+        self._drop(self.first_watch)
+        self.first_watch = None
+
+    def stop(self) -> None:
+        self.got_first()
+        for w in self.watches:
+            self._drop(w)
+        self.watches.clear()
+
+    @staticmethod
+    def _drop(watch: Any) -> None:
+        from router import _transport
+
+        if watch is None:
+            return
+        if isinstance(watch, int):
+            _transport.unwatch(watch)
+        else:
+            watch.cancel()
+
+    def late(self, now: float) -> APIError | None:
+        """The limit that has passed, as its error: the call's deadline, else the first token's."""
+        if now >= self.deadline:
+            return _late(self.adapter, self.receipt)
+        if self.due is not None and now >= self.due and self.call is not None:
+            return self.call.first_token_error()
+        return None
+
+    def read_error(self, exc: Exception, last: float) -> APIError:
+        """What a failed read of the body means, by which limit passed (a read cut by the watchdog
+        at the deadline or at the first-token limit, a read that waited the stall limit), else the
+        connection's own failure: a reset is never called a timeout, nor the other way round."""
+        from router import _transport
+
+        late = self.late(time.monotonic())
+        if late is not None:
+            return late
+        call = self.call
+        if call is not None and call.stall is not None and _transport._stalled(exc, call.stall, last):
+            return _transport.stall_error(call.stall, True, self.adapter.id, self.receipt.model)
+        if isinstance(exc, _transport.HTTPError):
+            return _transport.connection_error(exc, (), self.adapter.id, self.receipt.model)
+        return _consumed(self.adapter, self.receipt)  # httpx.StreamError: the body was read or closed
+
+
+def _timed(response: httpx.Response, clock: _Clock) -> Generator[bytes, None, None]:
     """The body's chunks, until the call's deadline: a trickle, endless keep-alives or a stalled read
-    (cut by the watchdog) end there with APITimeoutError."""
+    (cut by the watchdog, or by the stall limit) end with the APITimeoutError of the limit passed."""
     from router import _transport  # already loaded by the call that opened the stream
 
-    token = None if deadline is None else _transport.watch(deadline, response)
+    last = time.monotonic()
+    clock.start(response, last)
+    deadline = clock.deadline
     try:
         for chunk in response.iter_bytes():
-            _in_time(deadline, adapter, receipt)
+            last = time.monotonic()
+            if last >= deadline:
+                raise _late(clock.adapter, clock.receipt)
             yield chunk
-        _in_time(deadline, adapter, receipt)  # a stream ended by the watchdog's cut is not an answer
+        late = clock.late(time.monotonic())  # a stream ended by a watchdog's cut is not an answer
+        if late is not None:
+            raise late
+    except _transport.HTTPError as exc:
+        failure = clock.read_error(exc, last)
+    else:
+        return
     finally:
-        if token is not None:
-            _transport.unwatch(token)
+        clock.stop()
+    raise failure  # outside the except: no chained httpx error holding the request
 
 
-async def _atimed(
-    response: httpx.Response, deadline: float | None, adapter: Adapter, receipt: Receipt
-) -> AsyncGenerator[bytes, None]:
+async def _atimed(response: httpx.Response, clock: _Clock) -> AsyncGenerator[bytes, None]:
     from router import _transport  # already loaded by the call that opened the stream
 
-    handle = None if deadline is None else _transport.awatch(deadline, response)
+    last = time.monotonic()
+    clock.astart(response, last)
+    deadline = clock.deadline
     try:
         async for chunk in response.aiter_bytes():
-            _in_time(deadline, adapter, receipt)
+            last = time.monotonic()
+            if last >= deadline:
+                raise _late(clock.adapter, clock.receipt)
             yield chunk
-        _in_time(deadline, adapter, receipt)
+        late = clock.late(time.monotonic())
+        if late is not None:
+            raise late
+    except _transport.HTTPError as exc:
+        failure = clock.read_error(exc, last)
+    else:
+        return
     finally:
-        if handle is not None:
-            handle.cancel()
-
-
-def _in_time(deadline: float | None, adapter: Adapter, receipt: Receipt) -> None:
-    if deadline is not None and time.monotonic() >= deadline:
-        raise _late(adapter, receipt)
+        clock.stop()
+    raise failure
 
 
 def _late(adapter: Adapter, receipt: Receipt) -> APITimeoutError:
@@ -337,14 +488,22 @@ def _consumed(adapter: Adapter, receipt: Receipt) -> StreamConsumedError:
     )
 
 
-def _read_error(exc: Exception, adapter: Adapter, receipt: Receipt, deadline: float | None) -> APIError:
-    from router import _transport  # already loaded by the call that opened the stream
-
-    if _transport.past(deadline):  # the watchdog cut a read that had stalled past the deadline
-        return _late(adapter, receipt)
-    if isinstance(exc, _transport.HTTPError):
-        return _transport.connection_error(exc, (), adapter.id, receipt.model)
-    return _consumed(adapter, receipt)  # httpx.StreamError: the body was read or closed before
+def _has_content(chunk: ChatCompletionChunk) -> bool:
+    """Whether a chunk carries something of the answer (content, reasoning, a tool call, a refusal or
+    a finish reason), not only a role or the stream's lifecycle."""
+    for c in chunk.choices:
+        d = c.delta
+        if (
+            c.finish_reason is not None
+            or d.content
+            or d.reasoning_content
+            or d.tool_calls
+            or d.refusal
+            or d.reasoning_blocks
+            or d.function_call is not None
+        ):
+            return True
+    return False
 
 
 def _failed(adapter: Adapter, receipt: Receipt, secrets: tuple[str, ...], failure: APIError) -> APIError:
@@ -353,65 +512,137 @@ def _failed(adapter: Adapter, receipt: Receipt, secrets: tuple[str, ...], failur
     return failure.scrub(secrets)
 
 
-def _read_stream(
+_RETRIED = (FirstTokenTimeoutError, StallTimeoutError)  # retried when the stream has given nothing
+
+
+def _again(
     adapter: Adapter,
-    response: httpx.Response,
+    current: _Current,
     receipt: Receipt,
     secrets: tuple[str, ...],
-    deadline: float | None,
+    answer: tuple[httpx.Response, bytes | None] | None,
+    failure: APIError,
+) -> APIError | None:
+    """After a retry's send: None when a new stream is open (now ``current``), else the error."""
+    if answer is None:
+        return failure
+    response, body = answer
+    if response.status_code >= 400:  # an error answer: its body was read by the transport
+        return adapter.map_error(response.status_code, response.headers, body or b"", model=receipt.model)
+    current.response = response
+    receipt.headers = safe_headers(response.headers, secrets)
+    return None
+
+
+def _read_stream(
+    adapter: Adapter,
+    current: _Current,
+    receipt: Receipt,
+    secrets: tuple[str, ...],
+    call: _transport.Call | None,
     max_event: int,
 ) -> Generator[ChatCompletionChunk, None, None]:
     """The chunks of an open streamed answer. It holds no reference to its Stream, so a stream
-    dropped half read is freed (and its connection released) at once, not by the cycle collector."""
+    dropped half read is freed (and its connection released) at once, not by the cycle collector.
+
+    Until the first content chunk, the chunks before it (a role, the stream's lifecycle) are held
+    back; a first-token or stall timeout there, with nothing given, is retried within the call's
+    budget. After that, chunks pass straight through."""
     from router._httpx import httpx  # already loaded by the call that opened the stream
 
-    decoder = adapter.stream_decoder(receipt=receipt)
     framing = adapter.config.stream.framing
-    failure: APIError | None = None
-    chunks = _timed(response, deadline, adapter, receipt)
-    try:
-        yield from decoder.decode(iter_events(chunks, framing, max_event))
-    except (httpx.HTTPError, httpx.StreamError) as exc:
-        failure = _read_error(exc, adapter, receipt, deadline)
-    except APIError as err:
-        failure = err
-    finally:
-        chunks.close()  # its deadline watch ends with the stream
-        response.close()
-    if failure is not None:
+    while True:
+        response = current.response
+        decoder = adapter.stream_decoder(receipt=receipt)
+        clock = _Clock(call, adapter, receipt)
+        chunks = _timed(response, clock)
+        failure: APIError | None = None
+        given = False
+        try:
+            events = decoder.decode(iter_events(chunks, framing, max_event))
+            held: list[ChatCompletionChunk] = []
+            for chunk in events:
+                held.append(chunk)
+                if _has_content(chunk):
+                    clock.got_first()
+                    break
+            given = True
+            yield from held
+            yield from events
+        except (httpx.HTTPError, httpx.StreamError) as exc:
+            failure = clock.read_error(exc, time.monotonic())
+        except APIError as err:
+            failure = err
+        finally:
+            chunks.close()  # its deadline watch ends with the stream
+            response.close()
+        if failure is None:
+            return
+        if not given and call is not None and isinstance(failure, _RETRIED):
+            answer = call.retry(failure)  # raises the retry's own failure, if it fails for good
+            failure = _again(adapter, current, receipt, secrets, answer, failure)
+            if failure is None:
+                continue
         raise _failed(adapter, receipt, secrets, failure)
 
 
 async def _aread_stream(
     adapter: Adapter,
-    response: httpx.Response,
+    current: _Current,
     receipt: Receipt,
     secrets: tuple[str, ...],
-    deadline: float | None,
+    call: _transport.AsyncCall | None,
     max_event: int,
 ) -> AsyncGenerator[ChatCompletionChunk, None]:
     from router._httpx import httpx  # already loaded by the call that opened the stream
 
-    decoder = adapter.stream_decoder(receipt=receipt)
     framing = adapter.config.stream.framing
-    failure: APIError | None = None
-    chunks = _atimed(response, deadline, adapter, receipt)
-    try:
-        async for ev in aiter_events(chunks, framing, max_event):
-            for chunk in decoder.feed(ev):
+    while True:
+        response = current.response
+        decoder = adapter.stream_decoder(receipt=receipt)
+        clock = _Clock(call, adapter, receipt)
+        chunks = _atimed(response, clock)
+        failure: APIError | None = None
+        given = False
+        try:
+            held: list[ChatCompletionChunk] = []
+            done = False
+            async for ev in aiter_events(chunks, framing, max_event):
+                out = decoder.feed(ev)
+                if not given:  # held back until the first content chunk
+                    held += out
+                    if not any(_has_content(c) for c in out):
+                        if decoder.done:
+                            done = True
+                            break
+                        continue
+                    clock.got_first()
+                    given, out = True, held
+                for chunk in out:
+                    yield chunk
+                if decoder.done:
+                    done = True
+                    break
+            tail = [] if done else decoder.close()
+            if not given:  # ended with no content chunk, inside its limits
+                given = True
+                tail = held + tail
+            for chunk in tail:
                 yield chunk
-            if decoder.done:
-                return
-        for chunk in decoder.close():
-            yield chunk
-    except (httpx.HTTPError, httpx.StreamError) as exc:
-        failure = _read_error(exc, adapter, receipt, deadline)
-    except APIError as err:
-        failure = err
-    finally:
-        await chunks.aclose()  # now, not when collected: its deadline watch ends with the stream
-        await response.aclose()
-    if failure is not None:
+        except (httpx.HTTPError, httpx.StreamError) as exc:
+            failure = clock.read_error(exc, time.monotonic())
+        except APIError as err:
+            failure = err
+        finally:
+            await chunks.aclose()  # now, not when collected: its deadline watch ends with the stream
+            await response.aclose()
+        if failure is None:
+            return
+        if not given and call is not None and isinstance(failure, _RETRIED):
+            answer = await call.retry(failure)
+            failure = _again(adapter, current, receipt, secrets, answer, failure)
+            if failure is None:
+                continue
         raise _failed(adapter, receipt, secrets, failure)
 
 
@@ -432,7 +663,7 @@ class _Reader:
         response: httpx.Response,
         receipt: Receipt,
         secrets: tuple[str, ...] = (),
-        deadline: float | None = None,
+        call: Any = None,
         max_event: int = MAX_EVENT,
         *,
         parse: Any = None,
@@ -442,14 +673,19 @@ class _Reader:
 
         self._adapter = adapter
         self._secrets = secrets
-        self._deadline = deadline
+        self._call = call  # the transport's Call (AsyncCall): limits, deadline, retry budget
+        self._current = _Current(response)
         self._max_event = max_event
         self._parse = parse  # response_format's model class: the final answer's message.parsed
         self._source = source
         self._ended = False  # read to the end, failed, or closed: it cannot be iterated again
         self._acc = StreamAccumulator(receipt)
-        self.response = response
         self.receipt = receipt
+
+    @property
+    def response(self) -> httpx.Response:
+        """The HTTP response being read (a new one after a retry of a stream that had given nothing)."""
+        return self._current.response
 
     @property
     def response_format(self) -> Any:
@@ -470,12 +706,13 @@ class Stream(_Reader, Iterator[ChatCompletionChunk]):
     after it ended (or after ``close()``) is a ``StreamConsumedError``."""
 
     _chunks: Generator[ChatCompletionChunk, None, None] | None = None
+    _call: _transport.Call | None
 
     def _open(self) -> Generator[ChatCompletionChunk, None, None]:
         if self._source is not None:
             return self._source.iter_chunks()
         return _read_stream(
-            self._adapter, self.response, self.receipt, self._secrets, self._deadline, self._max_event
+            self._adapter, self._current, self.receipt, self._secrets, self._call, self._max_event
         )
 
     def __iter__(self) -> Stream:
@@ -536,12 +773,13 @@ class AsyncStream(_Reader, AsyncIterator[ChatCompletionChunk]):
     ``StreamConsumedError``."""
 
     _chunks: AsyncGenerator[ChatCompletionChunk, None] | None = None
+    _call: _transport.AsyncCall | None
 
     def _open(self) -> AsyncGenerator[ChatCompletionChunk, None]:
         if self._source is not None:
             return self._source.aiter_chunks()
         return _aread_stream(
-            self._adapter, self.response, self.receipt, self._secrets, self._deadline, self._max_event
+            self._adapter, self._current, self.receipt, self._secrets, self._call, self._max_event
         )
 
     def __aiter__(self) -> AsyncStream:

@@ -102,6 +102,10 @@ class _Params(TypedDict, total=False):
     api_key: str | None
     base_url: str | None
     timeout: float | httpx.Timeout | None  # seconds: the call's total deadline (default 600)
+    # seconds from sending to a stream's first content chunk (default 60), or to a plain answer's
+    # headers (default: none, only timeout=); within timeout= either way, and retried like a timeout
+    first_token_timeout: float | None
+    stall_timeout: float | None  # seconds a body may send no bytes (streams: default 30; plain: none)
     max_retries: int | None  # default 2
     extra_headers: Mapping[str, str] | None
     extra_body: Mapping[str, object] | None

@@ -1,5 +1,13 @@
 """HTTP: pooled or injected httpx clients, timeouts, and the retry loop (backoff with jitter,
-Retry-After honoured).
+Retry-After honoured, every retry logged under the ``router`` logger and told to the call's
+``_on_retry``).
+
+A call's time limits: ``timeout=`` is the total deadline (connect, send, every read, the retries);
+``first_token`` bounds the wait for the answer's headers (a plain call's first byte; for a stream,
+the reader in router/_client.py holds the rest of that limit until the first content chunk), and
+``stall`` the gap between two reads of a body. The per-read ones are socket read limits: httpcore
+looks up ``request.extensions["timeout"]["read"]`` for the headers and again when the body starts,
+so each phase gets its own, at no cost per chunk.
 
 Pooled clients are created on first use, one sync client per process and one async client per event
 loop, so connections are reused across calls; a caller's own ``http_client`` is used as it is (its
@@ -10,6 +18,7 @@ clients mount router/_fake.py's in-process transport on ``fake://``, as any http
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import threading
 import time
@@ -24,7 +33,9 @@ from router import _watchdog
 from router._exceptions import APIConnectionError
 from router._exceptions import APIError
 from router._exceptions import APITimeoutError
+from router._exceptions import FirstTokenTimeoutError
 from router._exceptions import InvalidResponseError
+from router._exceptions import StallTimeoutError
 from router._fake import FakeTransport
 from router._httpx import httpx
 from router._types import HttpRequest
@@ -40,6 +51,8 @@ __all__ = [
     "DEFAULT_TOTAL",
     "MAX_BODY",
     "RETRY_STATUSES",
+    "AsyncCall",
+    "Call",
     "HTTPError",
     "asend",
     "awatch",
@@ -48,9 +61,13 @@ __all__ = [
     "deadline_for",
     "past",
     "send",
+    "set_read_limit",
+    "stall_error",
     "unwatch",
     "watch",
 ]
+
+log = logging.getLogger("router")
 
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
 # Retried after a pause: timeouts, conflicts, rate limits and server-side failures.
@@ -152,23 +169,48 @@ def deadline_for(timeout: float | httpx.Timeout | None) -> float | None:
     return time.monotonic() + (DEFAULT_TOTAL if timeout is None else float(timeout))
 
 
-def _timeout(value: float | httpx.Timeout | None, deadline: float | None) -> Any:
-    """The httpx timeout of one attempt: each connect, write and read at most what is left."""
+def _timeout(value: float | httpx.Timeout | None, deadline: float | None, first: float | None = None) -> Any:
+    """The httpx timeout of one attempt: each connect, write and read at most what is left; with
+    ``first``, the connect and the wait for the headers at most that (the body's reads get their own
+    limit when the body starts: :func:`set_read_limit`)."""
     if isinstance(value, httpx.Timeout):
-        return value
+        if first is None:
+            return value
+        connect = first if value.connect is None else min(value.connect, first)
+        read = first if value.read is None else min(value.read, first)
+        return httpx.Timeout(connect=connect, read=read, write=value.write, pool=value.pool)
     if deadline is None:
-        return httpx.USE_CLIENT_DEFAULT if value is None else httpx.Timeout(value, connect=min(10.0, value))
-    left = max(deadline - time.monotonic(), 0.001)
-    per_op = left if value is None else min(float(value), left)
-    return httpx.Timeout(per_op, connect=min(10.0, per_op))
+        if value is None and first is None:
+            return httpx.USE_CLIENT_DEFAULT
+        per_op = DEFAULT_TOTAL if value is None else float(value)
+    else:
+        left = max(deadline - time.monotonic(), 0.001)
+        per_op = left if value is None else min(float(value), left)
+    if first is None:
+        return httpx.Timeout(per_op, connect=min(10.0, per_op))
+    first = min(first, per_op)
+    return httpx.Timeout(per_op, connect=min(10.0, first), read=first)
 
 
-def _build(
-    client: httpx.Client | httpx.AsyncClient, req: HttpRequest, timeout: Any, deadline: float | None
-) -> httpx.Request:
-    return client.build_request(
-        req.method, req.url, headers=req.headers, json=req.json, timeout=_timeout(timeout, deadline)
+def set_read_limit(response: httpx.Response, seconds: float | None) -> None:
+    """Each read of ``response``'s body waits at most ``seconds`` (None: no limit). Call it before the
+    body is iterated: httpcore looks the read limit up once, when the body starts."""
+    limits = response.request.extensions.get("timeout")
+    if isinstance(limits, dict):
+        limits["read"] = seconds
+
+
+def _stalled(exc: Exception, stall: float | None, since: float) -> bool:
+    """Whether ``exc`` is a read that waited ``stall`` seconds for a byte (not a read limit of some
+    other kind, and not an injected transport's instant timeout)."""
+    return (
+        stall is not None
+        and isinstance(exc, httpx.ReadTimeout)
+        and time.monotonic() - since >= stall - _SLACK
     )
+
+
+_SLACK = 0.01  # seconds: how early a timer may fire (asyncio's are checked against the loop's clock)
 
 
 def _expired(deadline: float | None, provider: str, model: str) -> APITimeoutError:
@@ -206,29 +248,6 @@ def _left(deadline: float | None) -> float:
     return float("inf") if deadline is None else deadline - time.monotonic()
 
 
-def _failed(
-    exc: Exception,
-    response: httpx.Response | None,
-    req: HttpRequest,
-    where: tuple[str, str, float | None],
-) -> APIError | bytes:
-    """What a failed attempt means: the error to retry or raise, or, for an error answer cut off
-    while its body was read, a stand-in body (its status types it; retrying cannot help)."""
-    provider, model, deadline = where
-    if isinstance(exc, APIError):  # the deadline passed or the body is over the cap while reading
-        return exc
-    if past(deadline):  # the watchdog cut a read that had stalled past the deadline
-        return _expired(deadline, provider, model)
-    if isinstance(exc, httpx.DecodingError):  # a body that lies about its encoding: a bad answer
-        what = f"the response body could not be decoded ({type(exc).__name__})"
-        return InvalidResponseError(what, provider=provider, model=model)
-    status = response.status_code if response is not None else 0
-    if status >= 400 and status not in RETRY_STATUSES:
-        return f"the error body could not be read ({type(exc).__name__})".encode()
-    assert isinstance(exc, httpx.HTTPError)
-    return connection_error(exc, req.secrets, provider, model)
-
-
 def _retry_wait(
     attempt: int, max_retries: int, deadline: float | None, failure: APIError | None, hint: float | None
 ) -> float | None:
@@ -238,6 +257,281 @@ def _retry_wait(
         return None
     wait = backoff(attempt, hint)
     return wait if wait < _left(deadline) else None
+
+
+OnRetry = Callable[[Any], None]  # called with a router._events.Event(kind="retry") before each wait
+
+
+class _Call:
+    """One call on its way to an answer: the request, its time limits and its retry budget.
+
+    :func:`send` / :func:`asend` run one; a stream's reader (router/_client.py) keeps it, to try
+    again when the first token or a read is late before the stream gave the caller anything.
+    ``first_token`` caps the wait for the headers (counted from sending), ``stall`` each read of a
+    body; both stay inside the deadline.
+    """
+
+    def __init__(
+        self,
+        req: HttpRequest,
+        *,
+        provider: str,
+        model: str,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int,
+        retry_after: RetryAfter,
+        deadline: float | None = None,
+        max_body: int = MAX_BODY,
+        first_token: float | None = None,
+        stall: float | None = None,
+        on_retry: OnRetry | None = None,
+    ) -> None:
+        self.req = req
+        self.provider = provider
+        self.model = model
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.retry_after = retry_after
+        self.deadline = deadline
+        self.max_body = max_body
+        self.first_token = first_token
+        self.stall = stall
+        self.on_retry = on_retry
+        self.attempt = 0  # attempts made so far (1-based once sent)
+        self.started = time.monotonic()
+        self.sent_at = self.started  # when the current attempt was sent
+        self.headers_at = self.started  # when its headers came
+
+    # ------------------------------------------------------------------ one attempt
+
+    def _request(self, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
+        self.attempt += 1
+        if _left(self.deadline) <= 0:
+            raise _expired(self.deadline, self.provider, self.model)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "sending %s/%s%s (attempt %d of %d)",
+                self.provider,
+                self.model,
+                " (stream)" if self.req.stream else "",
+                self.attempt,
+                self.max_retries + 1,
+            )
+        self.sent_at = time.monotonic()
+        timeout = _timeout(self.timeout, self.deadline, self.first_token)
+        req = self.req
+        return client.build_request(req.method, req.url, headers=req.headers, json=req.json, timeout=timeout)
+
+    def body_limit(self) -> float | None:
+        """The read limit of a body about to be read: the stall limit, inside what is left."""
+        limits = [] if self.stall is None else [self.stall]
+        if isinstance(self.timeout, httpx.Timeout):
+            if self.timeout.read is not None:
+                limits.append(self.timeout.read)
+        elif self.timeout is not None:
+            limits.append(float(self.timeout))
+        if self.deadline is not None:
+            limits.append(max(self.deadline - time.monotonic(), 0.001))
+        return min(limits) if limits else None
+
+    def first_token_left(self) -> float | None:
+        """Seconds of the first-token limit the headers left for the first content chunk (None: no
+        limit, or none before the deadline). The reader starts this clock when it starts reading, so
+        time the caller takes before iterating is not the provider's."""
+        if self.first_token is None:
+            return None
+        return max(self.sent_at + self.first_token - self.headers_at, 0.0)
+
+    def first_token_error(self) -> FirstTokenTimeoutError:
+        what = "no first token" if self.req.stream else "no response"
+        return FirstTokenTimeoutError(
+            f"{what} within {self.first_token:g} s (first_token_timeout=)",
+            provider=self.provider,
+            model=self.model,
+        )
+
+    def _failed(self, exc: Exception, response: httpx.Response | None) -> APIError | bytes:
+        """What a failed attempt means: the error to retry or raise, or, for an error answer cut off
+        while its body was read, a stand-in body (its status types it; retrying cannot help)."""
+        provider, model = self.provider, self.model
+        if isinstance(exc, APIError):  # the deadline passed, a stall, or the body is over the cap
+            return exc
+        if past(self.deadline):  # the watchdog cut a read that had stalled past the deadline
+            return _expired(self.deadline, provider, model)
+        if (
+            response is None
+            and self.first_token is not None
+            and isinstance(exc, httpx.TimeoutException)
+            and time.monotonic() - self.sent_at >= self.first_token - _SLACK
+        ):
+            return self.first_token_error()  # the headers did not come within first_token_timeout
+        if isinstance(exc, httpx.DecodingError):  # a body that lies about its encoding: a bad answer
+            what = f"the response body could not be decoded ({type(exc).__name__})"
+            return InvalidResponseError(what, provider=provider, model=model)
+        status = response.status_code if response is not None else 0
+        if status >= 400 and status not in RETRY_STATUSES:
+            return f"the error body could not be read ({type(exc).__name__})".encode()
+        assert isinstance(exc, httpx.HTTPError)
+        return connection_error(exc, self.req.secrets, provider, model)
+
+    def _answered(self, response: httpx.Response) -> bool:
+        """Whether the answer's body is read here: a plain answer's, and every error answer's."""
+        self.headers_at = time.monotonic()
+        if self.req.stream and response.status_code < 400:
+            return False
+        set_read_limit(response, self.body_limit())
+        return True
+
+    # ------------------------------------------------------------------ retries
+
+    def wait_for(self, failure: APIError | None, response: httpx.Response | None) -> float | None:
+        """Seconds to wait before the next attempt after ``failure`` (or a retryable ``response``),
+        told to the log and to ``on_retry``; None when there is no next attempt."""
+        hint = None if response is None else self.retry_after(response.headers)
+        wait = _retry_wait(self.attempt, self.max_retries, self.deadline, failure, hint)
+        if wait is not None:
+            reason = type(failure).__name__ if failure is not None else f"HTTP {_status(response)}"
+            self._announce(reason, wait, failure)
+        return wait
+
+    def _announce(self, reason: str, wait: float, failure: APIError | None) -> None:
+        nxt, most = self.attempt + 1, self.max_retries + 1
+        log.info(
+            "retrying %s/%s after %s (attempt %d of %d, waiting %.2f s)",
+            self.provider,
+            self.model,
+            reason,
+            nxt,
+            most,
+            wait,
+        )
+        if self.on_retry is None:
+            return
+        from router._events import Event  # only for a caller that listens (a Router)
+
+        event = Event(
+            kind="retry",
+            deployment=f"{self.provider}/{self.model}",
+            provider=self.provider,
+            model=self.model,
+            stream=self.req.stream,
+            attempt=nxt,
+            started=self.started,
+            duration=time.monotonic() - self.started,
+            error=failure,
+            reason=reason,
+            wait=wait,
+        )
+        try:
+            self.on_retry(event)
+        except Exception:
+            log.exception("the call's _on_retry callback raised; the call goes on")
+
+
+def _status(response: httpx.Response | None) -> int:
+    return 0 if response is None else response.status_code
+
+
+class Call(_Call):
+    """A synchronous call: :meth:`send`, and :meth:`retry` for a stream's reader."""
+
+    def __init__(self, req: HttpRequest, *, client: httpx.Client | None = None, **kwargs: Any) -> None:
+        super().__init__(req, **kwargs)
+        self.client = _client() if client is None else client
+
+    def send(self) -> tuple[httpx.Response, bytes | None]:
+        """Send with retries inside the call's deadline. Returns the final response (maybe an error
+        status) and its body, read here (capped at ``max_body``, inside the deadline), except for a
+        successful streamed response, which is returned unread: the caller must close it.
+        A retry whose wait would pass the deadline is not made: the last answer or error stands."""
+        client = self.client
+        while True:
+            outcome: APIError | bytes | None = None
+            body: bytes | None = None
+            response: httpx.Response | None = None
+            request = self._request(client)
+            try:
+                response = client.send(request, stream=True)
+                if self._answered(response):  # a plain answer, or an error answer: read here
+                    body = _read(
+                        response, self.deadline, self.max_body, self.provider, self.model, stall=self.stall
+                    )
+            except (httpx.HTTPError, APIError) as exc:
+                outcome = self._failed(exc, response)
+            if isinstance(outcome, bytes) and response is not None:
+                return response, outcome
+            if isinstance(outcome, APIError):
+                wait = self.wait_for(outcome, None)
+                if wait is None:
+                    raise outcome  # outside the except: no chained httpx error holding the request
+                time.sleep(wait)
+                continue
+            assert response is not None  # sent: no failure was recorded
+            if response.status_code in RETRY_STATUSES:
+                wait = self.wait_for(None, response)
+                if wait is not None:
+                    response.close()
+                    time.sleep(wait)
+                    continue
+            return response, body
+
+    def retry(self, failure: APIError) -> tuple[httpx.Response, bytes | None] | None:
+        """For a stream that failed before giving anything: wait and send again (None: no retry
+        left, the failure stands)."""
+        wait = self.wait_for(failure, None)
+        if wait is None:
+            return None
+        time.sleep(wait)
+        return self.send()
+
+
+class AsyncCall(_Call):
+    """The async twin of :class:`Call`."""
+
+    def __init__(self, req: HttpRequest, *, client: httpx.AsyncClient | None = None, **kwargs: Any) -> None:
+        super().__init__(req, **kwargs)
+        self.client = client
+
+    async def send(self) -> tuple[httpx.Response, bytes | None]:
+        client = self.client
+        if client is None:
+            client = self.client = await _aclient()
+        while True:
+            outcome: APIError | bytes | None = None
+            body: bytes | None = None
+            response: httpx.Response | None = None
+            request = self._request(client)
+            try:
+                response = await client.send(request, stream=True)
+                if self._answered(response):
+                    body = await _aread(
+                        response, self.deadline, self.max_body, self.provider, self.model, stall=self.stall
+                    )
+            except (httpx.HTTPError, APIError) as exc:
+                outcome = self._failed(exc, response)
+            if isinstance(outcome, bytes) and response is not None:
+                return response, outcome
+            if isinstance(outcome, APIError):
+                wait = self.wait_for(outcome, None)
+                if wait is None:
+                    raise outcome
+                await asyncio.sleep(wait)
+                continue
+            assert response is not None
+            if response.status_code in RETRY_STATUSES:
+                wait = self.wait_for(None, response)
+                if wait is not None:
+                    await response.aclose()
+                    await asyncio.sleep(wait)
+                    continue
+            return response, body
+
+    async def retry(self, failure: APIError) -> tuple[httpx.Response, bytes | None] | None:
+        wait = self.wait_for(failure, None)
+        if wait is None:
+            return None
+        await asyncio.sleep(wait)
+        return await self.send()
 
 
 def send(
@@ -251,42 +545,57 @@ def send(
     retry_after: RetryAfter,
     deadline: float | None = None,
     max_body: int = MAX_BODY,
+    first_token: float | None = None,
+    stall: float | None = None,
+    on_retry: OnRetry | None = None,
 ) -> tuple[httpx.Response, bytes | None]:
-    """Send with retries inside the call's deadline. Returns the final response (maybe an error
-    status) and its body, read here (capped at ``max_body``, inside the deadline), except for a
-    successful streamed response, which is returned unread: the caller must close it.
-    A retry whose wait would pass the deadline is not made: the last answer or error stands."""
-    client = _client() if client is None else client
-    attempt = 0
-    while True:
-        attempt += 1
-        if _left(deadline) <= 0:
-            raise _expired(deadline, provider, model)
-        outcome: APIError | bytes | None = None
-        body: bytes | None = None
-        response: httpx.Response | None = None
-        try:
-            response = client.send(_build(client, req, timeout, deadline), stream=True)
-            if not req.stream or response.status_code >= 400:  # an error answer is read here too
-                body = _read(response, deadline, max_body, provider, model)
-        except (httpx.HTTPError, APIError) as exc:
-            outcome = _failed(exc, response, req, (provider, model, deadline))
-        if isinstance(outcome, bytes) and response is not None:
-            return response, outcome
-        if isinstance(outcome, APIError):
-            wait = _retry_wait(attempt, max_retries, deadline, outcome, None)
-            if wait is None:
-                raise outcome  # outside the except: no chained httpx error holding the request
-            time.sleep(wait)
-            continue
-        assert response is not None  # sent: no failure was recorded
-        if response.status_code in RETRY_STATUSES:
-            wait = _retry_wait(attempt, max_retries, deadline, None, retry_after(response.headers))
-            if wait is not None:
-                response.close()
-                time.sleep(wait)
-                continue
-        return response, body
+    """Send with retries inside the call's deadline (:meth:`Call.send`)."""
+    return Call(
+        req,
+        client=client,
+        provider=provider,
+        model=model,
+        timeout=timeout,
+        max_retries=max_retries,
+        retry_after=retry_after,
+        deadline=deadline,
+        max_body=max_body,
+        first_token=first_token,
+        stall=stall,
+        on_retry=on_retry,
+    ).send()
+
+
+async def asend(
+    req: HttpRequest,
+    *,
+    client: httpx.AsyncClient | None = None,
+    provider: str,
+    model: str,
+    timeout: float | httpx.Timeout | None,
+    max_retries: int,
+    retry_after: RetryAfter,
+    deadline: float | None = None,
+    max_body: int = MAX_BODY,
+    first_token: float | None = None,
+    stall: float | None = None,
+    on_retry: OnRetry | None = None,
+) -> tuple[httpx.Response, bytes | None]:
+    """The async twin of :func:`send`."""
+    return await AsyncCall(
+        req,
+        client=client,
+        provider=provider,
+        model=model,
+        timeout=timeout,
+        max_retries=max_retries,
+        retry_after=retry_after,
+        deadline=deadline,
+        max_body=max_body,
+        first_token=first_token,
+        stall=stall,
+        on_retry=on_retry,
+    ).send()
 
 
 def past(deadline: float | None) -> bool:
@@ -305,14 +614,49 @@ def _take(
         raise _expired(deadline, provider, model)
 
 
-def _read(response: httpx.Response, deadline: float | None, cap: int, provider: str, model: str) -> bytes:
+def stall_error(stall: float, stream: bool, provider: str, model: str) -> StallTimeoutError:
+    what = "stream stalled" if stream else "response body stalled"
+    return StallTimeoutError(
+        f"{what}: no data for {stall:g} s (stall_timeout=)", provider=provider, model=model
+    )
+
+
+def _stall_error(
+    exc: Exception, response: httpx.Response, stall: float | None, since: float, where: tuple[str, str]
+) -> StallTimeoutError | None:
+    """A body read that waited ``stall`` seconds, as the error to retry; None for any other failure,
+    and for an error answer's body (its status types it; cut off, it is read as far as it came)."""
+    status = response.status_code
+    if stall is not None and (status < 400 or status in RETRY_STATUSES) and _stalled(exc, stall, since):
+        return stall_error(stall, False, *where)
+    return None
+
+
+def _read(
+    response: httpx.Response,
+    deadline: float | None,
+    cap: int,
+    provider: str,
+    model: str,
+    *,
+    stall: float | None = None,
+) -> bytes:
+    """The whole body, capped at ``cap`` bytes, inside the deadline; with ``stall``, a read that
+    waits that long for a byte is a ``StallTimeoutError`` (the caller has set the read limit)."""
     buf = bytearray()
     where = (provider, model, response.status_code)
     token = None if deadline is None else _watchdog.watch(deadline, response)
+    last = time.monotonic()
     try:
         for chunk in response.iter_bytes():
             _take(buf, chunk, cap, deadline, where)
+            last = time.monotonic()
         _take(buf, b"", cap, deadline, where)  # a body ended by the watchdog's cut is not an answer
+    except httpx.HTTPError as exc:
+        stalled = None if past(deadline) else _stall_error(exc, response, stall, last, (provider, model))
+        if stalled is None:
+            raise
+        raise stalled from None
     finally:
         if token is not None:
             _watchdog.unwatch(token)
@@ -321,63 +665,30 @@ def _read(response: httpx.Response, deadline: float | None, cap: int, provider: 
 
 
 async def _aread(
-    response: httpx.Response, deadline: float | None, cap: int, provider: str, model: str
+    response: httpx.Response,
+    deadline: float | None,
+    cap: int,
+    provider: str,
+    model: str,
+    *,
+    stall: float | None = None,
 ) -> bytes:
     buf = bytearray()
     where = (provider, model, response.status_code)
     handle = None if deadline is None else _watchdog.awatch(deadline, response)
+    last = time.monotonic()
     try:
         async for chunk in response.aiter_bytes():
             _take(buf, chunk, cap, deadline, where)
+            last = time.monotonic()
         _take(buf, b"", cap, deadline, where)
+    except httpx.HTTPError as exc:
+        stalled = None if past(deadline) else _stall_error(exc, response, stall, last, (provider, model))
+        if stalled is None:
+            raise
+        raise stalled from None
     finally:
         if handle is not None:
             handle.cancel()
         await response.aclose()
     return bytes(buf)
-
-
-async def asend(
-    req: HttpRequest,
-    *,
-    client: httpx.AsyncClient | None = None,
-    provider: str,
-    model: str,
-    timeout: float | httpx.Timeout | None,
-    max_retries: int,
-    retry_after: RetryAfter,
-    deadline: float | None = None,
-    max_body: int = MAX_BODY,
-) -> tuple[httpx.Response, bytes | None]:
-    """The async twin of :func:`send`."""
-    client = await _aclient() if client is None else client
-    attempt = 0
-    while True:
-        attempt += 1
-        if _left(deadline) <= 0:
-            raise _expired(deadline, provider, model)
-        outcome: APIError | bytes | None = None
-        body: bytes | None = None
-        response: httpx.Response | None = None
-        try:
-            response = await client.send(_build(client, req, timeout, deadline), stream=True)
-            if not req.stream or response.status_code >= 400:  # an error answer is read here too
-                body = await _aread(response, deadline, max_body, provider, model)
-        except (httpx.HTTPError, APIError) as exc:
-            outcome = _failed(exc, response, req, (provider, model, deadline))
-        if isinstance(outcome, bytes) and response is not None:
-            return response, outcome
-        if isinstance(outcome, APIError):
-            wait = _retry_wait(attempt, max_retries, deadline, outcome, None)
-            if wait is None:
-                raise outcome
-            await asyncio.sleep(wait)
-            continue
-        assert response is not None
-        if response.status_code in RETRY_STATUSES:
-            wait = _retry_wait(attempt, max_retries, deadline, None, retry_after(response.headers))
-            if wait is not None:
-                await response.aclose()
-                await asyncio.sleep(wait)
-                continue
-        return response, body

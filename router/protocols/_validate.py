@@ -15,7 +15,7 @@ from typing import Any
 
 from router._exceptions import BadRequestError
 
-__all__ = ["check_request"]
+__all__ = ["check_call_limits", "check_request"]
 
 _ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 
@@ -184,15 +184,26 @@ def _response_format(path: str, value: Any) -> None:
         raise _Bad(f"{path}.type", "response_format must be an object with a type")
 
 
+def _seconds(path: str, value: Any) -> None:
+    _number(None, None)(path, value)
+    if value <= 0:
+        raise _Bad(path, f"must be more than 0 seconds, got {value}")
+
+
 def _timeout(path: str, value: Any) -> None:
     if hasattr(value, "connect") and hasattr(value, "read"):  # an httpx.Timeout
         return
-    _number(0, None)(path, value)
-    if value == 0:
-        raise _Bad(path, "must be more than 0 seconds")
+    _seconds(path, value)
 
+
+# Per-call time limits the caller's side consumes before the request is built (router/_client.py).
+_LIMITS: dict[str, Callable[[str, Any], None]] = {
+    "first_token_timeout": _seconds,
+    "stall_timeout": _seconds,
+}
 
 _CHECKS: dict[str, Callable[[str, Any], None]] = {
+    **_LIMITS,
     "model": _of(str, what="a string"),
     "messages": _messages,
     "stream": _of(bool, what="true or false"),
@@ -239,6 +250,18 @@ def check_request(request: Mapping[str, Any], provider: str | None = None) -> No
         for name, value in request.items():
             check = _CHECKS.get(name)
             if check is not None and value is not None:
+                check(name, value)
+    except _Bad as bad:
+        raise BadRequestError(f"{bad.param} {bad.problem}", provider=provider, param=bad.param) from None
+
+
+def check_call_limits(options: Mapping[str, Any], provider: str | None = None) -> None:
+    """Raise ``BadRequestError`` naming the field when ``first_token_timeout`` or ``stall_timeout`` is
+    not a positive number of seconds (None is "not given": the default applies)."""
+    try:
+        for name, check in _LIMITS.items():
+            value = options.get(name)
+            if value is not None:
                 check(name, value)
     except _Bad as bad:
         raise BadRequestError(f"{bad.param} {bad.problem}", provider=provider, param=bad.param) from None
