@@ -39,21 +39,15 @@ def load_config(path: Path) -> tuple[list[Deployment], dict[str, Any]]:
     entries = data.get("models") if isinstance(data, dict) else None
     if isinstance(entries, list):  # semantic checks run beside the schema's: every problem at once
         items = [(i, m) for i, m in enumerate(entries) if isinstance(m, dict)]
+        # A name used by several entries is a group (balanced by weight): no longer an error.
         names = [m.get("name") for _, m in items]
         for i, m in items:
-            if names.count(m.get("name")) > 1 and names.index(m.get("name")) != [j for j, _ in items].index(
-                i
-            ):
-                line, col = loaded.marks.at(("models", i, "name"))
-                diags.append(
-                    Diagnostic(
-                        shown, line, col, f"model name {m['name']!r} is used twice, expected each name once"
-                    )
-                )
-            fallbacks = m.get("fallbacks")
-            for j, fb in enumerate(fallbacks if isinstance(fallbacks, list) else []):
-                if isinstance(fb, str) and fb not in names and "/" not in fb:
-                    line, col = loaded.marks.at(("models", i, "fallbacks", j))
+            for key in ("fallbacks", "context_window_fallbacks"):
+                listed = m.get(key)
+                for j, fb in enumerate(listed if isinstance(listed, list) else []):
+                    if not (isinstance(fb, str) and fb not in names and "/" not in fb):
+                        continue
+                    line, col = loaded.marks.at(("models", i, key, j))
                     diags.append(
                         Diagnostic(
                             shown,
@@ -93,6 +87,12 @@ def load_config(path: Path) -> tuple[list[Deployment], dict[str, Any]]:
             timeout=m.get("timeout"),
             max_retries=m.get("max_retries"),
             headers=dict(m.get("headers") or {}),
+            weight=float(m.get("weight", 1.0)),
+            rpm=m.get("rpm"),
+            tpm=m.get("tpm"),
+            first_token_timeout=m.get("first_token_timeout"),
+            stall_timeout=m.get("stall_timeout"),
+            context_window_fallbacks=list(m.get("context_window_fallbacks") or []),
         )
         for m in data["models"]
     ]
@@ -102,6 +102,14 @@ def load_config(path: Path) -> tuple[list[Deployment], dict[str, Any]]:
         "max_retries": defaults.get("max_retries"),
         "strict": bool(defaults.get("strict", False)),
     }
-    if "fallback_on" in defaults:
-        options["fallback_on"] = defaults["fallback_on"]
+    for key in (
+        "fallback_on",
+        "first_token_timeout",
+        "stall_timeout",
+        "breaker_threshold",
+        "breaker_cooldown",
+        "rate_limit_wait",
+    ):
+        if key in defaults:
+            options[key] = defaults[key]
     return deployments, options
