@@ -114,6 +114,7 @@ def _request(
     options = normalise_options(kwargs)
     limits = {k: options.pop(k) for k in _LIMIT_KEYS if k in options}
     if limits:
+        # the request checks load with the first call, not on `import router`
         from router.protocols._validate import check_call_limits
 
         check_call_limits(limits)
@@ -136,7 +137,7 @@ def _request(
 def _parsed(result: ChatCompletion, parse: Any) -> ChatCompletion:
     if parse is None:
         return result
-    from router._structured import parse_completion
+    from router._structured import parse_completion  # only for response_format=<model class>
 
     return parse_completion(result, parse)
 
@@ -194,8 +195,8 @@ def _finish(
 
 def _mocked(model: str, request: dict[str, Any], mock: Any, parse: Any, cls: type[_R]) -> ChatCompletion | _R:
     """LiteLLM's ``mock_response``: the request is checked, nothing is sent."""
-    from router._httpx import httpx
-    from router._mock import mock_answer
+    from router._httpx import httpx  # only for mock_response=: httpx for its stand-in response
+    from router._mock import mock_answer  # only for mock_response=
 
     answer = mock_answer(model, request, mock)
     if not request.get("stream"):
@@ -359,7 +360,7 @@ class _Clock:
         return self.due
 
     def start(self, response: httpx.Response, now: float) -> None:
-        from router import _transport
+        from router import _transport  # already loaded by the call that opened the stream
 
         due = self._start(response, now)
         if self.deadline != float("inf"):
@@ -368,7 +369,7 @@ class _Clock:
             self.first_watch = _transport.watch(due, response)
 
     def astart(self, response: httpx.Response, now: float) -> None:
-        from router import _transport
+        from router import _transport  # already loaded by the call that opened the stream
 
         due = self._start(response, now)
         if self.deadline != float("inf"):
@@ -390,7 +391,7 @@ class _Clock:
 
     @staticmethod
     def _drop(watch: Any) -> None:
-        from router import _transport
+        from router import _transport  # already loaded by the call that opened the stream
 
         if watch is None:
             return
@@ -411,7 +412,7 @@ class _Clock:
         """What a failed read of the body means, by which limit passed (a read cut by the watchdog
         at the deadline or at the first-token limit, a read that waited the stall limit), else the
         connection's own failure: a reset is never called a timeout, nor the other way round."""
-        from router import _transport
+        from router import _transport  # already loaded by the call that opened the stream
 
         late = self.late(time.monotonic())
         if late is not None:
@@ -669,7 +670,7 @@ class _Reader:
         parse: Any = None,
         source: _ChunkSource | None = None,
     ) -> None:
-        from router._accumulate import StreamAccumulator
+        from router._accumulate import StreamAccumulator  # loads with the first stream
 
         self._adapter = adapter
         self._secrets = secrets
