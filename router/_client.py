@@ -334,7 +334,7 @@ class _Clock:
     deadline comes first) and the stall limit (each read's socket limit). Armed when the reading
     starts; the watchdog cuts the connection at the deadline and at ``due``."""
 
-    __slots__ = ("adapter", "call", "deadline", "due", "first_watch", "receipt", "stall", "watches")
+    __slots__ = ("adapter", "call", "cut", "deadline", "due", "first_watch", "receipt", "stall", "watches")
 
     def __init__(self, call: _transport._Call | None, adapter: Adapter, receipt: Receipt) -> None:
         self.call = call
@@ -343,6 +343,7 @@ class _Clock:
         self.deadline = float("inf") if call is None or call.deadline is None else call.deadline
         self.stall = None if call is None else call.stall
         self.due: float | None = None
+        self.cut = False  # the first-token watch fired: the connection was cut for it
         self.first_watch: Any = None
         self.watches: list[Any] = []
 
@@ -378,9 +379,11 @@ class _Clock:
             self.first_watch = _transport.awatch(due, response)
 
     def got_first(self) -> None:
-        """The first content chunk came: the first-token limit is met."""
+        """The first content chunk came: the first-token limit is met (unless the watchdog cut the
+        connection for it meanwhile: then the next read fails, and says so)."""
         self.due = None
-        self._drop(self.first_watch)
+        if self._drop(self.first_watch):
+            self.cut = True
         self.first_watch = None
 
     def stop(self) -> None:
@@ -390,21 +393,23 @@ class _Clock:
         self.watches.clear()
 
     @staticmethod
-    def _drop(watch: Any) -> None:
+    def _drop(watch: Any) -> bool:
+        """End a watch; True when the (sync) watchdog had already cut the connection for it. An async
+        watch runs on the reader's own loop, so it cannot fire between a read and this."""
         from router import _transport  # already loaded by the call that opened the stream
 
         if watch is None:
-            return
+            return False
         if isinstance(watch, int):
-            _transport.unwatch(watch)
-        else:
-            watch.cancel()
+            return _transport.unwatch(watch)
+        watch.cancel()
+        return False
 
     def late(self, now: float) -> APIError | None:
         """The limit that has passed, as its error: the call's deadline, else the first token's."""
         if now >= self.deadline:
             return _late(self.adapter, self.receipt)
-        if self.due is not None and now >= self.due and self.call is not None:
+        if self.call is not None and (self.cut or (self.due is not None and now >= self.due)):
             return self.call.first_token_error()
         return None
 

@@ -24,6 +24,7 @@ __all__ = ["abort", "awatch", "unwatch", "watch"]
 _cv = threading.Condition()
 _heap: list[tuple[float, int, weakref.ref[Any]]] = []
 _cancelled: set[int] = set()
+_fired: set[int] = set()  # watches that cut their connection and were not unwatched yet
 _seq = itertools.count()
 _thread: threading.Thread | None = None
 
@@ -51,9 +52,14 @@ def watch(deadline: float, response: Any) -> int:
     return token
 
 
-def unwatch(token: int) -> None:
+def unwatch(token: int) -> bool:
+    """End a watch; True when it had already fired (the connection was cut at its deadline)."""
     with _cv:
+        if token in _fired:
+            _fired.discard(token)
+            return True
         _cancelled.add(token)
+    return False
 
 
 def _run() -> None:
@@ -71,6 +77,7 @@ def _run() -> None:
                 _cv.wait(wait)  # woken early by a new, maybe earlier, deadline
                 continue
             heapq.heappop(_heap)
+            _fired.add(token)
         response = ref()
         if response is not None:
             abort(response)

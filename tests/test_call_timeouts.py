@@ -30,6 +30,7 @@ import pytest
 
 import router
 from router import _client
+from router import _watchdog
 from router._events import Event
 
 MODEL = "openai/gpt-4o"
@@ -530,6 +531,21 @@ def test_a_reset_before_the_first_token_is_a_connection_error(mode: str) -> None
 def test_a_reset_of_a_plain_call_is_a_connection_error(mode: str) -> None:
     out = run(mode, False, (reset(),), first_token_timeout=0.3)
     assert type(out.error) is router.APIConnectionError, repr(out.error)
+
+
+def test_a_watch_that_fired_says_so_and_leaves_nothing_behind() -> None:
+    class Response:  # no network stream: abort() has nothing to shut down
+        extensions: dict[str, Any] = {}
+
+    response = Response()
+    token = _watchdog.watch(time.monotonic(), response)
+    end = time.monotonic() + 2
+    while token not in _watchdog._fired and time.monotonic() < end:
+        time.sleep(0.01)
+    assert _watchdog.unwatch(token) is True  # it cut the connection: the reader names that limit
+    assert token not in _watchdog._fired and token not in _watchdog._cancelled
+    later = _watchdog.watch(time.monotonic() + 60, response)
+    assert _watchdog.unwatch(later) is False
 
 
 # ----------------------------------------------------------------------------- validation
