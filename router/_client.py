@@ -54,8 +54,14 @@ DEFAULT_MAX_RETRIES = 2
 # A stream's time limits when the call gives none (seconds, each inside the total deadline): to the
 # first content chunk from sending, and between two reads of the body. A plain call has neither by
 # default: its headers come when the whole answer is generated, so only timeout= bounds it.
-DEFAULT_FIRST_TOKEN_TIMEOUT = 60.0
-DEFAULT_STALL_TIMEOUT = 30.0
+# A stream's default limits (seconds, always inside the total). A model that may think before it
+# writes (the catalogue says "reasoning", or the request asks for reasoning_effort), or one the
+# catalogue does not know (a local server loading weights), gets the patient pair: OpenAI's o-series
+# stream nothing while they reason, and a local model's first token can take minutes to load.
+DEFAULT_FIRST_TOKEN_TIMEOUT = 120.0
+DEFAULT_STALL_TIMEOUT = 60.0
+PATIENT_FIRST_TOKEN_TIMEOUT = 300.0
+PATIENT_STALL_TIMEOUT = 300.0
 # Call options taken out of the request before it is built (they are the transport's, not the spec's).
 _LIMIT_KEYS = ("first_token_timeout", "stall_timeout", "_on_retry")
 _closing: set[asyncio.Task[None]] = set()  # closes of dropped async streams still running
@@ -158,9 +164,13 @@ def _prepare(
     )
     retries = request.get("max_retries")
     first, stall = limits.get("first_token_timeout"), limits.get("stall_timeout")
-    if http.stream:
-        first = DEFAULT_FIRST_TOKEN_TIMEOUT if first is None else first
-        stall = DEFAULT_STALL_TIMEOUT if stall is None else stall
+    if http.stream and (first is None or stall is None):
+        entry = adapter.model(name, receipt.model)
+        patient = entry is None or "reasoning" in entry.capabilities or bool(request.get("reasoning_effort"))
+        if first is None:
+            first = PATIENT_FIRST_TOKEN_TIMEOUT if patient else DEFAULT_FIRST_TOKEN_TIMEOUT
+        if stall is None:
+            stall = PATIENT_STALL_TIMEOUT if patient else DEFAULT_STALL_TIMEOUT
     opts = {
         "client": http_client,
         "provider": adapter.id,

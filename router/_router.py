@@ -476,6 +476,10 @@ class Router:
         self._own_async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
             weakref.WeakKeyDictionary()
         )
+        self._closers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._finalizer: weakref.finalize[Any, Any] = weakref.finalize(self, lambda: None)
 
     # ----------------------------------------------------------------- construction
 
@@ -626,16 +630,23 @@ class Router:
         if self.http_client is not None:
             return self.http_client
         if self._own_client is None:
-            self._own_client = _new_client()
+            client = self._own_client = _new_client()
+            # A Router dropped without close() still releases its connections when it is collected.
+            self._finalizer = weakref.finalize(self, client.close)
         return self._own_client
 
-    def _async_client(self) -> httpx.AsyncClient:
+    async def _async_client(self) -> httpx.AsyncClient:
         if self.async_http_client is not None:
             return self.async_http_client
         loop = asyncio.get_running_loop()
         client = self._own_async.get(loop)
         if client is None:
             client = self._own_async[loop] = _new_client(asynchronous=True)
+            # Closed when the loop shuts down (asyncio.run finalises async generators then), or when
+            # this generator is collected with a Router dropped without aclose(): no socket leaks.
+            closer = _close_with_loop(client)
+            await closer.asend(None)  # started: the loop now tracks it
+            self._closers[loop] = closer
         return client
 
     def close(self) -> None:
@@ -644,12 +655,14 @@ class Router:
         if self._own_client is not None:
             self._own_client.close()
             self._own_client = None
+            self._finalizer.detach()
 
     async def aclose(self) -> None:
         """Close this Router's pools, the async ones included."""
         self.close()
         loop = asyncio.get_running_loop()
         client = self._own_async.pop(loop, None)  # another loop's pool closes with its loop
+        self._closers.pop(loop, None)
         if client is not None:
             await client.aclose()
 
@@ -792,7 +805,7 @@ class Router:
                 if hit is not None:
                     return self._hit(call, cand, hit, reservation)
             sent = call.sending(cand)
-            cand.opts.setdefault("http_client", self._async_client())
+            cand.opts.setdefault("http_client", await self._async_client())
             try:
                 resp: ChatCompletion = await acompletion(cand.upstream, messages, **cand.opts)
             except APIError as err:
@@ -829,6 +842,13 @@ class Router:
 
     def models(self) -> list[str]:
         return sorted(self._groups)
+
+
+async def _close_with_loop(client: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        await client.aclose()
 
 
 def _new_client(*, asynchronous: bool = False) -> Any:
@@ -1028,7 +1048,7 @@ class AsyncRouterStream(_StreamBase, AsyncIterator[ChatCompletionChunk]):
                 continue
             assert cand.opts is not None
             sent = call.sending(cand)
-            cand.opts.setdefault("http_client", r._async_client())
+            cand.opts.setdefault("http_client", await r._async_client())
             try:
                 upstream: AsyncStream = await acompletion(
                     cand.upstream, call.messages, stream=True, **cand.opts

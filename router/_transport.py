@@ -18,6 +18,7 @@ clients mount router/_fake.py's in-process transport on ``fake://``, as any http
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import random
 import threading
@@ -113,6 +114,8 @@ def _client() -> httpx.Client:
                     mounts={"fake://": FakeTransport()},
                 )
                 _sync_client = client
+                # Its keep-alive connections are closed at exit, not left to the garbage collector.
+                atexit.register(client.close)
     return client
 
 

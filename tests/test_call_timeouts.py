@@ -470,13 +470,40 @@ def test_pauses_shorter_than_the_stall_limit_are_fine(mode: str) -> None:
 
 @pytest.fixture
 def small_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_client, "DEFAULT_FIRST_TOKEN_TIMEOUT", 0.3)
-    monkeypatch.setattr(_client, "DEFAULT_STALL_TIMEOUT", 0.3)
+    for name in (
+        "DEFAULT_FIRST_TOKEN_TIMEOUT",
+        "DEFAULT_STALL_TIMEOUT",
+        "PATIENT_FIRST_TOKEN_TIMEOUT",
+        "PATIENT_STALL_TIMEOUT",
+    ):
+        monkeypatch.setattr(_client, name, 0.3)
 
 
 def test_the_stream_defaults_are_below_the_total() -> None:
-    assert _client.DEFAULT_FIRST_TOKEN_TIMEOUT == 60.0
-    assert _client.DEFAULT_STALL_TIMEOUT == 30.0
+    from router._transport import DEFAULT_TOTAL
+
+    assert _client.DEFAULT_FIRST_TOKEN_TIMEOUT == 120.0
+    assert _client.DEFAULT_STALL_TIMEOUT == 60.0
+    assert _client.PATIENT_FIRST_TOKEN_TIMEOUT == _client.PATIENT_STALL_TIMEOUT == 300.0
+    assert max(_client.PATIENT_FIRST_TOKEN_TIMEOUT, _client.PATIENT_STALL_TIMEOUT) < DEFAULT_TOTAL
+
+
+@pytest.mark.parametrize(
+    ("model", "extra", "patient"),
+    [
+        ("openai/gpt-4o", {}, False),  # catalogued, no reasoning
+        ("openai/gpt-4o", {"reasoning_effort": "high"}, True),  # asked to reason
+        ("openai/gpt-5", {}, True),  # a reasoning model: it may stream nothing while it thinks
+        ("ollama/some-local-model", {}, True),  # not in the catalogue: a local server may be loading it
+    ],
+)
+def test_models_that_may_think_or_load_get_the_patient_limits(
+    model: str, extra: dict[str, Any], patient: bool
+) -> None:
+    request, _, limits = _client._request([{"role": "user", "content": "x"}], True, {"api_key": "k", **extra})
+    _, _, _, opts = _client._prepare(model, request, limits)
+    want = (300.0, 300.0) if patient else (120.0, 60.0)
+    assert (opts["first_token"], opts["stall"]) == want
 
 
 @MODES

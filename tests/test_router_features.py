@@ -250,3 +250,15 @@ def test_deployment_file_groups_and_resilience_settings(
     assert r._groups["chat"][0].rpm == 100 and r._groups["chat"][1].context_window_fallbacks == ["big"]
     assert (r.first_token_timeout, r.stall_timeout, r.breaker_threshold, r.breaker_cooldown) == (5, 3, 2, 10)
     assert r.completion("chat", MSGS).router is not None
+
+
+def test_a_router_dropped_without_close_releases_its_pool() -> None:
+    import gc
+
+    r = Router([Deployment("m", "fake/echo")])
+    r.completion("m", MSGS)
+    client = r._own_client
+    assert client is not None and not client.is_closed
+    del r
+    gc.collect()
+    assert client.is_closed

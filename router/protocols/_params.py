@@ -65,6 +65,8 @@ ROUTER_KWARGS = frozenset(
         "strict",
         "max_response_bytes",
         "max_event_bytes",
+        "first_token_timeout",
+        "stall_timeout",
     }
 )
 
