@@ -133,14 +133,21 @@ _LENGTH = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
 
 async def _serve(chunks: int, ready: Any) -> None:
     answers = _answers(chunks)
+    served = 0
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal served
         try:
             while True:  # keep-alive: one request after another on this connection
                 head = await reader.readuntil(b"\r\n\r\n")
                 m = _LENGTH.search(head)
                 body = await reader.readexactly(int(m.group(1))) if m else b""
                 path = head.split(b" ", 2)[1]
+                if path == b"/_stats":  # the upstream's own cost, to tell whether it was the limit
+                    stats = json.dumps({"cpu_s": time.process_time(), "requests": served}).encode()
+                    writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(stats), stats))
+                    continue
+                served += 1
                 p = _protocol(path.split(b"?")[0])
                 if p == "gemini":
                     stream = b"streamGenerateContent" in path
@@ -340,6 +347,7 @@ MEASURES = {  # name -> (what it is, higher is better)
     "async_req_s": (f"async req/s, {IN_FLIGHT} in flight", True),
     "stream_chunks_s": ("sync stream chunks/s", True),
     "cpu_us_req": ("client CPU µs / request (sync)", False),
+    "cpu_us_req_async": ("client CPU µs / request (async)", False),
     "cpu_us_chunk": ("client CPU µs / chunk (stream)", False),
 }
 # which timed run each measure reads, and how
@@ -348,6 +356,7 @@ SOURCE = {
     "async_req_s": ("async", "rate"),
     "stream_chunks_s": ("stream", "rate"),
     "cpu_us_req": ("sync", "cpu_us"),
+    "cpu_us_req_async": ("async", "cpu_us"),
     "cpu_us_chunk": ("stream", "cpu_us"),
 }
 
@@ -493,6 +502,12 @@ def print_table(result: dict[str, Any], settings: dict[str, Any]) -> None:
             if e["disturbed_rounds"]:
                 rounds = ", ".join(str(i + 1) for i in e["disturbed_rounds"])
                 notes.append(f"{p} {label}: round(s) {rounds} dropped from the medians (client CPU/wall off)")
+    up = result.get("upstream")
+    if up and up["requests"]:
+        print(
+            f"upstream process: {up['cpu_s']:.1f} s CPU for {up['requests']} requests"
+            f" ({up['cpu_s'] / up['requests'] * 1e6:.0f} µs each, streams included)"
+        )
     print("ratio > 1: router higher (better for rates, worse for CPU µs). Medians over undisturbed rounds.")
     for n in notes:
         print("* " + n)
@@ -533,6 +548,7 @@ def main(argv: list[str] | None = None) -> int:
         port = recv.recv()
         base = f"http://127.0.0.1:{port}"
         result = bench(protocols, rounds, chunks, requests, n_streams, base)
+        result["upstream"] = httpx.get(f"{base}/_stats").json()
     finally:
         upstream.terminate()
         upstream.join(5)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PROTOCOLS = ("openai", "anthropic", "gemini", "ollama")
-MEASURES = ("sync_req_s", "async_req_s", "stream_chunks_s", "cpu_us_req", "cpu_us_chunk")
+MEASURES = ("sync_req_s", "async_req_s", "stream_chunks_s", "cpu_us_req", "cpu_us_req_async", "cpu_us_chunk")
 
 
 def test_bench_http_quick(tmp_path: Path) -> None:
