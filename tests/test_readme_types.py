@@ -18,6 +18,7 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 # Examples that are checked by mypy but not run here, and why.
 NOT_RUN = {
     "benchmark.py": "it times the hot paths (no test times anything) and reads ../shared, outside the repo",
+    "bench_http.py": "it starts a loopback upstream and times calls; tests/test_bench_smoke.py runs it (--quick)",
 }
 
 _FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
