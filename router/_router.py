@@ -123,6 +123,13 @@ class _Candidate:
     opts: dict[str, Any] | None = None
 
 
+class _Skip:
+    """An attempt passed over (unusable, breaker open, cooling down, rate-limited)."""
+
+
+_SKIPPED = _Skip()
+
+
 class _Health:
     """Per-deployment state shared by every call of one Router (sync and async)."""
 
@@ -237,6 +244,25 @@ class _Call:
         if limiter is None:
             return None
         return limiter.reserve(_estimate_tokens(self.messages, self.kwargs))
+
+    def admit(self, cand: _Candidate, *, again: bool = False) -> Reservation | float | _Skip | None:
+        """May this attempt be sent? A reservation (None without limits): send. A float: wait that
+        long (it fits in the deadline), then ask ``again``. ``_Skip``: passed over (recorded why)."""
+        if not again:
+            if not self.resolve(cand):
+                return _SKIPPED
+            why = self.gate(cand)
+            if why is not None:
+                self.skip(cand, why)
+                return _SKIPPED
+        reservation = self.reserve(cand)
+        if isinstance(reservation, float):
+            if self.may_wait(reservation):
+                return reservation
+            self.retry_in.append(reservation)
+            self.skip(cand, "rate_limited")
+            return _SKIPPED
+        return reservation
 
     def may_wait(self, wait: float) -> bool:
         if not self.router.rate_limit_wait:
@@ -711,22 +737,13 @@ class Router:
         if stream:
             return RouterStream(call)
         for cand in call.candidates():
-            if not call.resolve(cand):
+            step = call.admit(cand)
+            while isinstance(step, float):  # a rate limit to wait for, within the deadline
+                time.sleep(step)
+                step = call.admit(cand, again=True)
+            if isinstance(step, _Skip):
                 continue
-            why = call.gate(cand)
-            if why is not None:
-                call.skip(cand, why)
-                continue
-            reservation = call.reserve(cand)
-            while isinstance(reservation, float):
-                if not call.may_wait(reservation):
-                    break
-                time.sleep(reservation)
-                reservation = call.reserve(cand)
-            if isinstance(reservation, float):
-                call.retry_in.append(reservation)
-                call.skip(cand, "rate_limited")
-                continue
+            reservation = step
             assert cand.opts is not None
             cache_key = self._cache_key(cand, messages)
             if cache_key is not None:
@@ -782,22 +799,13 @@ class Router:
         if stream:
             return AsyncRouterStream(call)
         for cand in call.candidates():
-            if not call.resolve(cand):
+            step = call.admit(cand)
+            while isinstance(step, float):  # a rate limit to wait for, within the deadline
+                await asyncio.sleep(step)
+                step = call.admit(cand, again=True)
+            if isinstance(step, _Skip):
                 continue
-            why = call.gate(cand)
-            if why is not None:
-                call.skip(cand, why)
-                continue
-            reservation = call.reserve(cand)
-            while isinstance(reservation, float):
-                if not call.may_wait(reservation):
-                    break
-                await asyncio.sleep(reservation)
-                reservation = call.reserve(cand)
-            if isinstance(reservation, float):
-                call.retry_in.append(reservation)
-                call.skip(cand, "rate_limited")
-                continue
+            reservation = step
             assert cand.opts is not None
             cache_key = self._cache_key(cand, messages)
             if cache_key is not None:
@@ -924,22 +932,13 @@ class RouterStream(_StreamBase, Iterator[ChatCompletionChunk]):
     def _run(self) -> Generator[ChatCompletionChunk, None, None]:
         call, r = self._call, self._call.router
         for cand in call.candidates():
-            if not call.resolve(cand):
+            step = call.admit(cand)
+            while isinstance(step, float):  # a rate limit to wait for, within the deadline
+                time.sleep(step)
+                step = call.admit(cand, again=True)
+            if isinstance(step, _Skip):
                 continue
-            why = call.gate(cand)
-            if why is not None:
-                call.skip(cand, why)
-                continue
-            reservation = call.reserve(cand)
-            while isinstance(reservation, float):
-                if not call.may_wait(reservation):
-                    break
-                time.sleep(reservation)
-                reservation = call.reserve(cand)
-            if isinstance(reservation, float):
-                call.retry_in.append(reservation)
-                call.skip(cand, "rate_limited")
-                continue
+            reservation = step
             assert cand.opts is not None
             sent = call.sending(cand)
             cand.opts.setdefault("http_client", r._sync_client())
@@ -1030,22 +1029,13 @@ class AsyncRouterStream(_StreamBase, AsyncIterator[ChatCompletionChunk]):
     async def _run(self) -> AsyncGenerator[ChatCompletionChunk, None]:
         call, r = self._call, self._call.router
         for cand in call.candidates():
-            if not call.resolve(cand):
+            step = call.admit(cand)
+            while isinstance(step, float):  # a rate limit to wait for, within the deadline
+                await asyncio.sleep(step)
+                step = call.admit(cand, again=True)
+            if isinstance(step, _Skip):
                 continue
-            why = call.gate(cand)
-            if why is not None:
-                call.skip(cand, why)
-                continue
-            reservation = call.reserve(cand)
-            while isinstance(reservation, float):
-                if not call.may_wait(reservation):
-                    break
-                await asyncio.sleep(reservation)
-                reservation = call.reserve(cand)
-            if isinstance(reservation, float):
-                call.retry_in.append(reservation)
-                call.skip(cand, "rate_limited")
-                continue
+            reservation = step
             assert cand.opts is not None
             sent = call.sending(cand)
             cand.opts.setdefault("http_client", await r._async_client())
