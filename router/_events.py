@@ -59,7 +59,6 @@ class Event:
     finish_reasons: tuple[str, ...] = ()
     attempts: list[Attempt] = field(default_factory=list)
     call_id: int = 0  # the same for every event of one Router call, unique within the process
-    url: str | None = None  # the request's URL without its query (which may carry a key)
 
 
 class Hooks:
