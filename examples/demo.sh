@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tests/venv.sh
-ensure_venv ""
+# The runtime and the cli extra (pip install 'spec-router[cli]'): the demo runs `router build`.
+ensure_venv "[cli]"
 .venv/bin/router build
 .venv/bin/python examples/quickstart.py

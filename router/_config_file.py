@@ -10,6 +10,8 @@ from typing import Any
 
 from router._deployment import Deployment
 from router._exceptions import ConfigError
+from router._extras import COMPILER_MODULES
+from router._extras import needs
 from router._registry import provider_ids
 
 __all__ = ["load_config"]
@@ -17,11 +19,15 @@ __all__ = ["load_config"]
 
 def load_config(path: Path) -> tuple[list[Deployment], dict[str, Any]]:
     """The deployments a file declares and the Router options of its ``defaults``/``providers``."""
-    # The compiler's line-aware YAML loader and schema checks: they import yaml and jsonschema.
-    from router.compiler._diagnostics import Diagnostic
-    from router.compiler._specs import schema_diagnostics
-    from router.compiler._specs import schema_path
-    from router.compiler._yaml import load_yaml
+    try:
+        # The compiler's line-aware YAML loader and schema checks: they import yaml and jsonschema
+        # (the cli extra); without them a MissingDependencyError (a ConfigError) names the install.
+        from router.compiler._diagnostics import Diagnostic
+        from router.compiler._specs import schema_diagnostics
+        from router.compiler._specs import schema_path
+        from router.compiler._yaml import load_yaml
+    except ImportError as err:
+        raise needs("Router.from_config", COMPILER_MODULES, err) from None
 
     shown = path.as_posix()
     try:

@@ -1,7 +1,7 @@
 """Token counts before sending.
 
 ``count_tokens`` is exact for OpenAI models when the optional ``tiktoken`` package is installed and
-its encoding files are available (``pip install 'router[tokenizers]'``); otherwise it returns a
+its encoding files are available (``pip install 'spec-router[tokenizers]'``); otherwise it returns a
 documented approximation: 4 characters a token (rounded up) for every text, tool-call name and
 argument string, plus 3 tokens a message and 3 for the reply's priming, which is how OpenAI's
 chat format frames messages (https://platform.openai.com/docs/guides/text-generation). Images and

@@ -23,8 +23,15 @@ ensure_venv() {
   local hash have=""
   hash=$(cat pyproject.toml hatch_build.py | "$py" -c 'import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')
   [ -f "$stamp" ] && have=$(cat "$stamp")
-  # A [dev] install also satisfies the runtime one (the demo after the tests reinstalls nothing).
-  if [ -x .venv/bin/router ] && { [ "$have" = "$hash $extras" ] || { [ -z "$extras" ] && [ "${have%% *}" = "$hash" ]; }; }; then
+  # A [dev] install also satisfies a [cli] one ([dev] holds [cli]: the demo after the tests reinstalls
+  # nothing), and any install the runtime one.
+  local satisfied=""
+  if [ "${have%% *}" = "$hash" ]; then
+    case "${have#* }|$extras" in
+      "$extras|$extras" | "[dev]|[cli]" | *"|") satisfied=1 ;;
+    esac
+  fi
+  if [ -x .venv/bin/router ] && [ -n "$satisfied" ]; then
     echo "== .venv is up to date (${extras:-runtime} install unchanged)"
     return 0
   fi

@@ -13,11 +13,20 @@ router health [PROVIDER] [--json]                 is it reachable with the key w
 
 Exit codes: 0 ok, 1 a problem found (an invalid spec, stale docs, a failed call), 2 a usage error.
 Any router error is printed as one line (``error: <Class>: message``), never a traceback.
+
+The command needs the ``cli`` extra (click, pyyaml, jsonschema, jinja2): ``pip install 'spec-router[cli]'``.
+Its entry point (``router.__main__.run``) checks for them first and names any missing in one line.
 """
 
 from __future__ import annotations
 
-import click
+from router._extras import CLI_MODULES
+from router._extras import needs
+
+try:  # click comes with the cli extra (pip install 'spec-router[cli]'), as the compiler's tools do
+    import click
+except ImportError as err:
+    raise needs("the router command", CLI_MODULES, err) from None
 
 from router import __version__
 from router.cli._build import build

@@ -1,6 +1,8 @@
 """The build-time half of router: load specs, check them, render adapters, write/check/diff them.
 
-Nothing here is imported by the runtime path (``import router`` or a generated adapter).
+Nothing here is imported by the runtime path (``import router`` or a generated adapter). It needs
+pyyaml, jsonschema and jinja2 (``pip install 'spec-router[cli]'``); without one, importing it raises
+``MissingDependencyError`` (a ConfigError, and an ImportError) naming what is missing and the install.
 
 >>> result = build(Path("specs"), Path("generated"))
 >>> result.diagnostics   # every problem in every spec, or []
@@ -14,6 +16,16 @@ import tempfile
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
+
+from router._extras import COMPILER_MODULES
+from router._extras import needs
+
+try:  # the build tools come with the cli extra: without one, a ConfigError names it and the install
+    import jinja2  # noqa: F401
+    import jsonschema  # noqa: F401
+    import yaml  # noqa: F401
+except ImportError as err:
+    raise needs("router.compiler", COMPILER_MODULES, err) from None
 
 from router.compiler._diagnostics import Diagnostic
 from router.compiler._error_tables import error_table_diagnostics
