@@ -6,9 +6,15 @@ id, validates and builds them into its own folder, checks the build from another
 and calls its provider against a server on 127.0.0.1 and a built-in one (``fake``) in the same
 process. The app also has a ``generated/`` package of its own, which must not shadow anything.
 
-Offline: the wheel is built without build isolation (hatchling comes from .venv), and the fresh venv
-gets the package only from that wheel; its dependencies (httpx, pyyaml, ...) come from .venv's
-site-packages through a .pth line, so nothing is downloaded.
+The app installs ``spec-router[cli]`` (the command and the compiler); a second venv installs the plain
+``spec-router``, where ``import router`` and the adapters work and the ``router`` command names the
+install of the extra in one line.
+
+Offline: the wheel is built without build isolation (hatchling comes from .venv), and each fresh venv
+gets the package only from that wheel; its dependencies come from .venv's site-packages through a .pth
+line, so nothing is downloaded. That line points at a folder holding only the distributions the wheel's
+metadata asks for (its Requires-Dist, with the extra or without, and theirs, resolved in .venv): what
+the wheel forgets to declare is missing there, as it would be on a user's machine.
 """
 
 from __future__ import annotations
@@ -17,14 +23,16 @@ import json
 import os
 import subprocess
 import sys
-import sysconfig
 import textwrap
 import venv
+import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 from loopback import Loopback
 from loopback import Reply
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -81,10 +89,9 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str], ok: bool = True) -> sub
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh venv holding only the wheel built from this checkout; returns its bin folder."""
-    base = tmp_path_factory.mktemp("journey")
-    wheels = base / "wheels"
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel built from this checkout."""
+    wheels = tmp_path_factory.mktemp("wheels")
     build = subprocess.run(
         [
             sys.executable,
@@ -103,7 +110,54 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=300,
     )
     assert build.returncode == 0, build.stderr
-    (wheel,) = wheels.glob("spec_router-*.whl")
+    (built,) = wheels.glob("spec_router-*.whl")
+    return built
+
+
+def _requires(whl: Path) -> list[Requirement]:
+    with zipfile.ZipFile(whl) as z:
+        (name,) = [n for n in z.namelist() if n.endswith(".dist-info/METADATA")]
+        text = z.read(name).decode()
+    return [
+        Requirement(line.split(":", 1)[1].strip())
+        for line in text.splitlines()
+        if line.startswith("Requires-Dist:")
+    ]
+
+
+def _closure(requires: list[Requirement], extras: frozenset[str]) -> set[str]:
+    """The distributions (as installed in .venv) that ``requires`` pulls in with ``extras``, transitively."""
+    seen: set[str] = set()
+    todo = [(r, extras) for r in requires]
+    while todo:
+        req, asked = todo.pop()
+        if req.marker is not None and not any(req.marker.evaluate({"extra": e}) for e in {"", *asked}):
+            continue
+        dist = metadata.distribution(req.name)  # .venv must hold every dependency the wheel declares
+        key = dist.metadata["Name"].lower().replace("_", "-")
+        if key in seen:
+            continue
+        seen.add(key)
+        todo += [(Requirement(r), frozenset(req.extras)) for r in dist.requires or []]
+    return seen
+
+
+def _deps_folder(folder: Path, dists: set[str]) -> Path:
+    """A folder of links to those distributions' top-level files in .venv's site-packages."""
+    folder.mkdir()
+    for name in dists:
+        dist = metadata.distribution(name)
+        tops = {f.parts[0] for f in dist.files or [] if f.parts[0] not in ("..", "__pycache__")}
+        for top in tops:
+            target = Path(str(dist.locate_file(top)))
+            if target.exists() and not (folder / top).exists():
+                (folder / top).symlink_to(target)
+    return folder
+
+
+def _fresh_venv(base: Path, whl: Path, extras: frozenset[str]) -> Path:
+    """A fresh venv holding the wheel (``pip install 'spec_router-….whl[cli]'`` with ``extras``) and, on
+    its path, only the dependencies the wheel declares for them; returns its bin folder."""
     env_dir = base / "venv"
     venv.EnvBuilder(with_pip=False).create(env_dir)
     py = env_dir / "bin" / "python"
@@ -115,8 +169,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
             check=True,
         ).stdout.strip()
     )
-    # The dependencies, offline: .venv's site-packages, after the fresh venv's own (where the wheel goes).
-    (site / "zz_router_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    deps = _deps_folder(base / "deps", _closure(_requires(whl), extras))
+    (site / "zz_router_deps.pth").write_text(f"{deps}\n")
+    target = f"{whl}[{','.join(sorted(extras))}]" if extras else str(whl)
     install = subprocess.run(
         [
             sys.executable,
@@ -128,7 +183,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--no-deps",
             "--no-index",
             "-q",
-            str(wheel),
+            target,
         ],
         capture_output=True,
         text=True,
@@ -136,6 +191,64 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert install.returncode == 0, install.stderr
     return env_dir / "bin"
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``pip install 'spec-router[cli]'`` from the wheel, in a fresh venv; returns its bin folder."""
+    return _fresh_venv(tmp_path_factory.mktemp("journey"), wheel, frozenset({"cli"}))
+
+
+@pytest.fixture(scope="module")
+def installed_runtime(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``pip install spec-router`` (no extra) from the wheel, in a fresh venv; returns its bin folder."""
+    return _fresh_venv(tmp_path_factory.mktemp("runtime"), wheel, frozenset())
+
+
+def test_the_wheel_declares_the_build_tools_as_the_cli_extra(wheel: Path) -> None:
+    tools = {"click", "jinja2", "jsonschema", "pyyaml"}
+    runtime = {
+        r.name.lower() for r in _requires(wheel) if r.marker is None or r.marker.evaluate({"extra": ""})
+    }
+    cli = {
+        r.name.lower()
+        for r in _requires(wheel)
+        if r.marker is not None and r.marker.evaluate({"extra": "cli"})
+    }
+    assert not tools & runtime, runtime
+    assert tools <= cli, cli
+
+
+def test_a_plain_install_runs_the_library_and_names_the_extra(
+    installed_runtime: Path, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ROUTER_", "OPENAI_"))}
+    py = str(installed_runtime / "python")
+    script = textwrap.dedent(
+        """
+        import importlib.util, sys
+        import router, router.generated.openai, router.generated.anthropic
+        print(router.completion(model="fake/echo", messages=[{"role": "user", "content": "hi"}]).choices[0].message.content)
+        print(router.__file__.startswith(sys.prefix))
+        print(sorted(m for m in ("click", "jinja2", "jsonschema", "yaml") if importlib.util.find_spec(m)))
+        try:
+            router.Router.from_config("router.yaml")
+        except router.ConfigError as err:
+            print(err)
+        """
+    )
+    out = _run([py, "-c", script], tmp_path, env)
+    hint = "pip install 'spec-router[cli]'"
+    assert out.stdout.splitlines() == [
+        "hi",
+        "True",
+        "[]",  # the build tools are not there: the closure of the runtime's Requires-Dist holds none
+        f"Router.from_config needs jinja2, jsonschema, pyyaml: {hint}",
+    ], out.stderr
+    for cmd in ([str(installed_runtime / "router"), "--version"], [py, "-m", "router", "build"]):
+        bad = _run(cmd, tmp_path, env, ok=False)
+        assert (bad.returncode, bad.stdout) == (1, ""), bad.stderr
+        assert bad.stderr == f"error: the router command needs click, jinja2, jsonschema, pyyaml: {hint}\n"
 
 
 def test_the_wheel_holds_specs_schemas_and_adapters_inside_router(installed: Path) -> None:
