@@ -17,7 +17,7 @@ MYPY = ROOT / ".venv" / "bin" / "mypy"
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 # Examples that are checked by mypy but not run here, and why.
 NOT_RUN = {
-    "benchmark.py": "it times the hot paths (no test times anything) and reads ../shared, outside the repo",
+    "bench_static.py": "it times the hot paths, builds the wheel and installs it; tests/test_bench_static.py runs it (--quick)",
     "bench_http.py": "it starts a loopback upstream and times calls; tests/test_bench_smoke.py runs it (--quick)",
 }
 
