@@ -716,12 +716,12 @@ def footprint(quick: bool, index: bool) -> dict[str, Any]:
             what = f"{wheel}[{BUILD_EXTRA}]" if in_extra else str(wheel)
             try:
                 r = _pip("install", "-q", "--only-binary", ":all:", "--timeout", "10", "--retries", "1",
-                         "--target", str(target), what, timeout=PIP_TIMEOUT)  # fmt: skip
+                         "--target", str(target), what, "httpx", "httpx2", timeout=PIP_TIMEOUT)  # fmt: skip
             except subprocess.TimeoutExpired:
                 note = f"pip install from the index took over {PIP_TIMEOUT} s: read from this venv instead"
             else:
                 if r.returncode == 0:
-                    source = f"the package index: pip install --target {Path(what).name}"
+                    source = f"the package index: pip install --target {Path(what).name} httpx httpx2"
                     took = f"installed in {time.perf_counter() - t:.1f} s"
                     deps = _dependency_sets(target, direct, build, source, took)
                 else:
