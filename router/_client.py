@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # httpx and the adapter machinery load on the first call, not
 
     from router import _transport
     from router._adapter import Adapter
-    from router._httpx import httpx
+    from router._httpx import Response
     from router._params_types import AsyncCompletionParams
     from router._params_types import CompletionParams
     from router._params_types import Messages
@@ -192,9 +192,7 @@ def _max_event(request: dict[str, Any]) -> int:
     return MAX_EVENT if cap is None else int(cap)
 
 
-def _finish(
-    adapter: Adapter, response: httpx.Response, body: bytes | None, receipt: Receipt
-) -> ChatCompletion:
+def _finish(adapter: Adapter, response: Response, body: bytes | None, receipt: Receipt) -> ChatCompletion:
     result = adapter.parse_response(response.status_code, response.headers, body or b"", receipt=receipt)
     if result.cost is None and result.usage is not None:
         found = adapter.model(receipt.model, result.model)
@@ -334,7 +332,7 @@ class _Current:
 
     __slots__ = ("response",)
 
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: Response) -> None:
         self.response = response
 
 
@@ -357,7 +355,7 @@ class _Clock:
         self.first_watch: Any = None
         self.watches: list[Any] = []
 
-    def _start(self, response: httpx.Response, now: float) -> float | None:
+    def _start(self, response: Response, now: float) -> float | None:
         """Set the body's read limit; the first-token deadline to watch, if any."""
         from router import _transport  # already loaded by the call that opened the stream
 
@@ -370,7 +368,7 @@ class _Clock:
             self.due = now + left
         return self.due
 
-    def start(self, response: httpx.Response, now: float) -> None:
+    def start(self, response: Response, now: float) -> None:
         from router import _transport  # already loaded by the call that opened the stream
 
         due = self._start(response, now)
@@ -379,7 +377,7 @@ class _Clock:
         if due is not None:
             self.first_watch = _transport.watch(due, response)
 
-    def astart(self, response: httpx.Response, now: float) -> None:
+    def astart(self, response: Response, now: float) -> None:
         from router import _transport  # already loaded by the call that opened the stream
 
         due = self._start(response, now)
@@ -428,6 +426,7 @@ class _Clock:
         at the deadline or at the first-token limit, a read that waited the stall limit), else the
         connection's own failure: a reset is never called a timeout, nor the other way round."""
         from router import _transport  # already loaded by the call that opened the stream
+        from router._httpx import family  # already loaded by the call that opened the stream
 
         late = self.late(time.monotonic())
         if late is not None:
@@ -435,15 +434,15 @@ class _Clock:
         call = self.call
         if call is not None and call.stall is not None and _transport._stalled(exc, call.stall, last):
             return _transport.stall_error(call.stall, True, self.adapter.id, self.receipt.model)
-        if isinstance(exc, _transport.HTTPError):
+        if not isinstance(exc, family(exc).StreamError):  # a failure to connect, send or read
             return _transport.connection_error(exc, (), self.adapter.id, self.receipt.model)
         return _consumed(self.adapter, self.receipt)  # httpx.StreamError: the body was read or closed
 
 
-def _timed(response: httpx.Response, clock: _Clock) -> Generator[bytes, None, None]:
+def _timed(response: Response, clock: _Clock) -> Generator[bytes, None, None]:
     """The body's chunks, until the call's deadline: a trickle, endless keep-alives or a stalled read
     (cut by the watchdog, or by the stall limit) end with the APITimeoutError of the limit passed."""
-    from router import _transport  # already loaded by the call that opened the stream
+    from router._httpx import family  # already loaded by the call that opened the stream
 
     last = time.monotonic()
     clock.start(response, last)
@@ -457,7 +456,7 @@ def _timed(response: httpx.Response, clock: _Clock) -> Generator[bytes, None, No
         late = clock.late(time.monotonic())  # a stream ended by a watchdog's cut is not an answer
         if late is not None:
             raise late
-    except _transport.HTTPError as exc:
+    except family(response).HTTPError as exc:
         failure = clock.read_error(exc, last)
     else:
         return
@@ -466,8 +465,8 @@ def _timed(response: httpx.Response, clock: _Clock) -> Generator[bytes, None, No
     raise failure  # outside the except: no chained httpx error holding the request
 
 
-async def _atimed(response: httpx.Response, clock: _Clock) -> AsyncGenerator[bytes, None]:
-    from router import _transport  # already loaded by the call that opened the stream
+async def _atimed(response: Response, clock: _Clock) -> AsyncGenerator[bytes, None]:
+    from router._httpx import family  # already loaded by the call that opened the stream
 
     last = time.monotonic()
     clock.astart(response, last)
@@ -481,7 +480,7 @@ async def _atimed(response: httpx.Response, clock: _Clock) -> AsyncGenerator[byt
         late = clock.late(time.monotonic())
         if late is not None:
             raise late
-    except _transport.HTTPError as exc:
+    except family(response).HTTPError as exc:
         failure = clock.read_error(exc, last)
     else:
         return
@@ -536,7 +535,7 @@ def _again(
     current: _Current,
     receipt: Receipt,
     secrets: tuple[str, ...],
-    answer: tuple[httpx.Response, bytes | None] | None,
+    answer: tuple[Response, bytes | None] | None,
     failure: APIError,
 ) -> APIError | None:
     """After a retry's send: None when a new stream is open (now ``current``), else the error."""
@@ -564,7 +563,7 @@ def _read_stream(
     Until the first content chunk, the chunks before it (a role, the stream's lifecycle) are held
     back; a first-token or stall timeout there, with nothing given, is retried within the call's
     budget. After that, chunks pass straight through."""
-    from router._httpx import httpx  # already loaded by the call that opened the stream
+    from router._httpx import family  # already loaded by the call that opened the stream
 
     framing = adapter.config.stream.framing
     while True:
@@ -585,7 +584,7 @@ def _read_stream(
             given = True
             yield from held
             yield from events
-        except (httpx.HTTPError, httpx.StreamError) as exc:
+        except (family(response).HTTPError, family(response).StreamError) as exc:
             failure = clock.read_error(exc, time.monotonic())
         except APIError as err:
             failure = err
@@ -610,7 +609,7 @@ async def _aread_stream(
     call: _transport.AsyncCall | None,
     max_event: int,
 ) -> AsyncGenerator[ChatCompletionChunk, None]:
-    from router._httpx import httpx  # already loaded by the call that opened the stream
+    from router._httpx import family  # already loaded by the call that opened the stream
 
     framing = adapter.config.stream.framing
     while True:
@@ -645,7 +644,7 @@ async def _aread_stream(
                 tail = held + tail
             for chunk in tail:
                 yield chunk
-        except (httpx.HTTPError, httpx.StreamError) as exc:
+        except (family(response).HTTPError, family(response).StreamError) as exc:
             failure = clock.read_error(exc, time.monotonic())
         except APIError as err:
             failure = err
@@ -676,7 +675,7 @@ class _Reader:
     def __init__(
         self,
         adapter: Adapter,
-        response: httpx.Response,
+        response: Response,
         receipt: Receipt,
         secrets: tuple[str, ...] = (),
         call: Any = None,
@@ -699,7 +698,7 @@ class _Reader:
         self.receipt = receipt
 
     @property
-    def response(self) -> httpx.Response:
+    def response(self) -> Response:
         """The HTTP response being read (a new one after a retry of a stream that had given nothing)."""
         return self._current.response
 

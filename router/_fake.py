@@ -19,7 +19,12 @@ from collections.abc import AsyncIterator
 from collections.abc import Iterator
 from typing import Any
 
+from router._httpx import family
 from router._httpx import httpx
+
+# What the far end answers: status, headers, and a body or the frames of a stream. The transport
+# makes it a Response of the asking client's library (httpx2, or a caller's httpx 0.28).
+_Answer = tuple[int, dict[str, str], "bytes | list[bytes]"]
 
 __all__ = ["FakeTransport", "reset", "script"]
 
@@ -71,7 +76,7 @@ def _tokens(text: str) -> int:
     return max(1, len(text.split())) if text else 0
 
 
-def _error(status: int, message: str, code: str | None = None) -> httpx.Response:
+def _error(status: int, message: str, code: str | None = None) -> _Answer:
     kinds = {
         400: "invalid_request_error",
         401: "authentication_error",
@@ -84,17 +89,15 @@ def _error(status: int, message: str, code: str | None = None) -> httpx.Response
     headers = {"content-type": "application/json", "x-request-id": "req_fake"}
     if status == 429:
         headers["retry-after"] = "0"
-    return httpx.Response(status, headers=headers, content=json.dumps(body).encode())
+    return status, headers, json.dumps(body).encode()
 
 
-def _respond(request: httpx.Request) -> httpx.Response:
+def _respond(request: Any) -> _Answer:
     if request.method == "GET" and request.url.path.endswith("/models"):
         with _lock:
             ids = ["echo", "lorem", *sorted(_scripts)]
         listing = {"object": "list", "data": [{"id": i, "object": "model", "owned_by": "fake"} for i in ids]}
-        return httpx.Response(
-            200, headers={"content-type": "application/json"}, content=json.dumps(listing).encode()
-        )
+        return 200, {"content-type": "application/json"}, json.dumps(listing).encode()
     if not request.url.path.endswith("/chat/completions"):
         return _error(404, f"no route for {request.method} {request.url.path}")
     try:
@@ -122,12 +125,10 @@ def _respond(request: httpx.Request) -> httpx.Response:
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
             "usage": usage,
         }  # fmt: skip
-        return httpx.Response(
-            200, headers={"content-type": "application/json"}, content=json.dumps(payload).encode()
-        )
+        return 200, {"content-type": "application/json"}, json.dumps(payload).encode()
     want_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     frames = _stream_frames(rid, created, model, text, finish, usage if want_usage else None)
-    return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=_Frames(frames))
+    return 200, {"content-type": "text/event-stream"}, frames
 
 
 def _stream_frames(
@@ -156,25 +157,46 @@ def _stream_frames(
     return frames
 
 
-class _Frames(httpx.SyncByteStream, httpx.AsyncByteStream):
-    def __init__(self, frames: list[bytes]) -> None:
-        self._frames = frames
+def _frames_class(mod: Any) -> Any:
+    """The byte-stream class of a stream's frames for the client library ``mod``."""
+    cls = _frame_classes.get(mod.__name__)
+    if cls is None:
 
-    def __iter__(self) -> Iterator[bytes]:
-        yield from self._frames
+        class _Frames(mod.SyncByteStream, mod.AsyncByteStream):  # type: ignore[misc]
+            def __init__(self, frames: list[bytes]) -> None:
+                self._frames = frames
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for f in self._frames:
-            yield f
+            def __iter__(self) -> Iterator[bytes]:
+                yield from self._frames
+
+            async def __aiter__(self) -> AsyncIterator[bytes]:
+                for f in self._frames:
+                    yield f
+
+        cls = _frame_classes[mod.__name__] = _Frames
+    return cls
+
+
+_frame_classes: dict[str, Any] = {}
+
+
+def _response(request: Any) -> Any:
+    mod = family(request)
+    status, headers, body = _respond(request)
+    if isinstance(body, list):
+        return mod.Response(status, headers=headers, stream=_frames_class(mod)(body))
+    return mod.Response(status, headers=headers, content=body)
 
 
 class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
-    """Answers ``fake://`` requests in-process, like ``httpx.MockTransport`` with a built-in handler."""
+    """Answers ``fake://`` requests in-process, like ``httpx.MockTransport`` with a built-in handler.
+    It can be mounted in an httpx2 client or in an httpx 0.28 one (it answers in the asking client's
+    library)."""
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: Any) -> Any:
         request.read()
-        return _respond(request)
+        return _response(request)
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: Any) -> Any:
         await request.aread()
-        return _respond(request)
+        return _response(request)

@@ -1,39 +1,70 @@
-"""httpx, imported without its command-line module.
+"""The HTTP client library: httpx2 for the pooled clients, and a caller's own httpx 0.28 client too.
 
-``httpx/__init__.py`` tries ``from ._main import main`` (its CLI), which imports click whenever click
-is installed -- and it is, for our own CLI -- then fails on pygments/rich and leaves click loaded:
-~13 ms and a build-time tool on the runtime import path. The runtime never needs httpx's CLI, so
-while httpx is first imported a finder refuses ``httpx._main``; httpx falls back to its stub
-``main`` exactly as when its CLI extras are missing. The finder is removed right after, so an
-explicit ``import httpx._main`` later still works.
+The pooled clients are httpx2's (pydantic's maintained httpx fork, the client the 2026 official SDKs
+use): the same API as httpx 0.28, with an async connection pool that takes less than half the CPU
+per request of httpcore 1.0's (examples/bench_http.py measures both side by side). The rest of the
+code imports it under the name ``httpx``.
+
+A caller may still pass an ``httpx.Client`` / ``httpx.AsyncClient`` of httpx 0.28 as
+``http_client=`` (an ``httpx.MockTransport`` in tests, or an app's configured client): its classes
+are a separate family (``httpx.HTTPError`` is not ``httpx2.HTTPError``), so the code that catches
+or builds client objects asks :func:`family` for the module a client, response or exception came
+from. httpx 0.28 is never imported here: a client of it exists only if the caller imported it.
+
+``timeout=`` takes a number or either library's ``Timeout``; :func:`timeout_of` rebuilds one for the
+client it is sent with.
 """
 
 from __future__ import annotations
 
-import importlib.abc
 import sys
-from collections.abc import Sequence
-from importlib.machinery import ModuleSpec
 from types import ModuleType
+from typing import TYPE_CHECKING
+from typing import Any
 
-__all__ = ["httpx"]
+import httpx2 as httpx
+
+if TYPE_CHECKING:
+    import httpx as httpx1
+
+    Client = httpx.Client | httpx1.Client
+    AsyncClient = httpx.AsyncClient | httpx1.AsyncClient
+    Response = httpx.Response | httpx1.Response
+    Timeout = httpx.Timeout | httpx1.Timeout
+
+__all__ = ["family", "httpx", "is_timeout", "timeout_of"]
+
+_FAMILY_NAMES = ("httpx2", "httpx")
+_families: dict[type, ModuleType] = {}
 
 
-class _SkipHttpxCLI(importlib.abc.MetaPathFinder):
-    def find_spec(
-        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
-    ) -> ModuleSpec | None:
-        if fullname == "httpx._main":
-            raise ImportError("httpx's CLI is not needed by router")
-        return None
+def family(obj: object) -> ModuleType:
+    """The module (httpx2, or httpx 0.28) whose classes ``obj`` -- a client, request, response,
+    exception or timeout, or a subclass of one -- belongs to; httpx2 for anything else."""
+    cls = type(obj)
+    found = _families.get(cls)
+    if found is None:
+        found = httpx
+        for klass in cls.__mro__:
+            name = klass.__module__.partition(".")[0]
+            if name in _FAMILY_NAMES:
+                mod = sys.modules.get(name)
+                if mod is not None:
+                    found = mod
+                break
+        _families[cls] = found
+    return found
 
 
-if "httpx" not in sys.modules:
-    _finder = _SkipHttpxCLI()
-    sys.meta_path.insert(0, _finder)
-    try:
-        import httpx
-    finally:
-        sys.meta_path.remove(_finder)
-else:
-    import httpx
+def is_timeout(value: object) -> bool:
+    """Whether ``value`` is a ``Timeout`` of httpx2 or httpx (per-operation limits)."""
+    return isinstance(value, httpx.Timeout) or (
+        family(value) is not httpx and type(value).__name__ == "Timeout"
+    )
+
+
+def timeout_of(value: Any, mod: ModuleType) -> Any:
+    """``value`` (a ``Timeout`` of either library) as ``mod``'s ``Timeout``."""
+    if isinstance(value, mod.Timeout):
+        return value
+    return mod.Timeout(connect=value.connect, read=value.read, write=value.write, pool=value.pool)

@@ -55,7 +55,7 @@ from router._types import _Shape
 if TYPE_CHECKING:
     from typing import Unpack
 
-    from router._httpx import httpx
+    from router import _httpx as _h
     from router._params_types import AsyncCompletionParams
     from router._params_types import CompletionParams
     from router._params_types import Messages
@@ -130,7 +130,7 @@ class _Base:
         organization: str | None,
         project: str | None,
         base_url: str | None,
-        timeout: float | httpx.Timeout | None,
+        timeout: float | _h.Timeout | None,
         max_retries: int,
         default_headers: Mapping[str, str] | None,
         default_query: Mapping[str, str] | None,
@@ -304,23 +304,23 @@ class OpenAI(_Base):
         organization: str | None = None,
         project: str | None = None,
         base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: float | _h.Timeout | None = None,
         max_retries: int = 2,
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, str] | None = None,
-        http_client: httpx.Client | None = None,
+        http_client: _h.Client | None = None,
     ) -> None:
         super().__init__(
             api_key, organization, project, base_url, timeout, max_retries, default_headers, default_query
         )
         self._given = http_client  # the caller's: used as it is, never closed here
-        self._own: httpx.Client | None = None
+        self._own: _h.Client | None = None
         self._lock = threading.Lock()
         self.chat = Chat(self)
         self.beta = _Beta(self.chat)
         self.models = Models(self)
 
-    def _http(self) -> httpx.Client:
+    def _http(self) -> _h.Client:
         if self._given is not None:
             return self._given
         own = self._own
@@ -458,22 +458,22 @@ class AsyncOpenAI(_Base):
         organization: str | None = None,
         project: str | None = None,
         base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: float | _h.Timeout | None = None,
         max_retries: int = 2,
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, str] | None = None,
-        http_client: httpx.AsyncClient | None = None,
+        http_client: _h.AsyncClient | None = None,
     ) -> None:
         super().__init__(
             api_key, organization, project, base_url, timeout, max_retries, default_headers, default_query
         )
         self._given = http_client
-        self._own: httpx.AsyncClient | None = None
+        self._own: _h.AsyncClient | None = None
         self.chat = AsyncChat(self)
         self.beta = _Beta(self.chat)
         self.models = AsyncModels(self)
 
-    def _http(self) -> httpx.AsyncClient:
+    def _http(self) -> _h.AsyncClient:
         if self._given is not None:
             return self._given
         if self._own is None:  # one event loop's: no other thread creates it meanwhile

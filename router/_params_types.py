@@ -24,7 +24,7 @@ from typing import TypedDict
 from router._types import Message
 
 if TYPE_CHECKING:
-    from router._httpx import httpx
+    from router import _httpx as _h
 
 __all__ = [
     "AsyncCompletionParams",
@@ -101,7 +101,7 @@ class _Params(TypedDict, total=False):
     # ------------------------------------------------ the router's per-call options (never sent)
     api_key: str | None
     base_url: str | None
-    timeout: float | httpx.Timeout | None  # seconds: the call's total deadline (default 600)
+    timeout: float | _h.Timeout | None  # seconds: the call's total deadline (default 600)
     # seconds from sending to a stream's first content chunk (default 60), or to a plain answer's
     # headers (default: none, only timeout=); within timeout= either way, and retried like a timeout
     first_token_timeout: float | None
@@ -124,11 +124,11 @@ class CompletionParams(_Params, total=False):
     """The keyword arguments of ``router.completion`` (and ``Router.completion``,
     ``OpenAI().chat.completions.create``)."""
 
-    http_client: httpx.Client | None  # your own client: used as it is, never closed
+    http_client: _h.Client | None  # your own client: used as it is, never closed
 
 
 class AsyncCompletionParams(_Params, total=False):
     """The keyword arguments of ``router.acompletion`` (and ``Router.acompletion``,
     ``AsyncOpenAI().chat.completions.create``)."""
 
-    http_client: httpx.AsyncClient | None
+    http_client: _h.AsyncClient | None

@@ -28,7 +28,7 @@ from router.protocols._http import build_http
 from router.protocols._normalise import get_path
 
 if TYPE_CHECKING:  # httpx loads with the first probe, not on `import router`
-    from router._httpx import httpx
+    from router import _httpx as _h
 
 __all__ = ["Health", "alist_models", "health", "list_models"]
 
@@ -64,7 +64,6 @@ def _failure(exc: Exception, mod: Adapter, req: HttpRequest, deadline: float | N
         return exc
     if _transport.past(deadline):
         return APITimeoutError("the models endpoint did not answer in time", provider=mod.id)
-    assert isinstance(exc, _transport.HTTPError)
     return _transport.connection_error(exc, req.secrets, mod.id, "")
 
 
@@ -79,41 +78,45 @@ def _answer(mod: Adapter, req: HttpRequest, status: int, headers: Any, body: byt
         ) from None
 
 
-def _get(mod: Adapter, req: HttpRequest, timeout: float, client: httpx.Client | None) -> Any:
+def _get(mod: Adapter, req: HttpRequest, timeout: float, client: _h.Client | None) -> Any:
     """One GET, with no body (no JSON, no content-type, no content-length), no retries, the body
     capped and read inside ``timeout``; its JSON answer."""
-    from router import _transport  # imports httpx: kept off `import router`
+    from router import _transport  # imports httpx2: kept off `import router`
+    from router._httpx import family  # (likewise)
 
-    http = _transport._client() if client is None else client
+    http: Any = _transport._client() if client is None else client
+    h = family(http)
     deadline = _transport.deadline_for(timeout)
     request = http.build_request(
-        req.method, req.url, headers=req.headers, timeout=_transport._timeout(timeout, deadline)
+        req.method, req.url, headers=req.headers, timeout=_transport._timeout(timeout, deadline, None, h)
     )
     failure: APIError | None = None
     try:
         response = http.send(request, stream=True)
         body = _transport._read(response, deadline, _transport.MAX_BODY, mod.id, "")
-    except (_transport.HTTPError, APIError) as exc:
+    except (h.HTTPError, APIError) as exc:
         failure = _failure(exc, mod, req, deadline)
     if failure is not None:
         raise failure.scrub(req.secrets)  # outside the except: no chained httpx error
     return _answer(mod, req, response.status_code, response.headers, body)
 
 
-async def _aget(mod: Adapter, req: HttpRequest, timeout: float, client: httpx.AsyncClient | None) -> Any:
+async def _aget(mod: Adapter, req: HttpRequest, timeout: float, client: _h.AsyncClient | None) -> Any:
     """The async twin of :func:`_get`."""
-    from router import _transport  # imports httpx: kept off `import router`
+    from router import _transport  # imports httpx2: kept off `import router`
+    from router._httpx import family  # (likewise)
 
-    http = await _transport._aclient() if client is None else client
+    http: Any = await _transport._aclient() if client is None else client
+    h = family(http)
     deadline = _transport.deadline_for(timeout)
     request = http.build_request(
-        req.method, req.url, headers=req.headers, timeout=_transport._timeout(timeout, deadline)
+        req.method, req.url, headers=req.headers, timeout=_transport._timeout(timeout, deadline, None, h)
     )
     failure: APIError | None = None
     try:
         response = await http.send(request, stream=True)
         body = await _transport._aread(response, deadline, _transport.MAX_BODY, mod.id, "")
-    except (_transport.HTTPError, APIError) as exc:
+    except (h.HTTPError, APIError) as exc:
         failure = _failure(exc, mod, req, deadline)
     if failure is not None:
         raise failure.scrub(req.secrets)
@@ -144,10 +147,10 @@ def list_models(
     api_key: str | None = None,
     base_url: str | None = None,
     timeout: float = 10.0,
-    http_client: httpx.Client | None = None,
+    http_client: _h.Client | None = None,
 ) -> list[str]:
     """The model ids the provider's models endpoint lists, as the spec says to read them (a GET with
-    no body; ``http_client``: your own ``httpx.Client``, used as it is and left open)."""
+    no body; ``http_client``: your own ``httpx2.Client`` (or httpx's), used as it is and left open)."""
     mod, req = _models_request(provider, api_key, base_url)
     return _ids(mod, _get(mod, req, timeout, http_client))
 
@@ -158,9 +161,9 @@ async def alist_models(
     api_key: str | None = None,
     base_url: str | None = None,
     timeout: float = 10.0,
-    http_client: httpx.AsyncClient | None = None,
+    http_client: _h.AsyncClient | None = None,
 ) -> list[str]:
-    """The async twin of :func:`list_models` (``http_client``: an ``httpx.AsyncClient``)."""
+    """The async twin of :func:`list_models` (``http_client``: an ``httpx2.AsyncClient`` (or httpx's))."""
     mod, req = _models_request(provider, api_key, base_url)
     return _ids(mod, await _aget(mod, req, timeout, http_client))
 
@@ -171,7 +174,7 @@ def health(
     api_key: str | None = None,
     base_url: str | None = None,
     timeout: float = 5.0,
-    http_client: httpx.Client | None = None,
+    http_client: _h.Client | None = None,
 ) -> Health:
     """Reachable with our key (ok), reachable but the key is refused (auth_failed), or down."""
     start = time.perf_counter()

@@ -88,7 +88,7 @@ from router._types import Receipt
 if TYPE_CHECKING:  # httpx loads on the first call, not on `import router`
     from typing import Unpack
 
-    from router._httpx import httpx
+    from router import _httpx as _h
     from router._params_types import AsyncCompletionParams
     from router._params_types import CompletionParams
     from router._params_types import Messages
@@ -448,8 +448,8 @@ class Router:
         fallback_on: Sequence[str] = DEFAULT_FALLBACK_ON,
         provider: str | None = None,
         model_mapping: Mapping[str, str] | None = None,
-        http_client: httpx.Client | None = None,
-        async_http_client: httpx.AsyncClient | None = None,
+        http_client: _h.Client | None = None,
+        async_http_client: _h.AsyncClient | None = None,
         first_token_timeout: float | None = None,
         stall_timeout: float | None = None,
         breaker_threshold: int = 5,
@@ -498,8 +498,8 @@ class Router:
         self._rng = random.Random(seed)
         self._state: dict[str, _Health] = {}
         self._state_lock = threading.Lock()
-        self._own_client: httpx.Client | None = None
-        self._own_async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+        self._own_client: _h.Client | None = None
+        self._own_async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _h.AsyncClient] = (
             weakref.WeakKeyDictionary()
         )
         self._closers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = (
@@ -652,7 +652,7 @@ class Router:
 
     # ----------------------------------------------------------------- clients
 
-    def _sync_client(self) -> httpx.Client:
+    def _sync_client(self) -> _h.Client:
         if self.http_client is not None:
             return self.http_client
         if self._own_client is None:
@@ -661,7 +661,7 @@ class Router:
             self._finalizer = weakref.finalize(self, client.close)
         return self._own_client
 
-    async def _async_client(self) -> httpx.AsyncClient:
+    async def _async_client(self) -> _h.AsyncClient:
         if self.async_http_client is not None:
             return self.async_http_client
         loop = asyncio.get_running_loop()
@@ -852,7 +852,7 @@ class Router:
         return sorted(self._groups)
 
 
-async def _close_with_loop(client: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+async def _close_with_loop(client: _h.AsyncClient) -> AsyncGenerator[None, None]:
     try:
         yield
     finally:

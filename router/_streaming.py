@@ -20,8 +20,8 @@ from collections.abc import AsyncIterable
 from collections.abc import AsyncIterator
 from collections.abc import Iterable
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
+from typing import NamedTuple
 from typing import Protocol
 
 from router._exceptions import InvalidResponseError
@@ -36,6 +36,7 @@ __all__ = [
     "SSEParser",
     "aiter_events",
     "iter_events",
+    "loads_frame",
     "make_parser",
 ]
 
@@ -43,6 +44,23 @@ __all__ = [
 # One event's size cap (characters of data, or of one line): a provider's single frame is kilobytes;
 # a bigger one is a broken or hostile stream, refused before it exhausts memory.
 MAX_EVENT = 8 * 1024 * 1024
+
+
+# json.loads' own C scanner, called straight: json.loads adds two regex matches and a Python frame
+# around it (0.6 µs of a 1.6 µs stream chunk). Same objects, same errors.
+_scan = json.JSONDecoder().scan_once
+
+
+def loads_frame(text: str) -> Any:
+    """``json.loads(text)`` for one stream frame's data, faster in the usual case (no whitespace
+    around the value); anything else is left to ``json.loads`` itself, so every error is its own."""
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:  # whitespace before the value, or no JSON value at all
+        return json.loads(text)
+    if end != len(text):  # whitespace or anything else after it
+        return json.loads(text)
+    return value
 
 
 class EventTooLarge(InvalidResponseError):
@@ -53,9 +71,9 @@ def _too_large(cap: int) -> EventTooLarge:
     return EventTooLarge(f"a stream event is larger than {cap:,} characters, the cap (max_event_bytes=)")
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One framed message. For NDJSON and JSON arrays ``event`` is "message" and ``data`` the JSON text."""
+class Event(NamedTuple):
+    """One framed message. For NDJSON and JSON arrays ``event`` is "message" and ``data`` the JSON text.
+    (A named tuple: one is made per stream chunk, and a tuple is the cheapest immutable object.)"""
 
     data: str
     event: str = "message"
@@ -119,6 +137,8 @@ class SSEParser:
         out: list[Event] = []
         if not text:
             return out
+        if "\r" not in text and self._bom_checked and not self._skip_lf and not self._parts and "\n" in text:
+            return self._lf_lines(text, out)
         if "\n" not in text and "\r" not in text and self._bom_checked and not self._skip_lf:
             self._parts.append(text)  # the middle of a long line: no copy of what came before
             self._size += len(text)
@@ -158,6 +178,33 @@ class SSEParser:
         self._pending = buf[start:]
         if self._size + len(self._pending) > self._cap:
             raise _too_large(self._cap)
+        return out
+
+    def _lf_lines(self, text: str, out: list[Event]) -> list[Event]:
+        """The common case, lines ended by LF only (no CR anywhere, no line in pieces): one split,
+        and ``data:`` lines and blank ones handled inline; the others go to :meth:`_line`."""
+        pending = self._pending
+        lines = (pending + text if pending else text).split("\n")
+        self._pending = pending = lines.pop()
+        data = self._data
+        cap = self._cap
+        for line in lines:
+            if not line:
+                if data or self._id is not None or self._event:
+                    self._dispatch(out)
+                    data = self._data
+                else:
+                    self._size = 0
+            elif line.startswith("data: "):
+                data.append(line[6:])
+                self._size += len(line) - 6
+                if self._size > cap:
+                    raise _too_large(cap)
+            else:
+                self._line(line, out)
+                data = self._data
+        if self._size + len(pending) > cap:
+            raise _too_large(cap)
         return out
 
     def _line(self, line: str, out: list[Event]) -> None:

@@ -38,7 +38,10 @@ from router._exceptions import FirstTokenTimeoutError
 from router._exceptions import InvalidResponseError
 from router._exceptions import StallTimeoutError
 from router._fake import FakeTransport
+from router._httpx import family
 from router._httpx import httpx
+from router._httpx import is_timeout
+from router._httpx import timeout_of
 from router._types import HttpRequest
 from router._watchdog import awatch
 from router._watchdog import unwatch
@@ -47,6 +50,11 @@ from router._watchdog import watch
 if TYPE_CHECKING:
     import ssl
 
+    from router._httpx import AsyncClient
+    from router._httpx import Client
+    from router._httpx import Response
+    from router._httpx import Timeout
+
 __all__ = [
     "DEFAULT_TIMEOUT",
     "DEFAULT_TOTAL",
@@ -54,7 +62,6 @@ __all__ = [
     "RETRY_STATUSES",
     "AsyncCall",
     "Call",
-    "HTTPError",
     "asend",
     "awatch",
     "backoff",
@@ -72,8 +79,6 @@ log = logging.getLogger("router")
 
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
 # Retried after a pause: timeouts, conflicts, rate limits and server-side failures.
-# Every failure httpx raises while connecting, sending or reading.
-HTTPError = httpx.HTTPError
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 DEFAULT_TOTAL = 600.0  # seconds a call may take in all when timeout= is not given
 MAX_BODY = 64 * 1024 * 1024  # bytes of one response body (max_response_bytes=)
@@ -164,38 +169,40 @@ def backoff(attempt: int, retry_after: float | None) -> float:
     return base * (0.75 + random.random() * 0.25)
 
 
-def deadline_for(timeout: float | httpx.Timeout | None) -> float | None:
+def deadline_for(timeout: float | Timeout | None) -> float | None:
     """The monotonic time a call must end by: ``timeout`` seconds (default 600) from now. An
     ``httpx.Timeout`` sets per-operation limits only, as in httpx, and no total deadline."""
-    if isinstance(timeout, httpx.Timeout):
+    if timeout is None:
+        return time.monotonic() + DEFAULT_TOTAL
+    if is_timeout(timeout):
         return None
-    return time.monotonic() + (DEFAULT_TOTAL if timeout is None else float(timeout))
+    return time.monotonic() + float(timeout)  # type: ignore[arg-type]
 
 
-def _timeout(value: float | httpx.Timeout | None, deadline: float | None, first: float | None = None) -> Any:
-    """The httpx timeout of one attempt: each connect, write and read at most what is left; with
-    ``first``, the connect and the wait for the headers at most that (the body's reads get their own
-    limit when the body starts: :func:`set_read_limit`)."""
-    if isinstance(value, httpx.Timeout):
+def _timeout(value: float | Timeout | None, deadline: float | None, first: float | None, mod: Any) -> Any:
+    """The timeout of one attempt, as ``mod``'s (the client's library) ``Timeout``: each connect,
+    write and read at most what is left; with ``first``, the connect and the wait for the headers at
+    most that (the body's reads get their own limit when the body starts: :func:`set_read_limit`)."""
+    if value is not None and not isinstance(value, (int, float)):  # a Timeout: limits per operation
         if first is None:
-            return value
+            return timeout_of(value, mod)
         connect = first if value.connect is None else min(value.connect, first)
         read = first if value.read is None else min(value.read, first)
-        return httpx.Timeout(connect=connect, read=read, write=value.write, pool=value.pool)
+        return mod.Timeout(connect=connect, read=read, write=value.write, pool=value.pool)
     if deadline is None:
         if value is None and first is None:
-            return httpx.USE_CLIENT_DEFAULT
+            return mod.USE_CLIENT_DEFAULT
         per_op = DEFAULT_TOTAL if value is None else float(value)
     else:
         left = max(deadline - time.monotonic(), 0.001)
         per_op = left if value is None else min(float(value), left)
     if first is None:
-        return httpx.Timeout(per_op, connect=min(10.0, per_op))
+        return mod.Timeout(per_op, connect=min(10.0, per_op))
     first = min(first, per_op)
-    return httpx.Timeout(per_op, connect=min(10.0, first), read=first)
+    return mod.Timeout(per_op, connect=min(10.0, first), read=first)
 
 
-def set_read_limit(response: httpx.Response, seconds: float | None) -> None:
+def set_read_limit(response: Response, seconds: float | None) -> None:
     """Each read of ``response``'s body waits at most ``seconds`` (None: no limit). Call it before the
     body is iterated: httpcore looks the read limit up once, when the body starts."""
     limits = response.request.extensions.get("timeout")
@@ -208,7 +215,7 @@ def _stalled(exc: Exception, stall: float | None, since: float) -> bool:
     other kind, and not an injected transport's instant timeout)."""
     return (
         stall is not None
-        and isinstance(exc, httpx.ReadTimeout)
+        and isinstance(exc, family(exc).ReadTimeout)
         and time.monotonic() - since >= stall - _SLACK
     )
 
@@ -237,10 +244,10 @@ def _scrub(text: str, secrets: tuple[str, ...]) -> str:
 
 
 def connection_error(
-    exc: httpx.HTTPError, secrets: tuple[str, ...], provider: str, model: str
+    exc: Exception, secrets: tuple[str, ...], provider: str, model: str
 ) -> APIConnectionError:
     """The typed error for a transport failure, with every secret of the request scrubbed from it."""
-    cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
+    cls = APITimeoutError if isinstance(exc, family(exc).TimeoutException) else APIConnectionError
     return cls(_scrub(f"{type(exc).__name__}: {exc}", secrets), provider=provider, model=model)
 
 
@@ -280,7 +287,7 @@ class _Call:
         *,
         provider: str,
         model: str,
-        timeout: float | httpx.Timeout | None,
+        timeout: float | Timeout | None,
         max_retries: int,
         retry_after: RetryAfter,
         deadline: float | None = None,
@@ -307,7 +314,7 @@ class _Call:
 
     # ------------------------------------------------------------------ one attempt
 
-    def _request(self, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
+    def _request(self, client: Client | AsyncClient, mod: Any) -> Any:
         self.attempt += 1
         if _left(self.deadline) <= 0:
             raise _expired(self.deadline, self.provider, self.model)
@@ -321,18 +328,19 @@ class _Call:
                 self.max_retries + 1,
             )
         self.sent_at = time.monotonic()
-        timeout = _timeout(self.timeout, self.deadline, self.first_token)
+        timeout = _timeout(self.timeout, self.deadline, self.first_token, mod)
         req = self.req
         return client.build_request(req.method, req.url, headers=req.headers, json=req.json, timeout=timeout)
 
     def body_limit(self) -> float | None:
         """The read limit of a body about to be read: the stall limit, inside what is left."""
         limits = [] if self.stall is None else [self.stall]
-        if isinstance(self.timeout, httpx.Timeout):
-            if self.timeout.read is not None:
-                limits.append(self.timeout.read)
-        elif self.timeout is not None:
-            limits.append(float(self.timeout))
+        timeout = self.timeout
+        if timeout is not None and not isinstance(timeout, (int, float)):  # a Timeout
+            if timeout.read is not None:
+                limits.append(timeout.read)
+        elif timeout is not None:
+            limits.append(float(timeout))
         if self.deadline is not None:
             limits.append(max(self.deadline - time.monotonic(), 0.001))
         return min(limits) if limits else None
@@ -353,7 +361,7 @@ class _Call:
             model=self.model,
         )
 
-    def _failed(self, exc: Exception, response: httpx.Response | None) -> APIError | bytes:
+    def _failed(self, exc: Exception, response: Response | None) -> APIError | bytes:
         """What a failed attempt means: the error to retry or raise, or, for an error answer cut off
         while its body was read, a stand-in body (its status types it; retrying cannot help)."""
         provider, model = self.provider, self.model
@@ -361,23 +369,23 @@ class _Call:
             return exc
         if past(self.deadline):  # the watchdog cut a read that had stalled past the deadline
             return _expired(self.deadline, provider, model)
+        mod = family(exc)
         if (
             response is None
             and self.first_token is not None
-            and isinstance(exc, httpx.TimeoutException)
+            and isinstance(exc, mod.TimeoutException)
             and time.monotonic() - self.sent_at >= self.first_token - _SLACK
         ):
             return self.first_token_error()  # the headers did not come within first_token_timeout
-        if isinstance(exc, httpx.DecodingError):  # a body that lies about its encoding: a bad answer
+        if isinstance(exc, mod.DecodingError):  # a body that lies about its encoding: a bad answer
             what = f"the response body could not be decoded ({type(exc).__name__})"
             return InvalidResponseError(what, provider=provider, model=model)
         status = response.status_code if response is not None else 0
         if status >= 400 and status not in RETRY_STATUSES:
             return f"the error body could not be read ({type(exc).__name__})".encode()
-        assert isinstance(exc, httpx.HTTPError)
         return connection_error(exc, self.req.secrets, provider, model)
 
-    def _answered(self, response: httpx.Response) -> bool:
+    def _answered(self, response: Response) -> bool:
         """Whether the answer's body is read here: a plain answer's, and every error answer's."""
         self.headers_at = time.monotonic()
         if self.req.stream and response.status_code < 400:
@@ -387,7 +395,7 @@ class _Call:
 
     # ------------------------------------------------------------------ retries
 
-    def wait_for(self, failure: APIError | None, response: httpx.Response | None) -> float | None:
+    def wait_for(self, failure: APIError | None, response: Response | None) -> float | None:
         """Seconds to wait before the next attempt after ``failure`` (or a retryable ``response``),
         told to the log and to ``on_retry``; None when there is no next attempt."""
         hint = None if response is None else self.retry_after(response.headers)
@@ -431,35 +439,36 @@ class _Call:
             log.exception("the call's _on_retry callback raised; the call goes on")
 
 
-def _status(response: httpx.Response | None) -> int:
+def _status(response: Response | None) -> int:
     return 0 if response is None else response.status_code
 
 
 class Call(_Call):
     """A synchronous call: :meth:`send`, and :meth:`retry` for a stream's reader."""
 
-    def __init__(self, req: HttpRequest, *, client: httpx.Client | None = None, **kwargs: Any) -> None:
+    def __init__(self, req: HttpRequest, *, client: Client | None = None, **kwargs: Any) -> None:
         super().__init__(req, **kwargs)
         self.client = _client() if client is None else client
 
-    def send(self) -> tuple[httpx.Response, bytes | None]:
+    def send(self) -> tuple[Response, bytes | None]:
         """Send with retries inside the call's deadline. Returns the final response (maybe an error
         status) and its body, read here (capped at ``max_body``, inside the deadline), except for a
         successful streamed response, which is returned unread: the caller must close it.
         A retry whose wait would pass the deadline is not made: the last answer or error stands."""
         client = self.client
+        mod = family(client)
         while True:
             outcome: APIError | bytes | None = None
             body: bytes | None = None
-            response: httpx.Response | None = None
-            request = self._request(client)
+            response: Response | None = None
+            request = self._request(client, mod)
             try:
                 response = client.send(request, stream=True)
                 if self._answered(response):  # a plain answer, or an error answer: read here
                     body = _read(
                         response, self.deadline, self.max_body, self.provider, self.model, stall=self.stall
                     )
-            except (httpx.HTTPError, APIError) as exc:
+            except (mod.HTTPError, APIError) as exc:
                 outcome = self._failed(exc, response)
             if isinstance(outcome, bytes) and response is not None:
                 return response, outcome
@@ -478,7 +487,7 @@ class Call(_Call):
                     continue
             return response, body
 
-    def retry(self, failure: APIError) -> tuple[httpx.Response, bytes | None] | None:
+    def retry(self, failure: APIError) -> tuple[Response, bytes | None] | None:
         """For a stream that failed before giving anything: wait and send again (None: no retry
         left, the failure stands)."""
         wait = self.wait_for(failure, None)
@@ -491,26 +500,27 @@ class Call(_Call):
 class AsyncCall(_Call):
     """The async twin of :class:`Call`."""
 
-    def __init__(self, req: HttpRequest, *, client: httpx.AsyncClient | None = None, **kwargs: Any) -> None:
+    def __init__(self, req: HttpRequest, *, client: AsyncClient | None = None, **kwargs: Any) -> None:
         super().__init__(req, **kwargs)
         self.client = client
 
-    async def send(self) -> tuple[httpx.Response, bytes | None]:
+    async def send(self) -> tuple[Response, bytes | None]:
         client = self.client
         if client is None:
             client = self.client = await _aclient()
+        mod = family(client)
         while True:
             outcome: APIError | bytes | None = None
             body: bytes | None = None
-            response: httpx.Response | None = None
-            request = self._request(client)
+            response: Response | None = None
+            request = self._request(client, mod)
             try:
                 response = await client.send(request, stream=True)
                 if self._answered(response):
                     body = await _aread(
                         response, self.deadline, self.max_body, self.provider, self.model, stall=self.stall
                     )
-            except (httpx.HTTPError, APIError) as exc:
+            except (mod.HTTPError, APIError) as exc:
                 outcome = self._failed(exc, response)
             if isinstance(outcome, bytes) and response is not None:
                 return response, outcome
@@ -529,7 +539,7 @@ class AsyncCall(_Call):
                     continue
             return response, body
 
-    async def retry(self, failure: APIError) -> tuple[httpx.Response, bytes | None] | None:
+    async def retry(self, failure: APIError) -> tuple[Response, bytes | None] | None:
         wait = self.wait_for(failure, None)
         if wait is None:
             return None
@@ -540,10 +550,10 @@ class AsyncCall(_Call):
 def send(
     req: HttpRequest,
     *,
-    client: httpx.Client | None = None,
+    client: Client | None = None,
     provider: str,
     model: str,
-    timeout: float | httpx.Timeout | None,
+    timeout: float | Timeout | None,
     max_retries: int,
     retry_after: RetryAfter,
     deadline: float | None = None,
@@ -551,7 +561,7 @@ def send(
     first_token: float | None = None,
     stall: float | None = None,
     on_retry: OnRetry | None = None,
-) -> tuple[httpx.Response, bytes | None]:
+) -> tuple[Response, bytes | None]:
     """Send with retries inside the call's deadline (:meth:`Call.send`)."""
     return Call(
         req,
@@ -572,10 +582,10 @@ def send(
 async def asend(
     req: HttpRequest,
     *,
-    client: httpx.AsyncClient | None = None,
+    client: AsyncClient | None = None,
     provider: str,
     model: str,
-    timeout: float | httpx.Timeout | None,
+    timeout: float | Timeout | None,
     max_retries: int,
     retry_after: RetryAfter,
     deadline: float | None = None,
@@ -583,7 +593,7 @@ async def asend(
     first_token: float | None = None,
     stall: float | None = None,
     on_retry: OnRetry | None = None,
-) -> tuple[httpx.Response, bytes | None]:
+) -> tuple[Response, bytes | None]:
     """The async twin of :func:`send`."""
     return await AsyncCall(
         req,
@@ -625,7 +635,7 @@ def stall_error(stall: float, stream: bool, provider: str, model: str) -> StallT
 
 
 def _stall_error(
-    exc: Exception, response: httpx.Response, stall: float | None, since: float, where: tuple[str, str]
+    exc: Exception, response: Response, stall: float | None, since: float, where: tuple[str, str]
 ) -> StallTimeoutError | None:
     """A body read that waited ``stall`` seconds, as the error to retry; None for any other failure,
     and for an error answer's body (its status types it; cut off, it is read as far as it came)."""
@@ -636,7 +646,7 @@ def _stall_error(
 
 
 def _read(
-    response: httpx.Response,
+    response: Response,
     deadline: float | None,
     cap: int,
     provider: str,
@@ -655,7 +665,7 @@ def _read(
             _take(buf, chunk, cap, deadline, where)
             last = time.monotonic()
         _take(buf, b"", cap, deadline, where)  # a body ended by the watchdog's cut is not an answer
-    except httpx.HTTPError as exc:
+    except family(response).HTTPError as exc:
         stalled = None if past(deadline) else _stall_error(exc, response, stall, last, (provider, model))
         if stalled is None:
             raise
@@ -668,7 +678,7 @@ def _read(
 
 
 async def _aread(
-    response: httpx.Response,
+    response: Response,
     deadline: float | None,
     cap: int,
     provider: str,
@@ -685,7 +695,7 @@ async def _aread(
             _take(buf, chunk, cap, deadline, where)
             last = time.monotonic()
         _take(buf, b"", cap, deadline, where)
-    except httpx.HTTPError as exc:
+    except family(response).HTTPError as exc:
         stalled = None if past(deadline) else _stall_error(exc, response, stall, last, (provider, model))
         if stalled is None:
             raise

@@ -88,11 +88,22 @@ def test_completion_params_cover_the_openai_sdk_request() -> None:
 
 
 def test_http_client_types_differ_sync_and_async() -> None:
-    names = {"httpx": httpx}  # imported for type checkers only
+    import types
+
+    import httpx2
+
+    # router._httpx's aliases exist for type checkers only: either library's client is accepted.
+    aliases = types.SimpleNamespace(
+        Client=httpx2.Client | httpx.Client,
+        AsyncClient=httpx2.AsyncClient | httpx.AsyncClient,
+        Timeout=httpx2.Timeout | httpx.Timeout,
+    )
+    names = {"_h": aliases}
     sync = typing.get_type_hints(CompletionParams, localns=names)["http_client"]
     asyn = typing.get_type_hints(AsyncCompletionParams, localns=names)["http_client"]
-    assert httpx.Client in typing.get_args(sync)
-    assert httpx.AsyncClient in typing.get_args(asyn)
+    assert {httpx.Client, httpx2.Client} <= set(typing.get_args(sync))
+    assert {httpx.AsyncClient, httpx2.AsyncClient} <= set(typing.get_args(asyn))
+    assert not {httpx.AsyncClient, httpx2.AsyncClient} & set(typing.get_args(sync))
 
 
 # ----------------------------------------------------------------------------- what mypy sees

@@ -108,6 +108,13 @@ class UsagePaths:
     reasoning_excluded_from_completion: bool = False
     # The figures whose paths are alternatives, read in order (the first one present wins), not summed.
     alternatives: frozenset[str] = frozenset()
+    # Derived, not spec data: the top-level keys the token counts live under. An object that has none
+    # of them reports no usage (most stream chunks), decided with a lookup or two.
+    roots: tuple[str, ...] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        roots = dict.fromkeys(p[0] for p in self.prompt_tokens + self.completion_tokens if p)
+        object.__setattr__(self, "roots", tuple(roots))
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from router._exceptions import APIConnectionError
 from router._exceptions import APIError
 from router._exceptions import InvalidResponseError
 from router._streaming import Event
+from router._streaming import loads_frame
 from router._types import ChatCompletion
 from router._types import ChatCompletionChunk
 from router._types import ChunkChoice
@@ -159,9 +160,14 @@ def _check_answer(
 
 
 def _check_delta(cfg: ProviderConfig, delta: Delta, model: str | None) -> None:
-    if not _texts_ok(delta.content, delta.reasoning_content):
+    content, reasoning = delta.content, delta.reasoning_content
+    if (content is not None and not isinstance(content, str)) or (
+        reasoning is not None and not isinstance(reasoning, str)
+    ):
         raise _wrong(cfg, "stream delta text that is not a string", model)
-    for tc in delta.tool_calls or ():
+    if not delta.tool_calls:
+        return
+    for tc in delta.tool_calls:
         if not _texts_ok(tc.id, tc.name, tc.arguments) or not isinstance(tc.index, int):
             raise _wrong(
                 cfg, "a streamed tool call whose index, id, name or arguments has the wrong type", model
@@ -259,7 +265,7 @@ def _parse(
         raise _errors.map_error(cfg, status, headers, body, model=model)
     data = _normalise.load_json(body, provider=cfg.id, status=status, model=model)
     _raise_body_error(cfg, codec, data, status, headers, model)
-    if not isinstance(data, Mapping):
+    if not isinstance(data, dict):
         raise InvalidResponseError("response is not a JSON object", status=status, provider=cfg.id, body=data)
     try:
         result = codec.parse(cfg, data, status, receipt)
@@ -288,9 +294,10 @@ def _parse(
 def keep_extra(codec: Codec, data: Mapping[str, Any], receipt: Receipt) -> None:
     """Top-level answer fields the codec does not read go to ``receipt.extra``: nothing is dropped."""
     known = codec.ANSWER_KEYS
-    for key, value in data.items():
-        if key not in known and value is not None:
-            receipt.extra[key] = value
+    if data.keys() - known:  # a set difference in C; usually empty (then nothing to keep)
+        for key, value in data.items():
+            if key not in known and value is not None:
+                receipt.extra[key] = value
 
 
 class _ChoiceTrack:
@@ -311,11 +318,25 @@ class StreamDriver:
     own); ``close()`` raises ``APIConnectionError`` when the stream stopped before the answer finished.
     """
 
-    __slots__ = ("_cfg", "_codec", "_inner", "_last", "_model", "_receipt", "_sentinel", "_tracks", "done")
+    __slots__ = (
+        "_cfg",
+        "_codec",
+        "_done_marker",
+        "_error_event",
+        "_inner",
+        "_last",
+        "_model",
+        "_receipt",
+        "_sentinel",
+        "_tracks",
+        "done",
+    )
 
     def __init__(self, cfg: ProviderConfig, codec: Codec, receipt: Receipt | None = None) -> None:
         self._cfg = cfg
         self._codec = codec
+        self._done_marker = cfg.stream.done
+        self._error_event = cfg.stream.error_event
         self._inner = codec.decoder(cfg, receipt)
         self._model = receipt.model if receipt else None
         self._receipt = receipt
@@ -332,35 +353,36 @@ class StreamDriver:
             raise
 
     def _feed(self, ev: Event) -> list[ChatCompletionChunk]:
-        cfg = self._cfg
-        if cfg.stream.done is not None and ev.data == cfg.stream.done:
+        text, event = ev.data, ev.event
+        if text == self._done_marker:
             self.done = self._sentinel = True
             return self._inferred()
+        cfg = self._cfg
         try:
-            data = json.loads(ev.data)
+            data = loads_frame(text)
         except (ValueError, RecursionError):
             raise InvalidResponseError(
-                f"stream frame is not JSON: {ev.data[:200]!r}", provider=cfg.id, model=self._model
+                f"stream frame is not JSON: {text[:200]!r}", provider=cfg.id, model=self._model
             ) from None
-        error_event = cfg.stream.error_event
-        if error_event is not None and ev.event == error_event and self._codec.body_error(data) is None:
+        codec = self._codec
+        if event == self._error_event and codec.body_error(data) is None:
             data = {"error": data}  # an error event whose data is the error itself
-        _raise_body_error(cfg, self._codec, data, 200, {}, self._model)
-        if not isinstance(data, Mapping):
+        _raise_body_error(cfg, codec, data, 200, {}, self._model)
+        if not isinstance(data, dict):
             raise InvalidResponseError(
-                f"stream frame is not a JSON object: {ev.data[:200]!r}", provider=cfg.id, model=self._model
+                f"stream frame is not a JSON object: {text[:200]!r}", provider=cfg.id, model=self._model
             )
         try:
-            chunks = self._inner.feed(data, ev.event)
+            chunks = self._inner.feed(data, event)
         except _SHAPE_ERRORS as exc:
-            raise _shape_error(cfg, exc, ev.data, self._model, 200) from None
+            raise _shape_error(cfg, exc, text, self._model, 200) from None
         for chunk in chunks:
             for choice in chunk.choices:
                 _check_delta(cfg, choice.delta, self._model)
                 self._hold_rules(choice)
             self._last = chunk
         if self._receipt is not None:
-            keep_extra(self._codec, data, self._receipt)
+            keep_extra(codec, data, self._receipt)
         self.done = self._inner.done
         if self.done:
             chunks = chunks + self._inferred()

@@ -60,7 +60,7 @@ def get_path(obj: Any, path: Path) -> Any:
     """The value at a dotted path; a digit indexes a list, ``*`` takes the first list item that has
     the rest of the path (``error.details.*.retryDelay``)."""
     for i, key in enumerate(path):
-        if isinstance(obj, Mapping):
+        if isinstance(obj, dict):
             obj = obj.get(key)
         elif isinstance(obj, list) and key == "*":
             rest = path[i + 1 :]
@@ -89,8 +89,12 @@ def _sum(obj: Any, paths: tuple[Path, ...], first: bool = False) -> int | None:
 def usage_from(paths: UsagePaths, obj: Any) -> Usage | None:
     """Read usage through the spec's paths; None when the object reports none."""
     # Most stream chunks carry no usage: one dict lookup per path root decides that.
-    roots = paths.prompt_tokens + paths.completion_tokens
-    if not isinstance(obj, Mapping) or not any(obj.get(p[0]) is not None for p in roots if p):
+    if not isinstance(obj, dict):
+        return None
+    for root in paths.roots:
+        if obj.get(root) is not None:
+            break
+    else:
         return None
     alt = paths.alternatives
     prompt = _sum(obj, paths.prompt_tokens, "prompt_tokens" in alt)
@@ -156,7 +160,7 @@ def finish_reason(cfg: ProviderConfig, native: Any, detail: Any = None) -> Any:
     if mapped is None:
         kind = cfg.finish_reason_errors.get(native)
         if kind is not None:
-            why = detail.get("message") if isinstance(detail, Mapping) else None
+            why = detail.get("message") if isinstance(detail, dict) else None
             text = f"the answer ended with finish_reason {native!r}" + (f": {why}" if why else "")
             raise ERROR_KINDS[kind](text, provider=cfg.id, native_type=str(native), body=detail)
         log.warning("%s: unknown finish reason %r, mapped to %r", cfg.id, native, cfg.finish_reason_unknown)

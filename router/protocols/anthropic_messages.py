@@ -173,7 +173,7 @@ def _tool_choice(cfg: ProviderConfig, choice: Any, parallel: Any) -> dict[str, A
         out = {"type": "any"}
     elif choice == "none":
         out = {"type": "none"}
-    elif isinstance(choice, Mapping) and (choice.get("function") or {}).get("name"):
+    elif isinstance(choice, dict) and (choice.get("function") or {}).get("name"):
         out = {"type": "tool", "name": choice["function"]["name"]}
     else:
         raise BadRequestError(f"tool_choice {choice!r} is not one OpenAI defines", provider=cfg.id)
@@ -269,7 +269,7 @@ def _message(
 
 def body_error(data: Any) -> int | None:
     """An ``error`` object where an answer should be (a 200 body or a stream event)."""
-    if isinstance(data, Mapping) and data.get("type") == "error":
+    if isinstance(data, dict) and data.get("type") == "error":
         return 0
     return None
 
@@ -372,7 +372,7 @@ class StreamDecoder:
                 calls = [
                     ToolCallDelta(index=self._tool(i), id=tc.id, name=tc.function.name, arguments=tc.function.arguments)
                     for i, tc in zip(
-                        (i for i, b in enumerate(blocks) if isinstance(b, Mapping) and b.get("type") == "tool_use"
+                        (i for i, b in enumerate(blocks) if isinstance(b, dict) and b.get("type") == "tool_use"
                          and b.get("name") != self._json_tool),
                         whole.tool_calls or (),
                         strict=False,

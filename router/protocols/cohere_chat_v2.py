@@ -98,12 +98,12 @@ _TOOL_CHOICES = {"auto": None, "required": "REQUIRED", "none": "NONE"}
 
 def _image_part(cfg: ProviderConfig, part: Mapping[str, Any]) -> dict[str, Any]:
     image = part.get("image_url")
-    url = image.get("url") if isinstance(image, Mapping) else image
+    url = image.get("url") if isinstance(image, dict) else image
     if not isinstance(url, str) or not url:
         raise BadRequestError("an image_url part needs image_url.url", provider=cfg.id)
     # ImageUrl.url: "URL of an image. Can be either a base64 data URI or a web URL." (types/image_url.py)
     out: dict[str, Any] = {"url": url}
-    if isinstance(image, Mapping) and image.get("detail") is not None:
+    if isinstance(image, dict) and image.get("detail") is not None:
         out["detail"] = image["detail"]  # auto | low | high, as OpenAI's
     return {"type": "image_url", "image_url": out}
 
@@ -121,7 +121,7 @@ def _parts(cfg: ProviderConfig, content: Any, *, images: bool) -> str | list[dic
         )
     out: list[dict[str, Any]] = []
     for part in content:
-        kind = part.get("type") if isinstance(part, Mapping) else None
+        kind = part.get("type") if isinstance(part, dict) else None
         if kind == "text":
             out.append({"type": "text", "text": part.get("text") or ""})
         elif kind == "image_url" and images:
@@ -151,7 +151,7 @@ def _assistant(cfg: ProviderConfig, m: Mapping[str, Any]) -> dict[str, Any]:
     elif text:
         msg["content"] = text
     for block in m.get("reasoning_blocks") or ():
-        if not isinstance(block, Mapping) or block.get("type") != _BLOCK:
+        if not isinstance(block, dict) or block.get("type") != _BLOCK:
             continue  # another protocol's block
         if isinstance(block.get("tool_plan"), str):
             msg["tool_plan"] = block["tool_plan"]
@@ -229,7 +229,7 @@ def _unsupported(cfg: ProviderConfig, name: str, why: str, receipt: Receipt, str
 def _tool_choice(
     cfg: ProviderConfig, body: Body, choice: Any, parallel: Any, receipt: Receipt, strict: bool
 ) -> None:
-    if isinstance(choice, Mapping) and (choice.get("function") or {}).get("name"):
+    if isinstance(choice, dict) and (choice.get("function") or {}).get("name"):
         name = choice["function"]["name"]
         only = [t for t in body.get("tools") or () if t["function"]["name"] == name]
         if not only:
@@ -285,7 +285,7 @@ def translate(
 def body_error(data: Any) -> int | None:
     """``{"id": ..., "message": "<text>"}`` where an answer should be: an answer's ``message`` is an
     object, an error's is a string (../shared/fixtures/real/cohere/error_401.json)."""
-    if isinstance(data, Mapping) and isinstance(data.get("message"), str):
+    if isinstance(data, dict) and isinstance(data.get("message"), str):
         return 0
     return None
 
@@ -311,7 +311,7 @@ def _one(cfg: ProviderConfig, value: Any) -> Mapping[str, Any]:
     else is not a call (read as an empty one, it came back as a call with no name)."""
     if isinstance(value, list) and len(value) == 1:
         value = value[0]
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):
         raise InvalidResponseError(
             f"a stream event's tool_calls is not one tool call object: {str(value)[:100]!r}", provider=cfg.id
         )
@@ -338,7 +338,7 @@ def _finish(cfg: ProviderConfig, native: Any, error: Any = None) -> FinishReason
 def parse(cfg: ProviderConfig, data: Answer, status: int, receipt: Receipt | None) -> ChatCompletion:
     model = receipt.model if receipt else None
     m = data.get("message")
-    if not isinstance(m, Mapping):
+    if not isinstance(m, dict):
         raise InvalidResponseError(
             "response has no message object", status=status, provider=cfg.id, body=data
         )
@@ -479,7 +479,7 @@ class StreamDecoder:
             return out
         if kind == "citation-start":
             citation = message.get("citations")
-            if citation is not None and not isinstance(citation, Mapping):
+            if citation is not None and not isinstance(citation, dict):
                 # One Citation object (citation_start_event_delta_message.py), kept as it is
                 raise InvalidResponseError(
                     f"a citation-start event's citation is not an object: {str(citation)[:100]!r}",

@@ -114,7 +114,7 @@ def _data_url(cfg: ProviderConfig, url: str, what: str) -> dict[str, Any]:
 
 def _image_part(cfg: ProviderConfig, part: Mapping[str, Any]) -> dict[str, Any]:
     image = part.get("image_url")
-    url = image.get("url") if isinstance(image, Mapping) else image
+    url = image.get("url") if isinstance(image, dict) else image
     if not isinstance(url, str) or not url:
         raise BadRequestError("an image_url part needs image_url.url", provider=cfg.id)
     if url.startswith("data:"):
@@ -156,7 +156,7 @@ def _parts(cfg: ProviderConfig, content: Any) -> list[dict[str, Any]]:
         return [{"text": content}] if content else []
     parts: list[dict[str, Any]] = []
     for part in content:
-        if not isinstance(part, Mapping):
+        if not isinstance(part, dict):
             raise BadRequestError(
                 f"a content part must be an object, got {type(part).__name__}", provider=cfg.id
             )
@@ -199,9 +199,7 @@ def _args(cfg: ProviderConfig, tc: Mapping[str, Any]) -> dict[str, Any]:
 def _model_parts(
     cfg: ProviderConfig, m: Mapping[str, Any], names: dict[str, str], native_ids: set[str]
 ) -> list[dict[str, Any]]:
-    blocks = [
-        b for b in m.get("reasoning_blocks") or () if isinstance(b, Mapping) and b.get("type") == _BLOCK
-    ]
+    blocks = [b for b in m.get("reasoning_blocks") or () if isinstance(b, dict) and b.get("type") == _BLOCK]
     by_call = {b["tool_call_id"]: b for b in blocks if b.get("tool_call_id") is not None}
     text_signatures = [
         b["thoughtSignature"] for b in blocks if b.get("tool_call_id") is None and b.get("thoughtSignature")
@@ -341,12 +339,12 @@ def _tool_config(
     config: dict[str, Any]
     if isinstance(choice, str) and choice in _MODES:
         config = {"mode": _MODES[choice]}
-    elif isinstance(choice, Mapping) and choice.get("type") == "function":
+    elif isinstance(choice, dict) and choice.get("type") == "function":
         name = (choice.get("function") or {}).get("name")
         if not name:
             raise BadRequestError("tool_choice function needs function.name", provider=cfg.id)
         config = {"mode": "ANY", "allowedFunctionNames": [name]}
-    elif isinstance(choice, Mapping) and choice.get("type") == "allowed_tools":
+    elif isinstance(choice, dict) and choice.get("type") == "allowed_tools":
         allowed = choice.get("allowed_tools") or {}
         fn_names = [(t.get("function") or {}).get("name") for t in allowed.get("tools") or ()]
         # VALIDATED: function calls limited to allowedFunctionNames, or plain text.
@@ -363,7 +361,7 @@ def _response_format(
     rf = request.get("response_format")
     if rf is None:
         return
-    kind = rf.get("type") if isinstance(rf, Mapping) else None
+    kind = rf.get("type") if isinstance(rf, dict) else None
     if kind == "text":
         return
     if kind == "json_object":
@@ -433,11 +431,11 @@ class _Parts:
 def _read_parts(parts: Any, response_id: str, candidate: int, first_ordinal: int = 0) -> _Parts:
     out = _Parts()
     for p in parts if isinstance(parts, list) else ():
-        if not isinstance(p, Mapping):
+        if not isinstance(p, dict):
             continue
         signature = p.get("thoughtSignature")
         fc = p.get("functionCall")
-        if isinstance(fc, Mapping):
+        if isinstance(fc, dict):
             name = fc.get("name") or ""
             arguments = _wire.json_arguments(fc.get("args"))
             native_id = fc.get("id")
@@ -472,7 +470,7 @@ def _finish(cfg: ProviderConfig, native: Any, has_calls: bool) -> FinishReason |
 
 def body_error(data: Any) -> int | None:
     """An ``error`` object where an answer should be; its ``code`` is the HTTP status."""
-    if isinstance(data, Mapping) and isinstance(data.get("error"), Mapping) and "candidates" not in data:
+    if isinstance(data, dict) and isinstance(data.get("error"), dict) and "candidates" not in data:
         code = data["error"].get("code")
         return code if isinstance(code, int) else 0
     return None
@@ -485,7 +483,7 @@ def parse(cfg: ProviderConfig, data: Answer, status: int, receipt: Receipt | Non
     choices: list[Choice] = []
     if isinstance(candidates, list) and candidates:
         for i, c in enumerate(candidates):
-            if not isinstance(c, Mapping):
+            if not isinstance(c, dict):
                 continue
             index = c.get("index", i)
             got = _read_parts((c.get("content") or {}).get("parts"), response_id, index)
@@ -570,7 +568,7 @@ class _PartialCall:
 
     def add(self, partial: Any) -> None:
         for arg in partial if isinstance(partial, list) else ():
-            if not isinstance(arg, Mapping) or not isinstance(arg.get("jsonPath"), str):
+            if not isinstance(arg, dict) or not isinstance(arg.get("jsonPath"), str):
                 continue
             path = arg["jsonPath"]
             if "stringValue" in arg:
@@ -601,8 +599,8 @@ def _join_partial_calls(parts: Any, open_call: _PartialCall | None) -> tuple[lis
     (a call still open at the frame's end carries over to the next frame)."""
     out: list[Any] = []
     for p in parts if isinstance(parts, list) else ():
-        fc = p.get("functionCall") if isinstance(p, Mapping) else None
-        if not isinstance(fc, Mapping):
+        fc = p.get("functionCall") if isinstance(p, dict) else None
+        if not isinstance(fc, dict):
             out.append(p)
             continue
         if open_call is None and fc.get("willContinue") and fc.get("name"):
@@ -665,7 +663,7 @@ class StreamDecoder:
         candidates = data.get("candidates")
         if isinstance(candidates, list) and candidates:
             for i, c in enumerate(candidates):
-                if not isinstance(c, Mapping):
+                if not isinstance(c, dict):
                     continue
                 index = c.get("index", i)
                 seen = self._calls.get(index, 0)
@@ -691,7 +689,7 @@ class StreamDecoder:
                     reasoning_blocks=got.blocks or None,
                 )
                 choices.append(self._choice(index, delta, c.get("finishReason")))
-        elif isinstance(data.get("promptFeedback"), Mapping):
+        elif isinstance(data.get("promptFeedback"), dict):
             block = data["promptFeedback"].get("blockReason")
             if block is not None:
                 # The prompt was blocked: no candidates will come.

@@ -76,7 +76,7 @@ _TOOL_CHOICES = ("auto", "none", "required")
 
 def _image(cfg: ProviderConfig, part: Mapping[str, Any]) -> str:
     image = part.get("image_url")
-    url = image.get("url", "") if isinstance(image, Mapping) else image if isinstance(image, str) else ""
+    url = image.get("url", "") if isinstance(image, dict) else image if isinstance(image, str) else ""
     if not url.startswith("data:"):
         shown = url if len(url) <= 80 else url[:77] + "..."
         raise UnsupportedParamsError(
@@ -106,7 +106,7 @@ def _content(cfg: ProviderConfig, content: Any) -> tuple[str, list[str]]:
     text: list[str] = []
     images: list[str] = []
     for part in content:
-        kind = part.get("type") if isinstance(part, Mapping) else None
+        kind = part.get("type") if isinstance(part, dict) else None
         if kind == "text":
             text.append(part.get("text") or "")
         elif kind == "image_url":
@@ -189,7 +189,7 @@ def _unsupported(cfg: ProviderConfig, name: str, why: str, receipt: Receipt, str
 
 def _tool_choice(cfg: ProviderConfig, choice: Any, parallel: Any, receipt: Receipt, strict: bool) -> None:
     """The protocol has no tool_choice and no parallel-call switch: the model always decides."""
-    named = isinstance(choice, Mapping) and bool((choice.get("function") or {}).get("name"))
+    named = isinstance(choice, dict) and bool((choice.get("function") or {}).get("name"))
     if choice is not None and choice not in _TOOL_CHOICES and not named:
         raise BadRequestError(f"tool_choice {choice!r} is not one OpenAI defines", provider=cfg.id)
     if choice is not None and choice != "auto":
@@ -249,10 +249,10 @@ def _call_id(model: str, created_at: Any, position: int, name: str, arguments: s
 
 
 def _tool_call(tc: Any, model: str, created_at: Any, position: int) -> tuple[str, str, str]:
-    fn = (tc.get("function") if isinstance(tc, Mapping) else None) or {}
+    fn = (tc.get("function") if isinstance(tc, dict) else None) or {}
     name = fn.get("name") or ""
     arguments = _wire.json_arguments(fn.get("arguments"))
-    native_id = tc.get("id") if isinstance(tc, Mapping) else None
+    native_id = tc.get("id") if isinstance(tc, dict) else None
     return native_id or _call_id(model, created_at, position, name, arguments), name, arguments
 
 
@@ -268,14 +268,14 @@ def _finish(cfg: ProviderConfig, native: Any, done: bool, called_tools: bool) ->
 
 def body_error(data: Any) -> int | None:
     """An ``{"error": ...}`` object where an answer should be (https://docs.ollama.com/api/errors)."""
-    if isinstance(data, Mapping) and data.get("error") is not None and "message" not in data:
+    if isinstance(data, dict) and data.get("error") is not None and "message" not in data:
         return 0
     return None
 
 
 def parse(cfg: ProviderConfig, data: Answer, status: int, receipt: Receipt | None) -> ChatCompletion:
     model = receipt.model if receipt else None
-    if not isinstance(data.get("message"), Mapping):
+    if not isinstance(data.get("message"), dict):
         raise InvalidResponseError(
             "response has no message object", status=status, provider=cfg.id, body=data
         )
@@ -341,7 +341,7 @@ class StreamDecoder:
         if self._created is None:
             self._created = _created(data.get("created_at"))
         raw = data.get("message")
-        m: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+        m: Mapping[str, Any] = raw if isinstance(raw, dict) else {}
         out: list[ChatCompletionChunk] = []
         calls = []
         for tc in m.get("tool_calls") or ():

@@ -64,7 +64,7 @@ _ROUTER_ONLY_AND_REASONING = (*_ROUTER_ONLY, "reasoning_content")
 
 
 def _message_dict(m: Any, strip: tuple[str, ...]) -> Mapping[str, Any]:
-    if isinstance(m, Mapping):
+    if isinstance(m, dict):
         if any(k in m for k in strip):
             return {k: v for k, v in m.items() if k not in strip}
         return m  # the common case: no copy
@@ -81,7 +81,7 @@ def _clean_tools(cfg: ProviderConfig, tools: Any) -> Any:
     out = []
     for t in tools:
         fn = t.get("function")
-        if isinstance(fn, Mapping) and "parameters" in fn:
+        if isinstance(fn, dict) and "parameters" in fn:
             t = {**t, "function": {**fn, "parameters": _wire.clean_schema(fn["parameters"], drop)}}
         out.append(t)
     return out
@@ -95,13 +95,13 @@ def translate(
     if cfg.messages.drop_fields:
         strip = (*strip, *cfg.messages.drop_fields)
         for k in sorted(cfg.messages.drop_fields):
-            if any(isinstance(m, Mapping) and k in m for m in messages):
+            if any(isinstance(m, dict) and k in m for m in messages):
                 receipt.dropped.append(f"messages[].{k}")
     body["model"] = model
     body["messages"] = [_message_dict(m, strip) for m in messages]
     handled = HANDLED
     rf = request.get("response_format")
-    if isinstance(rf, Mapping) and rf.get("type") in ("json_schema", "json_object"):
+    if isinstance(rf, dict) and rf.get("type") in ("json_schema", "json_object"):
         so = cfg.structured_output
         if (so.json_schema if rf["type"] == "json_schema" else so.json_object) != "native":
             handled = handled | {"response_format"}
@@ -164,9 +164,7 @@ def _text_of(parts: Any) -> str:
     if isinstance(parts, str):
         return parts
     if isinstance(parts, list):
-        return "".join(
-            p.get("text") or "" for p in parts if isinstance(p, Mapping) and p.get("type") == "text"
-        )
+        return "".join(p.get("text") or "" for p in parts if isinstance(p, dict) and p.get("type") == "text")
     return ""
 
 
@@ -177,7 +175,7 @@ def _content(m: Mapping[str, Any]) -> tuple[Any, Any]:
     parts the reasoning."""
     content = m.get("content")
     reasoning = _reasoning(m)
-    if isinstance(content, Mapping):
+    if isinstance(content, dict):
         # A JSON answer sent as a JSON value, not as text (Cloudflare Workers AI with json_schema,
         # recorded: tests/fixtures/harvested/cloudflare/json_schema.json): the text is its JSON.
         return json.dumps(content, ensure_ascii=False, separators=(",", ":")), reasoning
@@ -185,7 +183,7 @@ def _content(m: Mapping[str, Any]) -> tuple[Any, Any]:
         return content, reasoning
     text = _text_of(content)
     thought = "".join(
-        _text_of(p.get("thinking")) for p in content if isinstance(p, Mapping) and p.get("type") == "thinking"
+        _text_of(p.get("thinking")) for p in content if isinstance(p, dict) and p.get("type") == "thinking"
     )
     if thought:
         reasoning = (reasoning or "") + thought
@@ -195,9 +193,9 @@ def _content(m: Mapping[str, Any]) -> tuple[Any, Any]:
 def body_error(data: Any) -> int | None:
     """An error object where an answer should be (a 200 body or a stream frame). Servers that report
     the real status inside it (Groq's ``status_code``, OpenRouter's numeric ``code``) give that."""
-    if isinstance(data, Mapping) and data.get("error") is not None and "choices" not in data:
+    if isinstance(data, dict) and data.get("error") is not None and "choices" not in data:
         err = data["error"]
-        inner = (err.get("status_code") or err.get("code")) if isinstance(err, Mapping) else None
+        inner = (err.get("status_code") or err.get("code")) if isinstance(err, dict) else None
         return inner if isinstance(inner, int) else 0
     return None
 
@@ -246,11 +244,12 @@ def _keep_extra(receipt: Receipt | None, i: int, c: Mapping[str, Any], part: str
     """Unread choice fields, and unread fields of its message / delta, onto receipt.extra."""
     if receipt is None:
         return
-    for k, v in c.items():
-        if k not in _CHOICE_KEYS and v is not None:
-            receipt.extra[f"choices.{i}.{k}"] = v
+    if c.keys() - _CHOICE_KEYS:  # a set difference in C: usually empty
+        for k, v in c.items():
+            if k not in _CHOICE_KEYS and v is not None:
+                receipt.extra[f"choices.{i}.{k}"] = v
     inner = c.get(part)
-    if isinstance(inner, Mapping):
+    if isinstance(inner, dict) and inner.keys() - _MESSAGE_KEYS:
         for k, v in inner.items():
             if k not in _MESSAGE_KEYS and v is not None:
                 receipt.extra[f"choices.{i}.{part}.{k}"] = v
@@ -258,12 +257,19 @@ def _keep_extra(receipt: Receipt | None, i: int, c: Mapping[str, Any], part: str
 
 def _function_call(raw: Any) -> FunctionCall | None:
     """The legacy ``message.function_call`` answer, as OpenAI returns it."""
-    if not isinstance(raw, Mapping):
+    if not isinstance(raw, dict):
         return None
     return FunctionCall(name=raw.get("name") or "", arguments=_arguments(raw.get("arguments")))
 
 
+_PLAIN_DELTA = frozenset({"role", "content"})
+
+
 def _delta(d: Mapping[str, Any]) -> Delta:
+    if d.keys() <= _PLAIN_DELTA:  # most chunks: a piece of text (and the first, a role)
+        content = d.get("content")
+        if content is None or type(content) is str:
+            return Delta(role=d.get("role"), content=content)
     calls = None
     raw = d.get("tool_calls")
     if isinstance(raw, list) and raw:
@@ -287,7 +293,7 @@ def _delta(d: Mapping[str, Any]) -> Delta:
         reasoning_content=reasoning,
         tool_calls=calls,
         function_call=FunctionCallDelta(name=fc.get("name"), arguments=fc.get("arguments"))
-        if isinstance(fc, Mapping)
+        if isinstance(fc, dict)
         else None,
     )
 

@@ -121,10 +121,10 @@ _PART_SEP = "\n\n"
 
 def _image(cfg: ProviderConfig, part: Mapping[str, Any]) -> dict[str, Any]:
     image = part.get("image_url")
-    url = image.get("url") if isinstance(image, Mapping) else image
+    url = image.get("url") if isinstance(image, dict) else image
     if not isinstance(url, str) or not url:
         raise BadRequestError("an image_url part needs image_url.url", provider=cfg.id)
-    detail = image.get("detail") if isinstance(image, Mapping) else None
+    detail = image.get("detail") if isinstance(image, dict) else None
     # input_image takes a URL or a data URL as is; detail is required by the type (auto as in chat):
     # https://platform.openai.com/docs/guides/images-vision#giving-a-model-images-as-input
     return {"type": "input_image", "image_url": url, "detail": detail or "auto"}
@@ -132,7 +132,7 @@ def _image(cfg: ProviderConfig, part: Mapping[str, Any]) -> dict[str, Any]:
 
 def _file(cfg: ProviderConfig, part: Mapping[str, Any]) -> dict[str, Any]:
     file = part.get("file")
-    if not isinstance(file, Mapping):
+    if not isinstance(file, dict):
         raise BadRequestError("a file part needs a file object", provider=cfg.id)
     # https://platform.openai.com/docs/guides/pdf-files : file_data (a data URL), file_id, filename.
     out: dict[str, Any] = {"type": "input_file"}
@@ -147,7 +147,7 @@ def _file(cfg: ProviderConfig, part: Mapping[str, Any]) -> dict[str, Any]:
 def _parts(cfg: ProviderConfig, content: list[Any], receipt: Receipt) -> list[dict[str, Any]]:
     parts: list[dict[str, Any]] = []
     for part in content:
-        if not isinstance(part, Mapping):
+        if not isinstance(part, dict):
             raise BadRequestError(
                 f"a content part must be an object, got {type(part).__name__}", provider=cfg.id
             )
@@ -188,8 +188,8 @@ def _text_only(cfg: ProviderConfig, content: Any, where: str) -> str:
         return content
     texts = []
     for part in content if isinstance(content, list) else ():
-        if not isinstance(part, Mapping) or part.get("type") != "text":
-            kind = part.get("type") if isinstance(part, Mapping) else type(part).__name__
+        if not isinstance(part, dict) or part.get("type") != "text":
+            kind = part.get("type") if isinstance(part, dict) else type(part).__name__
             raise UnsupportedParamsError(
                 f"{cfg.id} takes only text in {where}, got {kind!r}", provider=cfg.id
             )
@@ -210,9 +210,7 @@ def _assistant_items(cfg: ProviderConfig, m: Mapping[str, Any], receipt: Receipt
         )
     if m.get("refusal") is not None and "messages[].refusal" not in receipt.dropped:
         receipt.dropped.append("messages[].refusal")  # an input message has no refusal part without its id
-    blocks = [
-        b for b in m.get("reasoning_blocks") or () if isinstance(b, Mapping) and b.get("type") == _BLOCK
-    ]
+    blocks = [b for b in m.get("reasoning_blocks") or () if isinstance(b, dict) and b.get("type") == _BLOCK]
     before_call: dict[str, list[dict[str, Any]]] = {}
     before_text: list[dict[str, Any]] = []
     for b in blocks:
@@ -280,7 +278,7 @@ def _input(cfg: ProviderConfig, messages: list[Any], receipt: Receipt) -> list[d
 def _tools(cfg: ProviderConfig, tools: list[Any]) -> list[dict[str, Any]]:
     out = []
     for t in tools:
-        kind = t.get("type", "function") if isinstance(t, Mapping) else None
+        kind = t.get("type", "function") if isinstance(t, dict) else None
         if kind != "function":
             raise UnsupportedParamsError(f"{cfg.id} cannot take a tool of type {kind!r}", provider=cfg.id)
         fn = t.get("function") or {}
@@ -306,12 +304,12 @@ def _tool_choice(cfg: ProviderConfig, choice: Any) -> Any:
     # https://platform.openai.com/docs/api-reference/responses/create#responses-create-tool_choice
     if choice in ("auto", "none", "required"):
         return choice
-    if isinstance(choice, Mapping) and choice.get("type") == "function":
+    if isinstance(choice, dict) and choice.get("type") == "function":
         name = (choice.get("function") or {}).get("name")
         if not isinstance(name, str) or not name:
             raise BadRequestError("tool_choice function needs function.name", provider=cfg.id)
         return {"type": "function", "name": name}
-    if isinstance(choice, Mapping) and choice.get("type") == "allowed_tools":
+    if isinstance(choice, dict) and choice.get("type") == "allowed_tools":
         allowed = choice.get("allowed_tools") or {}
         names = [(t.get("function") or {}).get("name") for t in allowed.get("tools") or ()]
         return {
@@ -326,7 +324,7 @@ def _text_format(
     cfg: ProviderConfig, request: Request, receipt: Receipt, strict: bool
 ) -> dict[str, Any] | None:
     rf = request.get("response_format")
-    kind = rf.get("type") if isinstance(rf, Mapping) else None
+    kind = rf.get("type") if isinstance(rf, dict) else None
     if kind in ("json_schema", "json_object") and "tool" in (
         cfg.structured_output.json_schema if kind == "json_schema" else cfg.structured_output.json_object
     ):
@@ -334,7 +332,7 @@ def _text_format(
             f"{cfg.id}: this codec carries response_format natively or not at all", provider=cfg.id
         )
     structured = _wire.response_schema(cfg, request, receipt, strict)
-    if structured is None or not isinstance(rf, Mapping):
+    if structured is None or not isinstance(rf, dict):
         return None
     # https://platform.openai.com/docs/guides/structured-outputs?api-mode=responses
     if kind == "json_object":
@@ -376,7 +374,7 @@ def _failed(cfg: ProviderConfig, response: Mapping[str, Any]) -> APIError:
     """The typed error of a ``failed`` response, through the spec's error tables (its ``error``
     object has the error envelope's code and message)."""
     err = response.get("error")
-    if not isinstance(err, Mapping):
+    if not isinstance(err, dict):
         err = {"message": "the response failed without an error object"}
     return _errors.map_error(cfg, 500, {}, {"error": dict(err)})
 
@@ -399,8 +397,8 @@ def _finish(cfg: ProviderConfig, native: str | None, has_calls: bool) -> FinishR
 
 
 def _reasoning_texts(item: Mapping[str, Any]) -> list[str]:
-    texts = [p.get("text") for p in item.get("summary") or () if isinstance(p, Mapping)]
-    texts += [p.get("text") for p in item.get("content") or () if isinstance(p, Mapping)]
+    texts = [p.get("text") for p in item.get("summary") or () if isinstance(p, dict)]
+    texts += [p.get("text") for p in item.get("content") or () if isinstance(p, dict)]
     return [t for t in texts if isinstance(t, str) and t]
 
 
@@ -422,7 +420,7 @@ def _arguments(value: Any) -> str:
 def _object(cfg: ProviderConfig, value: Any, what: str, status: int = 200) -> Mapping[str, Any]:
     """An output item, content part or final Response, which the API always sends as an object:
     anything else is a wrong answer, never skipped (skipping it would return what is left as a success)."""
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):
         raise InvalidResponseError(
             f"{what} is not an object: {str(value)[:100]!r}", status=status, provider=cfg.id, body=value
         )
@@ -436,7 +434,7 @@ def body_error(data: Any) -> int | None:
     OpenAI sends it: tests/fixtures/harvested/openai/stream_error_event_then_response_failed.json) is
     one; the flat form the SDK types (``{"type": "error", "code", "message", "param"}``) is wrapped by
     the driver (stream.error_event) or read in ``StreamDecoder.feed``."""
-    if not isinstance(data, Mapping) or not isinstance(data.get("error"), Mapping):
+    if not isinstance(data, dict) or not isinstance(data.get("error"), dict):
         return None
     if data.get("type") == "error" or ("output" not in data and "type" not in data and "object" not in data):
         return 0
@@ -549,7 +547,7 @@ class StreamDecoder:
 
     def _response(self, data: Mapping[str, Any]) -> Mapping[str, Any]:
         response = data.get("response")
-        if not isinstance(response, Mapping):
+        if not isinstance(response, dict):
             return {}
         self._id = response.get("id") or self._id
         self._model = response.get("model") or self._model
@@ -634,7 +632,7 @@ class StreamDecoder:
             return self._item_done(data)
         if kind in ("response.completed", "response.incomplete"):
             final = data.get("response")
-            if self._receipt is not None and isinstance(final, Mapping):
+            if self._receipt is not None and isinstance(final, dict):
                 for key, value in final.items():  # the final Response's unread fields, as for a whole answer
                     if key not in ANSWER_KEYS and value is not None:
                         self._receipt.extra[key] = value
