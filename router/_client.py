@@ -574,16 +574,31 @@ def _read_stream(
         failure: APIError | None = None
         given = False
         try:
-            events = decoder.decode(iter_events(chunks, framing, max_event))
+            # One loop (the async reader's, below): framed events straight into the decoder, no
+            # generator layer between them, as this runs once per chunk.
             held: list[ChatCompletionChunk] = []
-            for chunk in events:
-                held.append(chunk)
-                if _has_content(chunk):
+            done = False
+            feed = decoder.feed
+            for ev in iter_events(chunks, framing, max_event):
+                out = feed(ev)
+                if not given:  # held back until the first content chunk
+                    held += out
+                    if not any(_has_content(c) for c in out):
+                        if decoder.done:
+                            done = True
+                            break
+                        continue
                     clock.got_first()
+                    given, out = True, held
+                yield from out
+                if decoder.done:
+                    done = True
                     break
-            given = True
-            yield from held
-            yield from events
+            tail = [] if done else decoder.close()
+            if not given:  # ended with no content chunk, inside its limits
+                given = True
+                tail = held + tail
+            yield from tail
         except (family(response).HTTPError, family(response).StreamError) as exc:
             failure = clock.read_error(exc, time.monotonic())
         except APIError as err:

@@ -294,7 +294,7 @@ def _parse(
 def keep_extra(codec: Codec, data: Mapping[str, Any], receipt: Receipt) -> None:
     """Top-level answer fields the codec does not read go to ``receipt.extra``: nothing is dropped."""
     known = codec.ANSWER_KEYS
-    if data.keys() - known:  # a set difference in C; usually empty (then nothing to keep)
+    if not known.issuperset(data):  # one C call; usually every key is known (nothing to keep)
         for key, value in data.items():
             if key not in known and value is not None:
                 receipt.extra[key] = value
@@ -349,8 +349,11 @@ class StreamDriver:
         try:
             return self._feed(ev)
         except APIError as err:  # an in-stream error carries the stream's headers, where the caller kept them
-            _attribute(err, self._cfg, self._model, self._receipt.headers if self._receipt else None)
+            self._attribute(err)
             raise
+
+    def _attribute(self, err: APIError) -> None:
+        _attribute(err, self._cfg, self._model, self._receipt.headers if self._receipt else None)
 
     def _feed(self, ev: Event) -> list[ChatCompletionChunk]:
         text, event = ev.data, ev.event
@@ -365,9 +368,11 @@ class StreamDriver:
                 f"stream frame is not JSON: {text[:200]!r}", provider=cfg.id, model=self._model
             ) from None
         codec = self._codec
-        if event == self._error_event and codec.body_error(data) is None:
-            data = {"error": data}  # an error event whose data is the error itself
-        _raise_body_error(cfg, codec, data, 200, {}, self._model)
+        if codec.body_error(data) is not None:
+            _raise_body_error(cfg, codec, data, 200, {}, self._model)
+        if event == self._error_event:  # an error event whose data is the error itself
+            data = {"error": data}
+            _raise_body_error(cfg, codec, data, 200, {}, self._model)
         if not isinstance(data, dict):
             raise InvalidResponseError(
                 f"stream frame is not a JSON object: {text[:200]!r}", provider=cfg.id, model=self._model
@@ -376,10 +381,20 @@ class StreamDriver:
             chunks = self._inner.feed(data, event)
         except _SHAPE_ERRORS as exc:
             raise _shape_error(cfg, exc, text, self._model, 200) from None
+        tracks = self._tracks
         for chunk in chunks:
             for choice in chunk.choices:
-                _check_delta(cfg, choice.delta, self._model)
-                self._hold_rules(choice)
+                # The checks and rules, called only when there is something for them (once per chunk).
+                delta = choice.delta
+                content, reasoning = delta.content, delta.reasoning_content
+                if (
+                    delta.tool_calls
+                    or (content is not None and type(content) is not str)
+                    or (reasoning is not None and type(reasoning) is not str)
+                ):
+                    _check_delta(cfg, delta, self._model)
+                if choice.finish_reason is not None or delta.tool_calls or choice.index not in tracks:
+                    self._hold_rules(choice)
             self._last = chunk
         if self._receipt is not None:
             keep_extra(codec, data, self._receipt)

@@ -617,13 +617,31 @@ def _join_partial_calls(parts: Any, open_call: _PartialCall | None) -> tuple[lis
     return out, open_call
 
 
+_TEXT_PART = frozenset({"text"})
+
+
+def _only_text(candidate: Mapping[str, Any]) -> str | None:
+    """The text of a candidate whose content is one plain text part (no thought, signature or call),
+    else None (then the parts are read in full)."""
+    content = candidate.get("content")
+    parts = content.get("parts") if type(content) is dict else None
+    if type(parts) is not list or len(parts) != 1:
+        return None
+    part = parts[0]
+    if type(part) is not dict or not _TEXT_PART.issuperset(part):
+        return None
+    text = part.get("text")
+    return text if type(text) is str else None
+
+
 class StreamDecoder:
     """Gemini stream frames to OpenAI chunks: role first, text/thought/tool deltas, finish reason on the
     candidate's last frame, one usage chunk (choices=[]) at the end. The stream has no end marker, so
     ``close()`` raises APIConnectionError unless every candidate that began has finished."""
 
     __slots__ = (
-        "_calls", "_cfg", "_created", "_ended", "_id", "_model", "_partial", "_started", "_usage", "done",
+        "_calls", "_cfg", "_created", "_ended", "_id", "_model", "_partial", "_roots", "_started", "_usage",
+        "_usage_frame", "done",
     )  # fmt: skip
 
     def __init__(self, cfg: ProviderConfig, receipt: Receipt | None = None) -> None:
@@ -632,6 +650,10 @@ class StreamDecoder:
         self._id = ""
         self._created = _normalise.now()
         self._usage: Usage | None = None
+        # Every frame repeats the running usage totals: the last frame that has them is kept, and read
+        # once, when the stream ends (not a Usage object per frame).
+        self._usage_frame: Mapping[str, Any] | None = None
+        self._roots = cfg.usage.roots
         self._calls: dict[int, int] = {}  # candidate index -> function calls seen so far
         self._started: set[int] = set()  # candidate indexes whose role was sent
         self._ended: set[int] = set()  # candidate indexes whose finish reason was sent
@@ -656,9 +678,10 @@ class StreamDecoder:
         cfg = self._cfg
         self._id = data.get("responseId") or self._id
         self._model = data.get("modelVersion") or self._model
-        usage = _normalise.usage_from(cfg.usage, data)
-        if usage is not None:
-            self._usage = usage  # every frame repeats the running totals; the last one counts
+        for root in self._roots:
+            if data.get(root) is not None:
+                self._usage_frame = data  # the last one counts (read by close())
+                break
         choices: list[ChunkChoice] = []
         candidates = data.get("candidates")
         if isinstance(candidates, list) and candidates:
@@ -666,6 +689,10 @@ class StreamDecoder:
                 if not isinstance(c, dict):
                     continue
                 index = c.get("index", i)
+                text = _only_text(c) if index not in self._partial else None
+                if text is not None:  # most frames: one plain text part
+                    choices.append(self._choice(index, Delta(content=text), c.get("finishReason")))
+                    continue
                 seen = self._calls.get(index, 0)
                 parts, still_open = _join_partial_calls(
                     (c.get("content") or {}).get("parts"), self._partial.pop(index, None)
@@ -707,6 +734,8 @@ class StreamDecoder:
 
     def close(self) -> list[ChatCompletionChunk]:
         self.done = True
+        if self._usage_frame is not None:
+            self._usage = _normalise.usage_from(self._cfg.usage, self._usage_frame)
         if self._usage is None:
             return []
         return [

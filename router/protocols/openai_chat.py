@@ -244,12 +244,12 @@ def _keep_extra(receipt: Receipt | None, i: int, c: Mapping[str, Any], part: str
     """Unread choice fields, and unread fields of its message / delta, onto receipt.extra."""
     if receipt is None:
         return
-    if c.keys() - _CHOICE_KEYS:  # a set difference in C: usually empty
+    if not _CHOICE_KEYS.issuperset(c):  # one C call; usually every key is known
         for k, v in c.items():
             if k not in _CHOICE_KEYS and v is not None:
                 receipt.extra[f"choices.{i}.{k}"] = v
     inner = c.get(part)
-    if isinstance(inner, dict) and inner.keys() - _MESSAGE_KEYS:
+    if isinstance(inner, dict) and not _MESSAGE_KEYS.issuperset(inner):
         for k, v in inner.items():
             if k not in _MESSAGE_KEYS and v is not None:
                 receipt.extra[f"choices.{i}.{part}.{k}"] = v
@@ -266,7 +266,7 @@ _PLAIN_DELTA = frozenset({"role", "content"})
 
 
 def _delta(d: Mapping[str, Any]) -> Delta:
-    if d.keys() <= _PLAIN_DELTA:  # most chunks: a piece of text (and the first, a role)
+    if _PLAIN_DELTA.issuperset(d):  # most chunks: a piece of text (and the first, a role)
         content = d.get("content")
         if content is None or type(content) is str:
             return Delta(role=d.get("role"), content=content)
