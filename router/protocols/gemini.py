@@ -675,7 +675,6 @@ class StreamDecoder:
         return None if self._ended and self._started <= self._ended else ""
 
     def feed(self, data: Mapping[str, Any], event: str | None) -> list[ChatCompletionChunk]:
-        cfg = self._cfg
         self._id = data.get("responseId") or self._id
         self._model = data.get("modelVersion") or self._model
         for root in self._roots:
