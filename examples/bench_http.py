@@ -251,38 +251,40 @@ def raw_stream(client: Any, protocol: str, base: str) -> int:
     return n
 
 
-def _route_kwargs(protocol: str, base: str) -> dict[str, Any]:
-    return {"base_url": f"{base}/v1" if protocol == "openai" else base, "api_key": "k"}
+def _route_kwargs(protocol: str, base: str, client: Any = None) -> dict[str, Any]:
+    """The call's settings: the upstream, a key, and (when given) the caller's own client; the
+    router's own pooled client (httpx2, what a call without ``http_client`` uses) otherwise."""
+    out: dict[str, Any] = {"base_url": f"{base}/v1" if protocol == "openai" else base, "api_key": "k"}
+    if client is not None:
+        out["http_client"] = client
+    return out
 
 
-def router_plain(client: httpx.Client, protocol: str, base: str) -> str:
+def router_plain(client: Any, protocol: str, base: str) -> str:
     resp = router.completion(
         model=f"{protocol}/{MODELS[protocol]}",
         messages=MESSAGES,
-        http_client=client,
-        **_route_kwargs(protocol, base),
+        **_route_kwargs(protocol, base, client),
     )
     return resp.choices[0].message.content or ""
 
 
-async def arouter_plain(client: httpx.AsyncClient, protocol: str, base: str) -> str:
+async def arouter_plain(client: Any, protocol: str, base: str) -> str:
     resp = await router.acompletion(
         model=f"{protocol}/{MODELS[protocol]}",
         messages=MESSAGES,
-        http_client=client,
-        **_route_kwargs(protocol, base),
+        **_route_kwargs(protocol, base, client),
     )
     return resp.choices[0].message.content or ""
 
 
-def router_stream(client: httpx.Client, protocol: str, base: str) -> int:
+def router_stream(client: Any, protocol: str, base: str) -> int:
     n = 0
     stream = router.completion(
         model=f"{protocol}/{MODELS[protocol]}",
         messages=MESSAGES,
         stream=True,
-        http_client=client,
-        **_route_kwargs(protocol, base),
+        **_route_kwargs(protocol, base, client),
     )
     for chunk in stream:
         if chunk.choices and chunk.choices[0].delta.content:
@@ -384,8 +386,9 @@ def _limits(mod: Any) -> Any:
 
 
 async def _async_run(mod: Any, kind: str, protocol: str, base: str, requests: int) -> Run:
-    """One async run on a fresh AsyncClient (its pool warmed first by IN_FLIGHT concurrent calls)."""
-    ac = mod.AsyncClient(limits=_limits(mod), timeout=30.0)
+    """One async run on a fresh AsyncClient (its pool warmed first by IN_FLIGHT concurrent calls); the
+    router's on its own pooled client of this event loop (new with each asyncio.run)."""
+    ac = None if kind == "router" else mod.AsyncClient(limits=_limits(mod), timeout=30.0)
     try:
         one_call: Callable[[], Coroutine[Any, Any, object]]
         if kind == "router":
@@ -403,7 +406,8 @@ async def _async_run(mod: Any, kind: str, protocol: str, base: str, requests: in
         await asyncio.gather(*(one() for _ in range(requests)))
         return time.perf_counter() - t0, time.process_time() - c0, requests
     finally:
-        await ac.aclose()
+        if ac is not None:
+            await ac.aclose()
 
 
 def bench(
@@ -413,7 +417,10 @@ def bench(
     kinds = ["router", *(f"raw_{m}" for m in mods)]
     order = ["raw_httpx", "router", *kinds[2:]]  # interleaved in each round: raw, router(, httpx2)
     module = {k: httpx if k == "router" else mods[k[4:]] for k in kinds}
-    sync_clients = {k: module[k].Client(limits=_limits(module[k]), timeout=30.0) for k in kinds}
+    # The router runs as an app calls it: no http_client, its own pooled (httpx2) client.
+    sync_clients: dict[str, Any] = {
+        k: None if k == "router" else module[k].Client(limits=_limits(module[k]), timeout=30.0) for k in kinds
+    }
     cells: dict[tuple[str, str, str], Cell] = {}
     try:
         for p in protocols:
@@ -439,7 +446,8 @@ def bench(
                     cells.setdefault((p, "async", k), Cell()).runs.append(run)
     finally:
         for c in sync_clients.values():
-            c.close()
+            if c is not None:
+                c.close()
     return summarize(cells, protocols, kinds, rounds)
 
 

@@ -455,10 +455,19 @@ _ALL_ADAPTERS_FALLBACK = (
 )
 
 
+# Imports are timed as an installed package runs them: from .pyc files (pip compiles them at
+# install). With PYTHONDONTWRITEBYTECODE set (as on some machines and CI), a checkout would compile
+# every router module from source on every import while httpx loads its .pyc: the warm-up round
+# writes them.
+_PYC_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def _probe(stmt: str, cwd: str) -> tuple[float, float, float, float]:
     """(wall ms of the process, in-process import ms, VmRSS MiB, VmHWM MiB) of one fresh interpreter."""
     t = time.perf_counter()
-    r = subprocess.run([PYTHON, "-c", _PROBE.format(stmt=stmt)], cwd=cwd, capture_output=True, text=True)
+    r = subprocess.run(
+        [PYTHON, "-c", _PROBE.format(stmt=stmt)], cwd=cwd, capture_output=True, text=True, env=_PYC_ENV
+    )
     wall = (time.perf_counter() - t) * 1000
     if r.returncode != 0:
         raise RuntimeError(f"{stmt!r} failed: {r.stderr[-1000:]}")

@@ -7,7 +7,6 @@ the sync and the async reader alike.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 from collections.abc import AsyncGenerator
@@ -39,6 +38,7 @@ from router._types import Receipt
 from router._types import safe_headers
 
 if TYPE_CHECKING:  # httpx and the adapter machinery load on the first call, not on `import router`
+    import asyncio  # (and asyncio, ~20 ms, with the first async call: httpx itself does not import it)
     from typing import Unpack
 
     from router import _transport
@@ -855,6 +855,8 @@ class AsyncStream(_Reader, AsyncIterator[ChatCompletionChunk]):
         response = getattr(self, "response", None)
         if response is None or response.is_closed:
             return
+        import asyncio  # loaded: this stream was opened on a loop
+
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
