@@ -521,6 +521,34 @@ def print_table(result: dict[str, Any], settings: dict[str, Any]) -> None:
         print("* " + n)
 
 
+def run(protocols: list[str], rounds: int, chunks: int, requests: int, n_streams: int) -> dict[str, Any] | None:
+    """Start the upstream, run every pair, stop it: the figures (None: the upstream did not start)."""
+    ctx = multiprocessing.get_context("spawn")
+    recv, send = ctx.Pipe(duplex=False)
+    upstream = ctx.Process(target=serve, args=(chunks, send), daemon=True)
+    upstream.start()
+    send.close()
+    try:
+        if not recv.poll(30):
+            return None
+        port = recv.recv()
+        base = f"http://127.0.0.1:{port}"
+        result = bench(protocols, rounds, chunks, requests, n_streams, base)
+        result["upstream"] = httpx.get(f"{base}/_stats").json()
+    finally:
+        upstream.terminate()
+        upstream.join(5)
+    result["settings"] = {
+        "rounds": rounds,
+        "chunks": chunks,
+        "requests": requests,
+        "streams": n_streams,
+        "in_flight": IN_FLIGHT,
+    }
+    result["python"] = sys.version.split()[0]
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--quick", action="store_true", help="tiny runs (a smoke test, not figures)")
@@ -544,31 +572,11 @@ def main(argv: list[str] | None = None) -> int:
     requests = a.requests or (40 if a.quick else 1000)
     n_streams = a.streams or (3 if a.quick else 20)
 
-    ctx = multiprocessing.get_context("spawn")
-    recv, send = ctx.Pipe(duplex=False)
-    upstream = ctx.Process(target=serve, args=(chunks, send), daemon=True)
-    upstream.start()
-    send.close()
-    try:
-        if not recv.poll(30):
-            print("the upstream did not start", file=sys.stderr)
-            return 1
-        port = recv.recv()
-        base = f"http://127.0.0.1:{port}"
-        result = bench(protocols, rounds, chunks, requests, n_streams, base)
-        result["upstream"] = httpx.get(f"{base}/_stats").json()
-    finally:
-        upstream.terminate()
-        upstream.join(5)
-    settings = {
-        "rounds": rounds,
-        "chunks": chunks,
-        "requests": requests,
-        "streams": n_streams,
-        "in_flight": IN_FLIGHT,
-    }
-    result["settings"] = settings
-    result["python"] = sys.version.split()[0]
+    result = run(protocols, rounds, chunks, requests, n_streams)
+    if result is None:
+        print("the upstream did not start", file=sys.stderr)
+        return 1
+    settings = result["settings"]
     print_table(result, settings)
     if a.json_out:
         with open(a.json_out, "w") as f:
