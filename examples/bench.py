@@ -28,12 +28,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_http  # noqa: E402
-import bench_static  # noqa: E402
+import bench_http
+import bench_static
 
-from router import _registry  # noqa: E402
-from router._streaming import make_parser  # noqa: E402
-from router._types import Receipt  # noqa: E402
+from router import _registry
+from router._streaming import make_parser
+from router._types import Receipt
 
 # --------------------------------------------------------------------------------------------------
 # Steady-state stream cost per chunk
@@ -84,7 +84,12 @@ def steady_stream(chunks: int, repeat: int) -> dict[str, Any]:
             for ev in events:
                 decoder.feed(ev)
 
-        def both(framing: str = framing, frames: list[bytes] = frames, adapter: Any = adapter) -> None:
+        def both(
+            framing: str = framing,
+            frames: list[bytes] = frames,
+            adapter: Any = adapter,
+            protocol: str = protocol,
+        ) -> None:
             parser = make_parser(framing)
             decoder = adapter.stream_decoder(receipt=Receipt(provider=protocol, model="m"))
             for f in frames:
@@ -92,12 +97,16 @@ def steady_stream(chunks: int, repeat: int) -> dict[str, Any]:
                     decoder.feed(ev)
 
         ndjson = framing == "ndjson"
+
+        def raw(frames: list[bytes] = frames, ndjson: bool = ndjson) -> int:
+            return _raw_events(frames, ndjson)
+
         out[protocol] = {
             "chunks": n,
             "framing_us": round(_best_us(frame, n, repeat), 3),
             "decode_us": round(_best_us(decode, n, repeat), 3),
             "framing_decode_us": round(_best_us(both, n, repeat), 3),
-            "raw_split_loads_us": round(_best_us(lambda: _raw_events(frames, ndjson), n, repeat), 3),
+            "raw_split_loads_us": round(_best_us(raw, n, repeat), 3),
         }
     return out
 
@@ -118,7 +127,14 @@ def budgets(http: dict[str, Any], static: dict[str, Any], steady: dict[str, Any]
 
     def add(what: str, figure: float, limit: float, unit: str, ok: bool, detail: str = "") -> None:
         rows.append(
-            {"budget": what, "figure": round(figure, 2), "limit": limit, "unit": unit, "holds": ok, "detail": detail}
+            {
+                "budget": what,
+                "figure": round(figure, 2),
+                "limit": limit,
+                "unit": unit,
+                "holds": ok,
+                "detail": detail,
+            }
         )
 
     raws: list[str] = http["raw_clients"]
@@ -144,7 +160,13 @@ def budgets(http: dict[str, Any], static: dict[str, Any], steady: dict[str, Any]
     variants = static["cold_start"]["variants"]
     httpx_ms = variants["import httpx"]["wall_ms"]
     all_ms = variants["import router + all adapters"]["wall_ms"]
-    add("import router + all adapters over import httpx", all_ms - httpx_ms, 25.0, "ms", all_ms - httpx_ms <= 25.0)
+    add(
+        "import router + all adapters over import httpx",
+        all_ms - httpx_ms,
+        25.0,
+        "ms",
+        all_ms - httpx_ms <= 25.0,
+    )
     rss = variants["import router + all adapters"]["rss_mib"] - variants["import httpx"]["rss_mib"]
     add("RSS after import router + all adapters over httpx's", rss, 6.0, "MiB", rss <= 6.0)
     fp = static.get("footprint") or {}
@@ -195,7 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     bench_static.print_table(static)
     steady = steady_stream(50 if quick else 500, 3 if quick else 7)
     print("\nstream chunk, steady state (µs per chunk, best of repeats)")
-    print(f"  {'protocol':<10} {'chunks':>6} {'framing':>8} {'decode':>8} {'both':>8} {'raw split+loads':>16}")
+    print(
+        f"  {'protocol':<10} {'chunks':>6} {'framing':>8} {'decode':>8} {'both':>8} {'raw split+loads':>16}"
+    )
     for p, r in steady.items():
         print(
             f"  {p:<10} {r['chunks']:>6} {r['framing_us']:>8.2f} {r['decode_us']:>8.2f}"

@@ -521,7 +521,9 @@ def print_table(result: dict[str, Any], settings: dict[str, Any]) -> None:
         print("* " + n)
 
 
-def run(protocols: list[str], rounds: int, chunks: int, requests: int, n_streams: int) -> dict[str, Any] | None:
+def run(
+    protocols: list[str], rounds: int, chunks: int, requests: int, n_streams: int
+) -> dict[str, Any] | None:
     """Start the upstream, run every pair, stop it: the figures (None: the upstream did not start)."""
     ctx = multiprocessing.get_context("spawn")
     recv, send = ctx.Pipe(duplex=False)
