@@ -330,7 +330,9 @@ class _Call:
         self.sent_at = time.monotonic()
         timeout = _timeout(self.timeout, self.deadline, self.first_token, mod)
         req = self.req
-        return client.build_request(req.method, req.url, headers=req.headers, json=req.json, timeout=timeout)
+        return client.build_request(
+            req.method, _url(req.url, mod), headers=req.headers, json=req.json, timeout=timeout
+        )
 
     def body_limit(self) -> float | None:
         """The read limit of a body about to be read: the stall limit, inside what is left."""
@@ -437,6 +439,21 @@ class _Call:
             self.on_retry(event)
         except Exception:
             log.exception("the call's _on_retry callback raised; the call goes on")
+
+
+_urls: dict[tuple[str, str], Any] = {}
+
+
+def _url(url: str, mod: Any) -> Any:
+    """``url`` as ``mod``'s parsed ``URL``, kept: a call's URL is one of a few, and httpx parses a
+    string URL anew for every request (a third of building one). A URL object is immutable."""
+    key = (mod.__name__, url)
+    found = _urls.get(key)
+    if found is None:
+        if len(_urls) >= 512:  # bounded: URLs with a model or key in them vary without end
+            _urls.clear()
+        found = _urls[key] = mod.URL(url)
+    return found
 
 
 def _status(response: Response | None) -> int:
