@@ -35,3 +35,25 @@ def test_bench_http_quick(tmp_path: Path) -> None:
                 ratio = entry[f"ratio_router_{raw}"]
                 assert ratio["median"] > 0, (p, m, raw)
                 assert len(ratio["values"]) == result["settings"]["rounds"]
+
+
+def test_bench_whole_quick(tmp_path: Path) -> None:
+    """examples/bench.py (the one benchmark command) runs end to end and reports every budget."""
+    out = tmp_path / "all.json"
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "bench.py"), "--quick", "--no-footprint", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert r.returncode == 0, r.stderr[-4000:]
+    assert "budgets (issue 12)" in r.stdout
+    result = json.loads(out.read_text())
+    names = [row["budget"] for row in result["budgets"]]
+    for p in PROTOCOLS:
+        for part in ("sync_req_s", "async_req_s", "stream_chunks_s", "cpu_us_req over", "framing + decode"):
+            assert any(n.startswith(p) and part in n for n in names), (p, part, names)
+    assert any("import router + all adapters" in n for n in names)
+    assert any("router build" in n for n in names)
+    assert all(isinstance(row["holds"], bool) for row in result["budgets"])
