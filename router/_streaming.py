@@ -94,6 +94,7 @@ class SSEParser:
     __slots__ = (
         "_bom_checked",
         "_cap",
+        "_clean",
         "_data",
         "_decoder",
         "_event",
@@ -119,9 +120,43 @@ class SSEParser:
         self._id: str | None = None
         self._last_id: str | None = None
         self._retry: int | None = None
+        self._clean = False  # nothing carried over between chunks: see feed()
 
     def feed(self, chunk: bytes) -> list[Event]:
-        return self._text(self._decoder.decode(chunk))
+        # Most chunks are one whole event, as providers flush them: ``data: {...}\n\n`` (OpenAI,
+        # Gemini) or ``event: name\ndata: {...}\n\n`` (Anthropic). With nothing carried over from the
+        # previous chunk, such a chunk is read straight from its bytes; anything else (CR, several
+        # lines, a cut line, the first chunk and its BOM) goes through the incremental parser.
+        if self._clean and chunk[-2:] == b"\n\n":
+            name = ""
+            line = chunk
+            if chunk[:7] == b"event: ":
+                cut = chunk.find(b"\n")
+                name = chunk[7:cut].decode("utf-8", "replace")
+                line = chunk[cut + 1 :]
+            if line[:6] == b"data: ":
+                data = line[6:-2]
+                if (
+                    b"\n" not in data
+                    and b"\r" not in chunk
+                    and len(data) <= self._cap
+                    and (not name or name.strip(" ") == name)
+                ):
+                    return [
+                        Event(data.decode("utf-8", "replace"), name or "message", self._last_id, self._retry)
+                    ]
+        out = self._text(self._decoder.decode(chunk))
+        self._clean = (
+            not self._pending
+            and not self._parts
+            and not self._data
+            and not self._event
+            and self._id is None
+            and self._bom_checked
+            and not self._skip_lf
+            and not self._decoder.getstate()[0]
+        )
+        return out
 
     def close(self) -> list[Event]:
         out = self._text(self._decoder.decode(b"", final=True))
