@@ -577,7 +577,6 @@ def _read_stream(
             # One loop (the async reader's, below): framed events straight into the decoder, no
             # generator layer between them, as this runs once per chunk.
             held: list[ChatCompletionChunk] = []
-            done = False
             feed = decoder.feed
             for ev in iter_events(chunks, framing, max_event):
                 out = feed(ev)
@@ -585,16 +584,14 @@ def _read_stream(
                     held += out
                     if not any(_has_content(c) for c in out):
                         if decoder.done:
-                            done = True
                             break
                         continue
                     clock.got_first()
                     given, out = True, held
                 yield from out
                 if decoder.done:
-                    done = True
                     break
-            tail = [] if done else decoder.close()
+            tail = [] if decoder.done else decoder.close()  # the end marker came: nothing to close
             if not given:  # ended with no content chunk, inside its limits
                 given = True
                 tail = held + tail
@@ -636,14 +633,12 @@ async def _aread_stream(
         given = False
         try:
             held: list[ChatCompletionChunk] = []
-            done = False
             async for ev in aiter_events(chunks, framing, max_event):
                 out = decoder.feed(ev)
                 if not given:  # held back until the first content chunk
                     held += out
                     if not any(_has_content(c) for c in out):
                         if decoder.done:
-                            done = True
                             break
                         continue
                     clock.got_first()
@@ -651,9 +646,8 @@ async def _aread_stream(
                 for chunk in out:
                     yield chunk
                 if decoder.done:
-                    done = True
                     break
-            tail = [] if done else decoder.close()
+            tail = [] if decoder.done else decoder.close()  # the end marker came: nothing to close
             if not given:  # ended with no content chunk, inside its limits
                 given = True
                 tail = held + tail
