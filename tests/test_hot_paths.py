@@ -1,0 +1,80 @@
+"""Rules of the hot-path shortcuts: each must give exactly what the general path gives."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from router import _watchdog
+from router._streaming import SSEParser
+from router._streaming import loads_frame
+
+
+@pytest.mark.parametrize(
+    "text", ['{"a": 1}', ' {"a": 1}', '{"a": 1} ', "[1, 2]", '"s"', "3", "null", '{"a": [1, {"b": "é"}]}']
+)
+def test_loads_frame_is_json_loads(text: str) -> None:
+    assert loads_frame(text) == json.loads(text)
+
+
+@pytest.mark.parametrize("text", ["", " ", "{", '{"a": 1} x', "nope", '{"a": 1}{"b": 2}'])
+def test_loads_frame_fails_as_json_loads(text: str) -> None:
+    with pytest.raises(ValueError):
+        json.loads(text)
+    with pytest.raises(ValueError):
+        loads_frame(text)
+
+
+def _events(chunks: list[bytes]) -> list[Any]:
+    p = SSEParser()
+    out = []
+    for c in chunks:
+        out += p.feed(c)
+    return out + p.close()
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        [b"data: 1\n\n", b"data: 2\n\n", b"event: e\ndata: 3\n\n"],
+        [b"\xef\xbb\xbfdata: 1\n\n", b"data: 2\n\n"],  # a BOM first
+        [b"data: 1\n\n", b"id: 7\n", b"data: 2\n\n", b"data: 3\n\n"],  # an id carried over
+        [b"data: 1\n\n", b"data: \xc3", b"\xa9\n\n", b"data: 4\n\n"],  # a character cut in two
+        [b"data: 1\n\n", b"event:  spaced \ndata: 2\n\n", b"data: 3\r\n\r\n"],
+        [b"data: 1\n\n", b"data: a\ndata: b\n\n", b"data:\n\n"],
+    ],
+)
+def test_whole_event_chunks_read_as_byte_by_byte(chunks: list[bytes]) -> None:
+    """The whole-event fast path gives what the parser gives fed one byte at a time."""
+    one = b"".join(chunks)
+    assert _events(chunks) == _events([one[i : i + 1] for i in range(len(one))])
+
+
+class _R:
+    pass
+
+
+def test_watchdog_is_not_woken_for_a_later_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deadline thread sleeps until the earliest deadline: a watch due later wakes nothing
+    (waking it per call cost a thread switch per request); an earlier one wakes it."""
+    r = _R()
+    _watchdog.unwatch(_watchdog.watch(time.monotonic() + 3600, r))  # the thread is running
+    time.sleep(0.05)  # let it go back to sleep
+    woken: list[int] = []
+    real = _watchdog._cv.notify
+
+    def notify(n: int = 1) -> None:
+        woken.append(n)
+        real(n)
+
+    monkeypatch.setattr(_watchdog._cv, "notify", notify)
+    far = _watchdog.watch(time.monotonic() + 3600, r)
+    assert woken == []
+    near = _watchdog.watch(time.monotonic() + 0.001, r)  # before it next looks: woken
+    assert woken == [1]
+    time.sleep(0.2)
+    assert _watchdog.unwatch(near) is True  # fired at its deadline
+    assert _watchdog.unwatch(far) is False
