@@ -19,6 +19,7 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 NOT_RUN = {
     "bench_static.py": "it times the hot paths, builds the wheel and installs it; tests/test_bench_static.py runs it (--quick)",
     "bench_http.py": "it starts a loopback upstream and times calls; tests/test_bench_smoke.py runs it (--quick)",
+    "bench.py": "it runs both benchmarks above; tests/test_bench_smoke.py runs it (--quick)",
 }
 
 _FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
@@ -53,7 +54,8 @@ def mypy_errors(tmp: str) -> tuple[dict[str, list[str]], str]:
     files = _sources()
     for name, code in files.items():
         (where / f"{name}.py").write_text(code, encoding="utf-8")
-    env = {**os.environ, "MYPYPATH": str(ROOT)}  # `import router` is this checkout's
+    # `import router` is this checkout's; examples/bench.py imports its sibling benchmark modules
+    env = {**os.environ, "MYPYPATH": os.pathsep.join([str(ROOT), str(ROOT / "examples")])}
     r = subprocess.run(
         [
             str(MYPY),
