@@ -41,7 +41,14 @@ def test_bench_whole_quick(tmp_path: Path) -> None:
     """examples/bench.py (the one benchmark command) runs end to end and reports every budget."""
     out = tmp_path / "all.json"
     r = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "bench.py"), "--quick", "--no-footprint", "--json", str(out)],
+        [
+            sys.executable,
+            str(ROOT / "examples" / "bench.py"),
+            "--quick",
+            "--no-footprint",
+            "--json",
+            str(out),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
