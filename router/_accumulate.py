@@ -63,8 +63,11 @@ class StreamAccumulator:
         self.created = self.created or chunk.created
         if chunk.usage is not None:
             self.usage = chunk.usage
+        states = self._choices
         for c in chunk.choices:
-            st = self._choices.setdefault(c.index, _ChoiceState())
+            st = states.get(c.index)
+            if st is None:  # a new state only for a new choice, not one per chunk
+                st = states[c.index] = _ChoiceState()
             d = c.delta
             if d.content is not None:
                 st.saw_content = True

@@ -13,6 +13,7 @@ from collections.abc import AsyncGenerator
 from collections.abc import AsyncIterator
 from collections.abc import Generator
 from collections.abc import Iterator
+from itertools import chain
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import Literal
@@ -30,7 +31,7 @@ from router._exceptions import StreamConsumedError
 from router._registry import resolve
 from router._streaming import MAX_EVENT
 from router._streaming import aiter_events
-from router._streaming import iter_events
+from router._streaming import make_parser
 from router._types import ChatCompletion
 from router._types import ChatCompletionChunk
 from router._types import HttpRequest
@@ -42,6 +43,7 @@ if TYPE_CHECKING:  # httpx and the adapter machinery load on the first call, not
     from typing import Unpack
 
     from router import _transport
+    from router._accumulate import StreamAccumulator
     from router._adapter import Adapter
     from router._httpx import Response
     from router._params_types import AsyncCompletionParams
@@ -330,10 +332,11 @@ class _Current:
     """The response a stream is reading: a retry (first token or a read late, nothing given yet)
     replaces it, and the Stream closes whichever is current."""
 
-    __slots__ = ("response",)
+    __slots__ = ("ended", "response")
 
     def __init__(self, response: Response) -> None:
         self.response = response
+        self.ended = False  # read to the end, failed, or closed: it cannot be iterated again
 
 
 class _Clock:
@@ -439,33 +442,10 @@ class _Clock:
         return _consumed(self.adapter, self.receipt)  # httpx.StreamError: the body was read or closed
 
 
-def _timed(response: Response, clock: _Clock) -> Generator[bytes, None, None]:
-    """The body's chunks, until the call's deadline: a trickle, endless keep-alives or a stalled read
-    (cut by the watchdog, or by the stall limit) end with the APITimeoutError of the limit passed."""
-    from router._httpx import family  # already loaded by the call that opened the stream
-
-    last = time.monotonic()
-    clock.start(response, last)
-    deadline = clock.deadline
-    try:
-        for chunk in response.iter_bytes():
-            last = time.monotonic()
-            if last >= deadline:
-                raise _late(clock.adapter, clock.receipt)
-            yield chunk
-        late = clock.late(time.monotonic())  # a stream ended by a watchdog's cut is not an answer
-        if late is not None:
-            raise late
-    except family(response).HTTPError as exc:
-        failure = clock.read_error(exc, last)
-    else:
-        return
-    finally:
-        clock.stop()
-    raise failure  # outside the except: no chained httpx error holding the request
-
-
 async def _atimed(response: Response, clock: _Clock) -> AsyncGenerator[bytes, None]:
+    """The body's chunks, until the call's deadline: a trickle, endless keep-alives or a stalled read
+    (cut by the watchdog, or by the stall limit) end with the APITimeoutError of the limit passed.
+    (The sync reader does this in its own loop.)"""
     from router._httpx import family  # already loaded by the call that opened the stream
 
     last = time.monotonic()
@@ -556,61 +536,104 @@ def _read_stream(
     secrets: tuple[str, ...],
     call: _transport.Call | None,
     max_event: int,
+    acc: StreamAccumulator,
 ) -> Generator[ChatCompletionChunk, None, None]:
-    """The chunks of an open streamed answer. It holds no reference to its Stream, so a stream
-    dropped half read is freed (and its connection released) at once, not by the cycle collector.
+    """The chunks of an open streamed answer, each added to ``acc`` as it is given; ``current.ended``
+    once it ends (read to the end, failed or closed). It holds no reference to its Stream, so a
+    stream dropped half read is freed (and its connection released) at once, not by the cycle
+    collector.
 
     Until the first content chunk, the chunks before it (a role, the stream's lifecycle) are held
     back; a first-token or stall timeout there, with nothing given, is retried within the call's
-    budget. After that, chunks pass straight through."""
+    budget. After that, chunks pass straight through.
+
+    This runs once per chunk, so it is one loop: the body's bytes (inside the call's deadline), the
+    framing and the decoder, with no generator layer between them."""
     from router._httpx import family  # already loaded by the call that opened the stream
 
     framing = adapter.config.stream.framing
-    while True:
-        response = current.response
-        decoder = adapter.stream_decoder(receipt=receipt)
-        clock = _Clock(call, adapter, receipt)
-        chunks = _timed(response, clock)
-        failure: APIError | None = None
-        given = False
-        try:
-            # One loop (the async reader's, below): framed events straight into the decoder, no
-            # generator layer between them, as this runs once per chunk.
-            held: list[ChatCompletionChunk] = []
+    add = acc.add
+    try:
+        while True:
+            response = current.response
+            decoder = adapter.stream_decoder(receipt=receipt)
             feed = decoder.feed
-            for ev in iter_events(chunks, framing, max_event):
-                out = feed(ev)
-                if not given:  # held back until the first content chunk
-                    held += out
-                    if not any(_has_content(c) for c in out):
+            clock = _Clock(call, adapter, receipt)
+            parser = make_parser(framing, max_event)
+            failure: APIError | None = None
+            given = False
+            last = time.monotonic()
+            clock.start(response, last)
+            deadline = clock.deadline
+            try:
+                held: list[ChatCompletionChunk] = []
+                for data in chain(response.iter_bytes(), _END):
+                    if data is None:  # the body ended: what the parser holds, unless a limit passed
+                        late = clock.late(time.monotonic())  # a body ended by the watchdog's cut
+                        if late is not None:
+                            raise late
+                        events = parser.close()
+                    else:
+                        last = time.monotonic()
+                        if last >= deadline:
+                            raise _late(adapter, receipt)
+                        events = parser.feed(data)
+                    for ev in events:
+                        out = feed(ev)
+                        if not given:  # held back until the first content chunk
+                            held += out
+                            if not any(_has_content(c) for c in out):
+                                if decoder.done:
+                                    break
+                                continue
+                            clock.got_first()
+                            given, out = True, held
+                        for chunk in out:
+                            add(chunk)
+                            yield chunk
                         if decoder.done:
                             break
-                        continue
-                    clock.got_first()
-                    given, out = True, held
-                yield from out
-                if decoder.done:
-                    break
-            tail = [] if decoder.done else decoder.close()  # the end marker came: nothing to close
-            if not given:  # ended with no content chunk, inside its limits
-                given = True
-                tail = held + tail
-            yield from tail
-        except (family(response).HTTPError, family(response).StreamError) as exc:
-            failure = clock.read_error(exc, time.monotonic())
-        except APIError as err:
-            failure = err
-        finally:
-            chunks.close()  # its deadline watch ends with the stream
-            response.close()
-        if failure is None:
-            return
-        if not given and call is not None and isinstance(failure, _RETRIED):
-            answer = call.retry(failure)  # raises the retry's own failure, if it fails for good
-            failure = _again(adapter, current, receipt, secrets, answer, failure)
+                    if decoder.done:
+                        break
+                tail = [] if decoder.done else decoder.close()  # the end marker came: nothing to close
+                if not given:  # ended with no content chunk, inside its limits
+                    given = True
+                    tail = held + tail
+                for chunk in tail:
+                    add(chunk)
+                    yield chunk
+            except (family(response).HTTPError, family(response).StreamError) as exc:
+                failure = clock.read_error(exc, last)
+            except APIError as err:
+                failure = err
+            finally:
+                clock.stop()  # its deadline watches end with the stream
+                response.close()
             if failure is None:
-                continue
-        raise _failed(adapter, receipt, secrets, failure)
+                return
+            if not given and call is not None and isinstance(failure, _RETRIED):
+                answer = call.retry(failure)  # raises the retry's own failure, if it fails for good
+                failure = _again(adapter, current, receipt, secrets, answer, failure)
+                if failure is None:
+                    continue
+            raise _failed(adapter, receipt, secrets, failure)
+    finally:
+        current.ended = True
+
+
+_END = (None,)  # after the body's last bytes: the parser gives what it holds
+
+
+def _fed(
+    chunks: Iterator[ChatCompletionChunk], current: _Current, acc: StreamAccumulator
+) -> Generator[ChatCompletionChunk, None, None]:
+    """A stand-in's chunks (``mock_response=``), kept as a provider's are."""
+    try:
+        for chunk in chunks:
+            acc.add(chunk)
+            yield chunk
+    finally:
+        current.ended = True
 
 
 async def _aread_stream(
@@ -702,7 +725,6 @@ class _Reader:
         self._max_event = max_event
         self._parse = parse  # response_format's model class: the final answer's message.parsed
         self._source = source
-        self._ended = False  # read to the end, failed, or closed: it cannot be iterated again
         self._acc = StreamAccumulator(receipt)
         self.receipt = receipt
 
@@ -716,6 +738,14 @@ class _Reader:
         """The model class given as ``response_format`` (its instance goes on the final answer's
         ``message.parsed``), or None."""
         return self._parse
+
+    @property
+    def _ended(self) -> bool:
+        return self._current.ended
+
+    @_ended.setter
+    def _ended(self, value: bool) -> None:
+        self._current.ended = value
 
     def _consumed(self) -> StreamConsumedError:
         return _consumed(self._adapter, self.receipt)
@@ -733,30 +763,35 @@ class Stream(_Reader, Iterator[ChatCompletionChunk]):
     _call: _transport.Call | None
 
     def _open(self) -> Generator[ChatCompletionChunk, None, None]:
-        if self._source is not None:
-            return self._source.iter_chunks()
-        return _read_stream(
-            self._adapter, self._current, self.receipt, self._secrets, self._call, self._max_event
-        )
-
-    def __iter__(self) -> Stream:
-        if self._ended:
-            raise self._consumed()
-        return self
-
-    def __next__(self) -> ChatCompletionChunk:
+        """The reader: it adds each chunk to the answer so far and marks the stream ended when it ends."""
         chunks = self._chunks
         if chunks is None:
             if self._ended:
                 raise self._consumed()
-            chunks = self._chunks = self._open()
-        try:
-            chunk = next(chunks)
-        except BaseException:
-            self._ended = True  # the end (StopIteration), or the stream's typed error
-            raise
-        self._acc.add(chunk)
-        return chunk
+            if self._source is not None:
+                chunks = _fed(self._source.iter_chunks(), self._current, self._acc)
+            else:
+                chunks = _read_stream(
+                    self._adapter,
+                    self._current,
+                    self.receipt,
+                    self._secrets,
+                    self._call,
+                    self._max_event,
+                    self._acc,
+                )
+            self._chunks = chunks
+        return chunks
+
+    def __iter__(self) -> Iterator[ChatCompletionChunk]:
+        # ``for chunk in stream`` runs the reader itself (as the openai SDK's Stream does): no method
+        # call of this object per chunk. ``next(stream)`` reads the same one.
+        if self._ended:
+            raise self._consumed()
+        return self._open()
+
+    def __next__(self) -> ChatCompletionChunk:
+        return next(self._open())
 
     def get_final_completion(self) -> ChatCompletion:
         """Read what is left of the stream and return the whole answer (``router.accumulate`` of every

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import json
 import logging
 import random
 import threading
@@ -308,6 +309,7 @@ class _Call:
         self.stall = stall
         self.on_retry = on_retry
         self.attempt = 0  # attempts made so far (1-based once sent)
+        self._content: bytes | None = None  # the body as sent, encoded by the first attempt
         self.started = time.monotonic()
         self.sent_at = self.started  # when the current attempt was sent
         self.headers_at = self.started  # when its headers came
@@ -330,8 +332,11 @@ class _Call:
         self.sent_at = time.monotonic()
         timeout = _timeout(self.timeout, self.deadline, self.first_token, mod)
         req = self.req
+        content = self._content
+        if content is None:  # once per call, not per attempt
+            content = self._content = _JSON.encode(req.json).encode()
         return client.build_request(
-            req.method, _url(req.url, mod), headers=req.headers, json=req.json, timeout=timeout
+            req.method, _url(req.url, mod), headers=req.headers, content=content, timeout=timeout
         )
 
     def body_limit(self) -> float | None:
@@ -440,6 +445,10 @@ class _Call:
         except Exception:
             log.exception("the call's _on_retry callback raised; the call goes on")
 
+
+# The body's JSON as httpx's ``json=`` writes it (compact, UTF-8, no NaN), by one encoder made once:
+# ``json=`` builds a new encoder for every request (json.dumps with options does), ~5 µs of a call.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 _urls: dict[tuple[str, str], Any] = {}
 

@@ -777,13 +777,22 @@ def safe_headers(headers: Mapping[str, str], secrets: tuple[str, ...] = ()) -> d
     it occurs."""
     live = [s for s in secrets if s]
     out: dict[str, str] = {}
+    known = _CREDENTIAL_NAMES
     for name, value in headers.items():
-        key = str(name).lower()
-        text = _MASK if is_credential_header(key) else str(value)
+        key = name.lower() if type(name) is str else str(name).lower()
+        masked = known.get(key)
+        if masked is None:  # answers repeat a few header names: each is judged once
+            masked = is_credential_header(key)
+            if len(known) < 4096:  # bounded: names a hostile server invents are not all kept
+                known[key] = masked
+        text = _MASK if masked else value if type(value) is str else str(value)
         for s in live:
             text = text.replace(s, _MASK)
         out[key] = f"{out[key]}, {text}" if key in out and text != _MASK else text
     return out
+
+
+_CREDENTIAL_NAMES: dict[str, bool] = {}  # is_credential_header of the names seen so far
 
 
 @dataclass(slots=True)

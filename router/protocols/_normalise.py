@@ -42,8 +42,13 @@ def load_json(
     if body is None or isinstance(body, Mapping | list):
         return body
     if isinstance(body, bytes):
-        # Invalid UTF-8 is replaced, as the stream decoders do, so a body and a stream read alike.
-        body = body.decode("utf-8-sig", "replace")
+        # Invalid UTF-8 is replaced, as the stream decoders do, so a body and a stream read alike; a
+        # BOM is dropped. (Not the "utf-8-sig" codec: it is Python code, 2 µs of a small answer.)
+        raw = body[3:] if body[:3] == b"\xef\xbb\xbf" else body
+        try:
+            body = raw.decode()
+        except UnicodeDecodeError:
+            body = raw.decode("utf-8", "replace")
     try:
         return json.loads(body)
     except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
