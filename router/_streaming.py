@@ -84,6 +84,11 @@ class Event(NamedTuple):
         return json.loads(self.data)
 
 
+# Event(...) runs a Python-level __new__; tuple's own, called with the four fields, makes the same
+# object in one C call (for the one event made per stream chunk).
+_new_event: Any = tuple.__new__
+
+
 class EventParser(Protocol):
     def feed(self, chunk: bytes) -> list[Event]: ...
 
@@ -142,9 +147,8 @@ class SSEParser:
                     and len(data) <= self._cap
                     and (not name or name.strip(" ") == name)
                 ):
-                    return [
-                        Event(data.decode("utf-8", "replace"), name or "message", self._last_id, self._retry)
-                    ]
+                    event = (data.decode("utf-8", "replace"), name or "message", self._last_id, self._retry)
+                    return [_new_event(Event, event)]
         out = self._text(self._decoder.decode(chunk))
         self._clean = (
             not self._pending
@@ -288,6 +292,11 @@ class NDJSONParser:
 
     def feed(self, chunk: bytes) -> list[Event]:
         text = self._decoder.decode(chunk)
+        if not self._parts and text.count("\n") == 1 and text[-1] == "\n":  # most chunks: one whole line
+            line = text.strip()
+            if len(line) > self._cap:
+                raise _too_large(self._cap)
+            return [_new_event(Event, (line, "message", None, None))] if line else []
         if "\n" not in text:
             self._parts.append(text)
             self._size += len(text)
@@ -296,7 +305,7 @@ class NDJSONParser:
             return []
         self._parts.append(text)
         *lines, rest = "".join(self._parts).split("\n")
-        self._parts = [rest]
+        self._parts = [rest] if rest else []
         self._size = len(rest)
         if any(len(line) > self._cap for line in lines) or self._size > self._cap:
             raise _too_large(self._cap)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from router import _watchdog
+from router._streaming import NDJSONParser
 from router._streaming import SSEParser
 from router._streaming import loads_frame
 
@@ -51,6 +52,36 @@ def test_whole_event_chunks_read_as_byte_by_byte(chunks: list[bytes]) -> None:
     """The whole-event fast path gives what the parser gives fed one byte at a time."""
     one = b"".join(chunks)
     assert _events(chunks) == _events([one[i : i + 1] for i in range(len(one))])
+
+
+def _lines(chunks: list[bytes]) -> list[Any]:
+    p = NDJSONParser()
+    out = []
+    for c in chunks:
+        out += p.feed(c)
+    return out + p.close()
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        [b'{"a":1}\n', b'{"a":2}\n', b'{"a":3}'],  # the last line with no newline
+        [b'{"a":1}\n', b'{"a":', b"2}\n", b'{"a":3}\n'],  # a line cut in two, then whole ones
+        [b'{"a":1}\n{"a":2}\n', b"\n", b'  {"a":3}  \n'],  # two lines at once, a blank, spaces
+        [b'{"a":"\xc3', b'\xa9"}\n', b'{"a":4}\r\n'],  # a character cut in two, a CRLF
+    ],
+)
+def test_whole_line_chunks_read_as_byte_by_byte(chunks: list[bytes]) -> None:
+    """NDJSON's whole-line fast path gives what the parser gives fed one byte at a time."""
+    one = b"".join(chunks)
+    assert _lines(chunks) == _lines([one[i : i + 1] for i in range(len(one))])
+
+
+def test_ndjson_fast_path_keeps_the_cap() -> None:
+    from router._streaming import EventTooLarge
+
+    with pytest.raises(EventTooLarge):
+        NDJSONParser(max_event=8).feed(b'{"a":"0123456789"}\n')
 
 
 class _R:

@@ -396,7 +396,7 @@ class StreamDriver:
                 if choice.finish_reason is not None or delta.tool_calls or choice.index not in tracks:
                     self._hold_rules(choice)
             self._last = chunk
-        if self._receipt is not None:
+        if self._receipt is not None and not codec.ANSWER_KEYS.issuperset(data):  # usually all known
             keep_extra(codec, data, self._receipt)
         self.done = self._inner.done
         if self.done:

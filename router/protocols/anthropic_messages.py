@@ -318,8 +318,11 @@ class StreamDecoder:
         self.done = False
 
     def _chunk(self, delta: Delta, finish: Any = None, native: Any = None) -> list[ChatCompletionChunk]:
-        choice = ChunkChoice(index=0, delta=delta, finish_reason=finish, native_finish_reason=native)
-        return [ChatCompletionChunk(id=self._id, created=self._created, model=self._model, choices=[choice])]
+        # positional (once per chunk: faster than keywords): index, delta, finish, native; id, created,
+        # model, choices
+        return [
+            ChatCompletionChunk(self._id, self._created, self._model, [ChunkChoice(0, delta, finish, native)])
+        ]
 
     def _tool(self, block_index: int) -> int:
         return self._tool_index.setdefault(block_index, len(self._tool_index))
@@ -335,7 +338,7 @@ class StreamDecoder:
             dtype = d.get("type")
             index = data.get("index", 0)
             if dtype == "text_delta":
-                return self._chunk(Delta(content=d.get("text") or ""))
+                return self._chunk(Delta(None, d.get("text") or ""))  # role, content
             if dtype == "input_json_delta":
                 part = d.get("partial_json") or ""
                 open_block = self._blocks.get(index)

@@ -668,7 +668,7 @@ class StreamDecoder:
         if native is not None:
             self._ended.add(index)
             finish = _finish(self._cfg, native, self._calls.get(index, 0) > 0)
-        return ChunkChoice(index=index, delta=delta, finish_reason=finish, native_finish_reason=native)
+        return ChunkChoice(index, delta, finish, native)  # positional: faster, once per chunk
 
     def unfinished(self) -> str | None:
         # Complete when every candidate that began has its finish reason (n > 1 streams several).
@@ -690,7 +690,7 @@ class StreamDecoder:
                 index = c.get("index", i)
                 text = _only_text(c) if index not in self._partial else None
                 if text is not None:  # most frames: one plain text part
-                    choices.append(self._choice(index, Delta(content=text), c.get("finishReason")))
+                    choices.append(self._choice(index, Delta(None, text), c.get("finishReason")))
                     continue
                 seen = self._calls.get(index, 0)
                 parts, still_open = _join_partial_calls(
@@ -729,7 +729,7 @@ class StreamDecoder:
                 )
         if not choices:
             return []
-        return [ChatCompletionChunk(id=self._id, created=self._created, model=self._model, choices=choices)]
+        return [ChatCompletionChunk(self._id, self._created, self._model, choices)]  # id, created, model
 
     def close(self) -> list[ChatCompletionChunk]:
         self.done = True

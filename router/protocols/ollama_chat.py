@@ -327,10 +327,10 @@ class StreamDecoder:
     def _chunk(
         self, delta: Delta, finish: FinishReason | None = None, native: Any = None
     ) -> ChatCompletionChunk:
-        choice = ChunkChoice(index=0, delta=delta, finish_reason=finish, native_finish_reason=native)
-        return ChatCompletionChunk(
-            id=self._id, created=self._created or _normalise.now(), model=self._model, choices=[choice]
-        )
+        # positional (once per chunk: faster than keywords): index, delta, finish, native; id, created,
+        # model, choices
+        choice = ChunkChoice(0, delta, finish, native)
+        return ChatCompletionChunk(self._id, self._created or _normalise.now(), self._model, [choice])
 
     def unfinished(self) -> str | None:
         return None if self._finished else "no line with done: true"
@@ -348,11 +348,8 @@ class StreamDecoder:
             call_id, name, arguments = _tool_call(tc, self._model, data.get("created_at"), self._tools)
             calls.append(ToolCallDelta(index=self._tools, id=call_id, name=name, arguments=arguments))
             self._tools += 1
-        delta = Delta(
-            content=m.get("content") or None,
-            reasoning_content=m.get("thinking") or None,
-            tool_calls=calls or None,
-        )
+        # role, content, reasoning_content, tool_calls (positional: once per chunk)
+        delta = Delta(None, m.get("content") or None, m.get("thinking") or None, calls or None)
         if not self._started:
             self._started = True
             delta.role = "assistant"

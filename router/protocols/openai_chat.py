@@ -342,6 +342,30 @@ class StreamDecoder:
 
     def feed(self, data: Mapping[str, Any], event: str | None) -> list[ChatCompletionChunk]:
         cfg = self._cfg
+        raw = data.get("choices")
+        if type(raw) is list and len(raw) == 1:  # most chunks: one choice, a piece of text, no finish
+            c = raw[0]
+            d = c.get("delta") if type(c) is dict else None
+            if (
+                type(d) is dict
+                and c.get("finish_reason") is None
+                and _CHOICE_KEYS.issuperset(c)
+                and _PLAIN_DELTA.issuperset(d)
+                and type(d.get("content")) is str
+            ):
+                # positional: a dataclass takes them faster than keywords (id, created, model,
+                # choices, usage; index, delta, finish_reason, native_finish_reason, logprobs)
+                delta = Delta(d.get("role"), d["content"])
+                choice = ChunkChoice(c.get("index", 0), delta, None, None, c.get("logprobs"))
+                return [
+                    ChatCompletionChunk(
+                        data.get("id") or "",
+                        data.get("created") or _normalise.now(),
+                        data.get("model") or self._model or "",
+                        [choice],
+                        _normalise.usage_from(cfg.usage, data),
+                    )
+                ]
         choices = []
         for i, c in enumerate(data.get("choices") or ()):
             _keep_extra(self._receipt, i, c, "delta")
