@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # httpx and the adapter machinery load on the first call, not
     import asyncio  # (and asyncio, ~20 ms, with the first async call: httpx itself does not import it)
     from typing import Unpack
 
-    from router import _transport
+    import router._transport as _transport
     from router._accumulate import StreamAccumulator
     from router._adapter import Adapter
     from router._httpx import Response
@@ -257,7 +257,7 @@ def completion(
     mock = request.pop("mock_response", None)
     if mock is not None:
         return _mocked(model, request, mock, parse, Stream)
-    from router import _transport  # imports httpx: kept off `import router`
+    import router._transport as _transport  # imports httpx: kept off `import router`
 
     adapter, http, receipt, opts = _prepare(model, request, limits)
     opts["deadline"] = _transport.deadline_for(opts["timeout"])
@@ -304,7 +304,7 @@ async def acompletion(
     mock = request.pop("mock_response", None)
     if mock is not None:
         return _mocked(model, request, mock, parse, AsyncStream)
-    from router import _transport  # imports httpx: kept off `import router`
+    import router._transport as _transport  # imports httpx: kept off `import router`
 
     adapter, http, receipt, opts = _prepare(model, request, limits)
     opts["deadline"] = _transport.deadline_for(opts["timeout"])
@@ -360,7 +360,7 @@ class _Clock:
 
     def _start(self, response: Response, now: float) -> float | None:
         """Set the body's read limit; the first-token deadline to watch, if any."""
-        from router import _transport  # already loaded by the call that opened the stream
+        import router._transport as _transport  # already loaded by the call that opened the stream
 
         call = self.call
         if call is None:
@@ -372,7 +372,7 @@ class _Clock:
         return self.due
 
     def start(self, response: Response, now: float) -> None:
-        from router import _transport  # already loaded by the call that opened the stream
+        import router._transport as _transport  # already loaded by the call that opened the stream
 
         due = self._start(response, now)
         if self.deadline != float("inf"):
@@ -381,7 +381,7 @@ class _Clock:
             self.first_watch = _transport.watch(due, response)
 
     def astart(self, response: Response, now: float) -> None:
-        from router import _transport  # already loaded by the call that opened the stream
+        import router._transport as _transport  # already loaded by the call that opened the stream
 
         due = self._start(response, now)
         if self.deadline != float("inf"):
@@ -407,7 +407,7 @@ class _Clock:
     def _drop(watch: Any) -> bool:
         """End a watch; True when the (sync) watchdog had already cut the connection for it. An async
         watch runs on the reader's own loop, so it cannot fire between a read and this."""
-        from router import _transport  # already loaded by the call that opened the stream
+        import router._transport as _transport  # already loaded by the call that opened the stream
 
         if watch is None:
             return False
@@ -428,7 +428,7 @@ class _Clock:
         """What a failed read of the body means, by which limit passed (a read cut by the watchdog
         at the deadline or at the first-token limit, a read that waited the stall limit), else the
         connection's own failure: a reset is never called a timeout, nor the other way round."""
-        from router import _transport  # already loaded by the call that opened the stream
+        import router._transport as _transport  # already loaded by the call that opened the stream
         from router._httpx import family  # already loaded by the call that opened the stream
 
         late = self.late(time.monotonic())
@@ -783,15 +783,14 @@ class Stream(_Reader, Iterator[ChatCompletionChunk]):
             self._chunks = chunks
         return chunks
 
-    def __iter__(self) -> Iterator[ChatCompletionChunk]:
-        # ``for chunk in stream`` runs the reader itself (as the openai SDK's Stream does): no method
-        # call of this object per chunk. ``next(stream)`` reads the same one.
+    def __iter__(self) -> Stream:
         if self._ended:
             raise self._consumed()
-        return self._open()
+        return self
 
     def __next__(self) -> ChatCompletionChunk:
-        return next(self._open())
+        # the reader adds each chunk to the answer so far and marks the stream ended when it ends
+        return next(self._chunks or self._open())
 
     def get_final_completion(self) -> ChatCompletion:
         """Read what is left of the stream and return the whole answer (``router.accumulate`` of every

@@ -58,7 +58,7 @@ def _models_request(provider: str, api_key: str | None, base_url: str | None) ->
 
 
 def _failure(exc: Exception, mod: Adapter, req: HttpRequest, deadline: float | None) -> APIError:
-    from router import _transport  # already loaded by the caller
+    import router._transport as _transport  # already loaded by the caller
 
     if isinstance(exc, APIError):  # over the size cap, or the deadline passed while reading
         return exc
@@ -81,7 +81,7 @@ def _answer(mod: Adapter, req: HttpRequest, status: int, headers: Any, body: byt
 def _get(mod: Adapter, req: HttpRequest, timeout: float, client: _h.Client | None) -> Any:
     """One GET, with no body (no JSON, no content-type, no content-length), no retries, the body
     capped and read inside ``timeout``; its JSON answer."""
-    from router import _transport  # imports httpx2: kept off `import router`
+    import router._transport as _transport  # imports httpx2: kept off `import router`
     from router._httpx import family  # (likewise)
 
     http: Any = _transport._client() if client is None else client
@@ -103,7 +103,7 @@ def _get(mod: Adapter, req: HttpRequest, timeout: float, client: _h.Client | Non
 
 async def _aget(mod: Adapter, req: HttpRequest, timeout: float, client: _h.AsyncClient | None) -> Any:
     """The async twin of :func:`_get`."""
-    from router import _transport  # imports httpx2: kept off `import router`
+    import router._transport as _transport  # imports httpx2: kept off `import router`
     from router._httpx import family  # (likewise)
 
     http: Any = await _transport._aclient() if client is None else client

@@ -861,7 +861,7 @@ async def _close_with_loop(client: _h.AsyncClient) -> AsyncGenerator[None, None]
 
 def _new_client(*, asynchronous: bool = False) -> Any:
     """A connection pool of this Router's own, set up as the process-wide pooled one."""
-    from router import _transport  # imports httpx: kept off `import router` until a call
+    import router._transport as _transport  # imports httpx: kept off `import router` until a call
     from router._fake import FakeTransport  # (likewise: an httpx transport)
     from router._httpx import httpx  # (likewise)
 

@@ -778,8 +778,15 @@ def safe_headers(headers: Mapping[str, str], secrets: tuple[str, ...] = ()) -> d
     live = [s for s in secrets if s]
     out: dict[str, str] = {}
     known = _CREDENTIAL_NAMES
-    for name, value in headers.items():
-        key = name.lower() if type(name) is str else str(name).lower()
+    raw = getattr(headers, "raw", None)  # an httpx Headers: its byte pairs, decoded here once (its
+    # items() decodes every header after testing the whole list for its encoding: 3x the cost)
+    pairs: Any = raw if type(raw) is list else headers.items()
+    for name, value in pairs:
+        if type(name) is bytes:
+            key = name.decode("latin-1").lower()
+            value = _header_text(value)
+        else:
+            key = name.lower() if type(name) is str else str(name).lower()
         masked = known.get(key)
         if masked is None:  # answers repeat a few header names: each is judged once
             masked = is_credential_header(key)
@@ -793,6 +800,18 @@ def safe_headers(headers: Mapping[str, str], secrets: tuple[str, ...] = ()) -> d
 
 
 _CREDENTIAL_NAMES: dict[str, bool] = {}  # is_credential_header of the names seen so far
+
+
+def _header_text(value: bytes) -> str:
+    """A header value's text as httpx reads it: ASCII, else UTF-8, else ISO-8859-1 (never fails)."""
+    try:
+        return value.decode("ascii")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("iso-8859-1")
 
 
 @dataclass(slots=True)

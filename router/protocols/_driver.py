@@ -139,7 +139,10 @@ def _wrong(
 
 
 def _texts_ok(*values: Any) -> bool:
-    return all(v is None or isinstance(v, str) for v in values)
+    for v in values:  # noqa: SIM110  (a loop, not all(<generator>): this runs for every answer)
+        if v is not None and not isinstance(v, str):
+            return False
+    return True
 
 
 def _check_answer(
@@ -282,7 +285,8 @@ def _parse(
         if fc is not None and not fc.arguments.strip():
             fc.arguments = "{}"
     if receipt is not None:
-        keep_extra(codec, data, receipt)
+        if not codec.ANSWER_KEYS.issuperset(data):  # usually every key is known: nothing to keep
+            keep_extra(codec, data, receipt)
         if not receipt.headers:  # resp.router.headers (unless the caller filled them, secrets scrubbed)
             receipt.headers = safe_headers(headers)
     result.usage = _normalise.usage_from(cfg.usage, data)

@@ -39,7 +39,7 @@ def load_json(
     status: int,
     model: str | None = None,
 ) -> Any:
-    if body is None or isinstance(body, Mapping | list):
+    if type(body) is not bytes and (body is None or isinstance(body, Mapping | list)):  # bytes: no ABC check
         return body
     if isinstance(body, bytes):
         # Invalid UTF-8 is replaced, as the stream decoders do, so a body and a stream read alike; a

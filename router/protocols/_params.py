@@ -170,7 +170,7 @@ def deep_merge(base: dict[str, Any], extra: Mapping[str, Any], *, keep: bool = F
     the value in ``base`` (or, with ``keep``, fills only keys ``base`` does not have)."""
     for k, v in extra.items():
         cur = base.get(k)
-        if isinstance(v, Mapping) and isinstance(cur, dict):
+        if (type(v) is dict or isinstance(v, Mapping)) and isinstance(cur, dict):
             deep_merge(cur, v, keep=keep)
         elif not keep or k not in base:
             base[k] = copy.deepcopy(v) if isinstance(v, Mapping | list) else v

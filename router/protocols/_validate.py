@@ -62,7 +62,7 @@ def _stop(path: str, value: Any) -> None:
 
 
 def _str_mapping(path: str, value: Any) -> None:
-    if not isinstance(value, Mapping):
+    if not (type(value) is dict or isinstance(value, Mapping)):
         raise _Bad(path, f"must be an object, got {_kind(value)}")
     for k in value:
         if not isinstance(k, str):
@@ -85,7 +85,7 @@ def _url(path: str, value: Any) -> None:
 
 
 def _part(path: str, part: Any) -> None:
-    if not isinstance(part, Mapping):
+    if not (type(part) is dict or isinstance(part, Mapping)):
         raise _Bad(path, f"a content part must be an object, got {_kind(part)}")
     kind = part.get("type")
     if not isinstance(kind, str):
@@ -94,7 +94,10 @@ def _part(path: str, part: Any) -> None:
         raise _Bad(f"{path}.text", f"must be a string, got {_kind(part.get('text'))}")
     if kind == "image_url":
         image = part.get("image_url")
-        _url(f"{path}.image_url.url", image.get("url") if isinstance(image, Mapping) else image)
+        _url(
+            f"{path}.image_url.url",
+            image.get("url") if (type(image) is dict or isinstance(image, Mapping)) else image,
+        )
 
 
 def _content(path: str, content: Any) -> None:
@@ -107,10 +110,10 @@ def _content(path: str, content: Any) -> None:
 
 
 def _tool_call(path: str, tc: Any) -> None:
-    if not isinstance(tc, Mapping):
+    if not (type(tc) is dict or isinstance(tc, Mapping)):
         raise _Bad(path, f"a tool call must be an object, got {_kind(tc)}")
     fn = tc.get("function")
-    if not isinstance(fn, Mapping):
+    if not (type(fn) is dict or isinstance(fn, Mapping)):
         raise _Bad(f"{path}.function", f"must be an object, got {_kind(fn)}")
     if not isinstance(fn.get("name"), str) or not fn["name"]:
         raise _Bad(f"{path}.function.name", "must be a non-empty string")
@@ -120,7 +123,7 @@ def _tool_call(path: str, tc: Any) -> None:
 
 
 def _message(path: str, m: Any) -> None:
-    if not isinstance(m, Mapping):
+    if not (type(m) is dict or isinstance(m, Mapping)):
         to_dict = getattr(m, "to_dict", None)
         if to_dict is None:
             raise _Bad(path, f"a message must be an object, got {_kind(m)}")
@@ -156,15 +159,19 @@ def _tools(path: str, value: Any) -> None:
     if not isinstance(value, list):
         raise _Bad(path, f"must be a list of tools, got {_kind(value)}")
     for i, t in enumerate(value):
-        if not isinstance(t, Mapping):
+        if not (type(t) is dict or isinstance(t, Mapping)):
             raise _Bad(f"{path}[{i}]", f"a tool must be an object, got {_kind(t)}")
         if t.get("type", "function") != "function":
             continue  # other tool types (web_search, ...) are the codec's and the provider's to judge
         fn = t.get("function")
-        if not isinstance(fn, Mapping) or not isinstance(fn.get("name"), str) or not fn["name"]:
+        if (
+            not (type(fn) is dict or isinstance(fn, Mapping))
+            or not isinstance(fn.get("name"), str)
+            or not fn["name"]
+        ):
             raise _Bad(f"{path}[{i}].function.name", "a function tool needs a non-empty name")
         params = fn.get("parameters")
-        if params is not None and not isinstance(params, Mapping):
+        if params is not None and not (type(params) is dict or isinstance(params, Mapping)):
             raise _Bad(
                 f"{path}[{i}].function.parameters", f"must be a JSON Schema object, got {_kind(params)}"
             )
@@ -175,12 +182,12 @@ def _tool_choice(path: str, value: Any) -> None:
         if value not in ("auto", "none", "required"):
             raise _Bad(path, f"{value!r} is not one OpenAI defines: auto, none, required or an object")
         return
-    if not isinstance(value, Mapping):
+    if not (type(value) is dict or isinstance(value, Mapping)):
         raise _Bad(path, f"must be a string or an object, got {_kind(value)}")
 
 
 def _response_format(path: str, value: Any) -> None:
-    if not isinstance(value, Mapping) or not isinstance(value.get("type"), str):
+    if not (type(value) is dict or isinstance(value, Mapping)) or not isinstance(value.get("type"), str):
         raise _Bad(f"{path}.type", "response_format must be an object with a type")
 
 

@@ -215,28 +215,30 @@ def parse(cfg: ProviderConfig, data: Answer, status: int, receipt: Receipt | Non
         finish = _normalise.finish_reason(cfg, native, c.get("error"))
         if answer is not None and not calls and finish == "tool_calls":
             finish = "stop"
-        choices.append(
-            Choice(
-                index=c.get("index", i),
-                message=Message(
-                    content=answer if answer is not None else content,
-                    tool_calls=calls,
-                    reasoning_content=reasoning,
-                    refusal=m.get("refusal"),
-                    function_call=_function_call(m.get("function_call")),
-                    annotations=m.get("annotations") if isinstance(m.get("annotations"), list) else None,
-                ),
-                finish_reason=finish,
-                native_finish_reason=native,
-                logprobs=c.get("logprobs"),
-            )
+        notes = m.get("annotations")
+        fc = m.get("function_call")
+        # Positional (keywords cost a dataclass ~1k instructions each): role, content, tool_calls,
+        # reasoning_content, refusal, reasoning_blocks, function_call, annotations.
+        message = Message(
+            "assistant",
+            answer if answer is not None else content,
+            calls,
+            reasoning,
+            m.get("refusal"),
+            None,
+            None if fc is None else _function_call(fc),
+            notes if type(notes) is list else None,
         )
-    return ChatCompletion(
-        id=data.get("id") or _normalise.new_id("chatcmpl-"),
-        created=data.get("created") or _normalise.now(),
-        model=data.get("model") or model or "",
-        choices=choices,
-        system_fingerprint=data.get("system_fingerprint"),
+        # index, message, finish_reason, native_finish_reason, logprobs
+        choices.append(Choice(c.get("index", i), message, finish, native, c.get("logprobs")))
+    return ChatCompletion(  # id, created, model, choices, usage, object, system_fingerprint
+        data.get("id") or _normalise.new_id("chatcmpl-"),
+        data.get("created") or _normalise.now(),
+        data.get("model") or model or "",
+        choices,
+        None,
+        "chat.completion",
+        data.get("system_fingerprint"),
     )
 
 
