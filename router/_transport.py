@@ -35,6 +35,7 @@ from router import _watchdog
 from router._exceptions import APIConnectionError
 from router._exceptions import APIError
 from router._exceptions import APITimeoutError
+from router._exceptions import BadRequestError
 from router._exceptions import FirstTokenTimeoutError
 from router._exceptions import InvalidResponseError
 from router._exceptions import StallTimeoutError
@@ -334,7 +335,14 @@ class _Call:
         req = self.req
         content = self._content
         if content is None:  # once per call, not per attempt
-            content = self._content = _JSON.encode(req.json).encode()
+            try:
+                content = self._content = _JSON.encode(req.json).encode()
+            except (ValueError, TypeError, RecursionError) as exc:  # NaN, an object, a cycle (extra_body=)
+                raise BadRequestError(
+                    f"the request body cannot be sent as JSON: {exc}",
+                    provider=self.provider,
+                    model=self.model,
+                ) from None
         return client.build_request(
             req.method, _url(req.url, mod), headers=req.headers, content=content, timeout=timeout
         )

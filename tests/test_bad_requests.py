@@ -114,3 +114,21 @@ def test_bad_request_names_the_field_before_the_network(
 
 def test_count() -> None:
     assert len(BAD) * len(MODELS) >= 400
+
+
+@pytest.mark.parametrize("value", [NAN, INF, object()], ids=["nan", "inf", "object"])
+def test_a_body_that_is_not_json_is_a_bad_request_before_sending(value: object) -> None:
+    """A value in extra_body that JSON cannot carry is a BadRequestError, not a bare ValueError or
+    TypeError, and nothing is sent (the base URL is a closed port)."""
+    with pytest.raises(router.BadRequestError) as e:
+        router.completion(
+            "openai/gpt-4o-mini",
+            [{"role": "user", "content": "hi"}],
+            api_key="sk-secret-value",
+            base_url="http://127.0.0.1:9",
+            extra_body={"x": value},
+            max_retries=0,
+        )
+    assert "JSON" in str(e.value)
+    assert "sk-secret-value" not in str(e.value)
+    assert e.value.__cause__ is None

@@ -29,12 +29,15 @@ def test_loads_frame_fails_as_json_loads(text: str) -> None:
         loads_frame(text)
 
 
-def _events(chunks: list[bytes]) -> list[Any]:
-    p = SSEParser()
+def _feed_all(parser: SSEParser | NDJSONParser, chunks: list[bytes]) -> list[Any]:
     out = []
     for c in chunks:
-        out += p.feed(c)
-    return out + p.close()
+        out += parser.feed(c)
+    return out + parser.close()
+
+
+def _events(chunks: list[bytes]) -> list[Any]:
+    return _feed_all(SSEParser(), chunks)
 
 
 @pytest.mark.parametrize(
@@ -55,11 +58,7 @@ def test_whole_event_chunks_read_as_byte_by_byte(chunks: list[bytes]) -> None:
 
 
 def _lines(chunks: list[bytes]) -> list[Any]:
-    p = NDJSONParser()
-    out = []
-    for c in chunks:
-        out += p.feed(c)
-    return out + p.close()
+    return _feed_all(NDJSONParser(), chunks)
 
 
 @pytest.mark.parametrize(
@@ -109,3 +108,57 @@ def test_watchdog_is_not_woken_for_a_later_deadline(monkeypatch: pytest.MonkeyPa
     time.sleep(0.2)
     assert _watchdog.unwatch(near) is True  # fired at its deadline
     assert _watchdog.unwatch(far) is False
+
+
+def test_the_field_order_the_positional_hot_paths_rely_on() -> None:
+    """The decoders and OpenAI's parse build these objects positionally (faster than keywords); a
+    reordered field would put a value under the wrong name without any error, so the order is held."""
+    from dataclasses import fields
+
+    from router._types import ChatCompletion
+    from router._types import ChatCompletionChunk
+    from router._types import Choice
+    from router._types import ChunkChoice
+    from router._types import Delta
+    from router._types import Message
+
+    def names(cls: type) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    assert names(Delta)[:4] == ["role", "content", "reasoning_content", "tool_calls"]
+    assert names(ChunkChoice)[:5] == ["index", "delta", "finish_reason", "native_finish_reason", "logprobs"]
+    assert names(ChatCompletionChunk)[:5] == ["id", "created", "model", "choices", "usage"]
+    assert names(Message)[:8] == [
+        "role", "content", "tool_calls", "reasoning_content", "refusal", "reasoning_blocks",
+        "function_call", "annotations",
+    ]  # fmt: skip
+    assert names(Choice)[:5] == ["index", "message", "finish_reason", "native_finish_reason", "logprobs"]
+    assert names(ChatCompletion)[:7] == [
+        "id", "created", "model", "choices", "usage", "object", "system_fingerprint",
+    ]  # fmt: skip
+
+
+def test_safe_headers_reads_httpx_headers_as_their_items() -> None:
+    """safe_headers reads an httpx Headers by its raw byte pairs: the same result as from its items()
+    (names lower-cased, repeats joined, credentials masked, a key masked anywhere), non-ASCII too."""
+    from router._httpx import httpx
+    from router._types import safe_headers
+
+    raw = [
+        (b"Content-Type", b"application/json"),
+        (b"X-Request-Id", b"abc"),
+        (b"x-request-id", b"def"),  # a repeat, in another case
+        (b"Set-Cookie", b"s=1"),
+        (b"X-Api-Key", b"sk-secret"),
+        (b"X-Echo", b"said sk-secret"),
+        (b"X-Note", "caf\u00e9".encode()),  # UTF-8
+    ]
+    headers = httpx.Headers(raw)
+    got = safe_headers(headers, ("sk-secret",))
+    assert got == safe_headers(dict(headers.items()), ("sk-secret",))
+    assert got["x-request-id"] == "abc, def"
+    assert got["set-cookie"] == got["x-api-key"] == "****"
+    assert got["x-echo"] == "said ****"
+    assert got["x-note"] == "caf\u00e9"
+    latin = httpx.Headers([(b"X-Old", b"caf\xe9")])  # not UTF-8: ISO-8859-1, as httpx reads it
+    assert safe_headers(latin) == {"x-old": "caf\u00e9"} == safe_headers(dict(latin.items()))
