@@ -15,6 +15,7 @@ from typing import Any
 from router._types import ChatCompletion
 from router._types import ChatCompletionChunk
 from router._types import Choice
+from router._types import ChunkChoice
 from router._types import FunctionCall
 from router._types import Message
 from router._types import Receipt
@@ -56,11 +57,14 @@ class StreamAccumulator:
         self.usage: Usage | None = None
         self.receipt = receipt
         self._choices: dict[int, _ChoiceState] = {}
+        self._known = False  # id, model and created all set
 
     def add(self, chunk: ChatCompletionChunk) -> None:
-        self.id = self.id or chunk.id
-        self.model = self.model or chunk.model
-        self.created = self.created or chunk.created
+        if not self._known:  # until id, model and created are all known (usually the first chunk)
+            self.id = self.id or chunk.id
+            self.model = self.model or chunk.model
+            self.created = self.created or chunk.created
+            self._known = bool(self.id and self.model and self.created)
         if chunk.usage is not None:
             self.usage = chunk.usage
         states = self._choices
@@ -72,37 +76,17 @@ class StreamAccumulator:
             if d.content is not None:
                 st.saw_content = True
                 st.content.append(d.content)
-            if d.reasoning_content:
-                st.reasoning.append(d.reasoning_content)
-            if d.reasoning_blocks:
-                st.reasoning_blocks.extend(d.reasoning_blocks)
-            if d.refusal is not None:
-                st.refusal.append(d.refusal)
-            for tc in d.tool_calls or ():
-                call = st.calls.setdefault(tc.index, _Call())
-                if tc.id:
-                    call.id = tc.id
-                if tc.name:
-                    call.name = tc.name
-                if tc.arguments:
-                    call.arguments.append(tc.arguments)
-            if d.function_call is not None:
-                if d.function_call.name:
-                    st.function_name = d.function_call.name
-                if st.function_args is None:
-                    st.function_args = []
-                if d.function_call.arguments:
-                    st.function_args.append(d.function_call.arguments)
-            if c.logprobs:
-                if st.logprobs is None:
-                    st.logprobs = {}
-                for key, items in c.logprobs.items():
-                    if isinstance(items, list):
-                        st.logprobs.setdefault(key, []).extend(items)
-            if c.finish_reason is not None:
-                st.finish_reason = c.finish_reason
-            if c.native_finish_reason is not None:
-                st.native_finish_reason = c.native_finish_reason
+            if (  # most chunks: a piece of text and nothing else
+                d.reasoning_content
+                or d.reasoning_blocks
+                or d.refusal is not None
+                or d.tool_calls
+                or d.function_call is not None
+                or c.logprobs
+                or c.finish_reason is not None
+                or c.native_finish_reason is not None
+            ):
+                _add_rest(st, c)
 
     def result(self) -> ChatCompletion:
         choices = []
@@ -143,6 +127,42 @@ class StreamAccumulator:
             usage=self.usage,
             router=self.receipt,
         )
+
+
+def _add_rest(st: _ChoiceState, c: ChunkChoice) -> None:
+    """What a chunk's choice carries besides content: reasoning, a refusal, tool calls, logprobs, the finish."""
+    d = c.delta
+    if d.reasoning_content:
+        st.reasoning.append(d.reasoning_content)
+    if d.reasoning_blocks:
+        st.reasoning_blocks.extend(d.reasoning_blocks)
+    if d.refusal is not None:
+        st.refusal.append(d.refusal)
+    for tc in d.tool_calls or ():
+        call = st.calls.setdefault(tc.index, _Call())
+        if tc.id:
+            call.id = tc.id
+        if tc.name:
+            call.name = tc.name
+        if tc.arguments:
+            call.arguments.append(tc.arguments)
+    if d.function_call is not None:
+        if d.function_call.name:
+            st.function_name = d.function_call.name
+        if st.function_args is None:
+            st.function_args = []
+        if d.function_call.arguments:
+            st.function_args.append(d.function_call.arguments)
+    if c.logprobs:
+        if st.logprobs is None:
+            st.logprobs = {}
+        for key, items in c.logprobs.items():
+            if isinstance(items, list):
+                st.logprobs.setdefault(key, []).extend(items)
+    if c.finish_reason is not None:
+        st.finish_reason = c.finish_reason
+    if c.native_finish_reason is not None:
+        st.native_finish_reason = c.native_finish_reason
 
 
 def accumulate(chunks: Iterable[ChatCompletionChunk], receipt: Receipt | None = None) -> ChatCompletion:

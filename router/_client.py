@@ -446,13 +446,14 @@ async def _atimed(response: Response, clock: _Clock) -> AsyncGenerator[bytes, No
     """The body's chunks, until the call's deadline: a trickle, endless keep-alives or a stalled read
     (cut by the watchdog, or by the stall limit) end with the APITimeoutError of the limit passed.
     (The sync reader does this in its own loop.)"""
-    from router._httpx import family  # already loaded by the call that opened the stream
+    from router._httpx import abody_chunks  # already loaded by the call that opened the stream
+    from router._httpx import family
 
     last = time.monotonic()
     clock.astart(response, last)
     deadline = clock.deadline
     try:
-        async for chunk in response.aiter_bytes():
+        async for chunk in abody_chunks(response):
             last = time.monotonic()
             if last >= deadline:
                 raise _late(clock.adapter, clock.receipt)
@@ -549,7 +550,8 @@ def _read_stream(
 
     This runs once per chunk, so it is one loop: the body's bytes (inside the call's deadline), the
     framing and the decoder, with no generator layer between them."""
-    from router._httpx import family  # already loaded by the call that opened the stream
+    from router._httpx import body_chunks  # already loaded by the call that opened the stream
+    from router._httpx import family
 
     framing = adapter.config.stream.framing
     add = acc.add
@@ -567,7 +569,7 @@ def _read_stream(
             deadline = clock.deadline
             try:
                 held: list[ChatCompletionChunk] = []
-                for data in chain(response.iter_bytes(), _END):
+                for data in chain(body_chunks(response), _END):
                     if data is None:  # the body ended: what the parser holds, unless a limit passed
                         late = clock.late(time.monotonic())  # a body ended by the watchdog's cut
                         if late is not None:

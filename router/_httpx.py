@@ -18,6 +18,8 @@ client it is sent with.
 from __future__ import annotations
 
 import sys
+from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from types import ModuleType
 from typing import TYPE_CHECKING
 from typing import Any
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
     Response = httpx.Response | httpx1.Response
     Timeout = httpx.Timeout | httpx1.Timeout
 
-__all__ = ["family", "httpx", "is_timeout", "timeout_of"]
+__all__ = ["abody_chunks", "body_chunks", "family", "httpx", "is_timeout", "timeout_of"]
 
 _FAMILY_NAMES = ("httpx2", "httpx")
 _families: dict[type, ModuleType] = {}
@@ -68,3 +70,20 @@ def timeout_of(value: Any, mod: ModuleType) -> Any:
     if isinstance(value, mod.Timeout):
         return value
     return mod.Timeout(connect=value.connect, read=value.read, write=value.write, pool=value.pool)
+
+
+def body_chunks(response: Response) -> Iterator[bytes]:
+    """The body's bytes as they arrive, decoded. With no ``Content-Encoding`` there is nothing to
+    decode, and ``iter_raw`` gives the same bytes as ``iter_bytes`` with one generator layer and two
+    Python calls fewer per chunk (half its cost: a stream's every chunk passes here); a compressed
+    body, or one already read, goes through ``iter_bytes``."""
+    if response.is_stream_consumed or "content-encoding" in response.headers:
+        return response.iter_bytes()
+    return response.iter_raw()
+
+
+def abody_chunks(response: Response) -> AsyncIterator[bytes]:
+    """The async twin of :func:`body_chunks`."""
+    if response.is_stream_consumed or "content-encoding" in response.headers:
+        return response.aiter_bytes()
+    return response.aiter_raw()

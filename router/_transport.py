@@ -40,6 +40,8 @@ from router._exceptions import FirstTokenTimeoutError
 from router._exceptions import InvalidResponseError
 from router._exceptions import StallTimeoutError
 from router._fake import FakeTransport
+from router._httpx import abody_chunks
+from router._httpx import body_chunks
 from router._httpx import family
 from router._httpx import httpx
 from router._httpx import is_timeout
@@ -695,7 +697,7 @@ def _read(
     token = None if deadline is None else _watchdog.watch(deadline, response)
     last = time.monotonic()
     try:
-        for chunk in response.iter_bytes():
+        for chunk in body_chunks(response):
             _take(buf, chunk, cap, deadline, where)
             last = time.monotonic()
         _take(buf, b"", cap, deadline, where)  # a body ended by the watchdog's cut is not an answer
@@ -725,7 +727,7 @@ async def _aread(
     handle = None if deadline is None else _watchdog.awatch(deadline, response)
     last = time.monotonic()
     try:
-        async for chunk in response.aiter_bytes():
+        async for chunk in abody_chunks(response):
             _take(buf, chunk, cap, deadline, where)
             last = time.monotonic()
         _take(buf, b"", cap, deadline, where)

@@ -17,6 +17,7 @@ mappings merge, anything else (a list, a scalar, ``None``) replaces the translat
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -76,6 +77,14 @@ class CodecDecoder(Protocol):
     def feed(self, data: Mapping[str, Any], event: str | None) -> list[ChatCompletionChunk]: ...
 
     def close(self) -> list[ChatCompletionChunk]: ...
+
+    # Optional: ``fast(data, event) -> ChatCompletionChunk | None``, the protocol's common frame (a
+    # piece of text) read straight, once per stream chunk. It returns a chunk only for a frame that
+    # ``body_error`` would not call an error, whose top-level keys are all in ``ANSWER_KEYS``, and
+    # whose chunk has one choice with a string ``content`` (and perhaps a role) and nothing else: no
+    # tool call, no reasoning, no finish reason; that chunk (and the decoder's state after it) is
+    # what ``feed`` makes of the frame. Anything else is None, and ``feed`` reads it.
+    # tests/test_stream_fast_paths.py holds every codec to that over every recorded stream.
 
 
 class Codec(Protocol):
@@ -152,6 +161,8 @@ def _check_answer(
     if not result.choices:
         raise _wrong(cfg, "no choices", model, status, json.dumps(data)[:200])
     for choice in result.choices:
+        if type(choice.index) is not int:  # choices are ordered and told apart by it
+            raise _wrong(cfg, "a choice index that is not an integer", model, status, json.dumps(data)[:200])
         m = choice.message
         if not _texts_ok(m.content, m.reasoning_content, m.refusal):
             raise _wrong(cfg, "message text that is not a string", model, status, json.dumps(data)[:200])
@@ -327,6 +338,7 @@ class StreamDriver:
         "_codec",
         "_done_marker",
         "_error_event",
+        "_fast",
         "_inner",
         "_last",
         "_model",
@@ -342,6 +354,9 @@ class StreamDriver:
         self._done_marker = cfg.stream.done
         self._error_event = cfg.stream.error_event
         self._inner = codec.decoder(cfg, receipt)
+        self._fast: Callable[[dict[str, Any], str], ChatCompletionChunk | None] | None = getattr(
+            self._inner, "fast", None
+        )
         self._model = receipt.model if receipt else None
         self._receipt = receipt
         self._sentinel = False
@@ -351,7 +366,31 @@ class StreamDriver:
 
     def feed(self, ev: Event) -> list[ChatCompletionChunk]:
         try:
-            return self._feed(ev)
+            text, event = ev.data, ev.event
+            if text == self._done_marker:
+                self.done = self._sentinel = True
+                return self._inferred()
+            try:
+                data = loads_frame(text)
+            except (ValueError, RecursionError):
+                raise InvalidResponseError(
+                    f"stream frame is not JSON: {text[:200]!r}", provider=self._cfg.id, model=self._model
+                ) from None
+            fast = self._fast
+            try:
+                if fast is not None and type(data) is dict and event != self._error_event:
+                    # The common frame (a piece of text), read by the codec's fast path: no error,
+                    # nothing to keep, no tool call, no finish (the contract in CodecDecoder.fast).
+                    chunk = fast(data, event)
+                    if chunk is not None:
+                        choice = chunk.choices[0]
+                        if choice.index not in self._tracks:
+                            self._hold_rules(choice)
+                        self._last = chunk
+                        return [chunk]
+                return self._feed(data, text, event)
+            except _SHAPE_ERRORS as exc:
+                raise _shape_error(self._cfg, exc, text, self._model, 200) from None
         except APIError as err:  # an in-stream error carries the stream's headers, where the caller kept them
             self._attribute(err)
             raise
@@ -359,18 +398,8 @@ class StreamDriver:
     def _attribute(self, err: APIError) -> None:
         _attribute(err, self._cfg, self._model, self._receipt.headers if self._receipt else None)
 
-    def _feed(self, ev: Event) -> list[ChatCompletionChunk]:
-        text, event = ev.data, ev.event
-        if text == self._done_marker:
-            self.done = self._sentinel = True
-            return self._inferred()
+    def _feed(self, data: Any, text: str, event: str) -> list[ChatCompletionChunk]:
         cfg = self._cfg
-        try:
-            data = loads_frame(text)
-        except (ValueError, RecursionError):
-            raise InvalidResponseError(
-                f"stream frame is not JSON: {text[:200]!r}", provider=cfg.id, model=self._model
-            ) from None
         codec = self._codec
         if codec.body_error(data) is not None:
             _raise_body_error(cfg, codec, data, 200, {}, self._model)
@@ -381,10 +410,7 @@ class StreamDriver:
             raise InvalidResponseError(
                 f"stream frame is not a JSON object: {text[:200]!r}", provider=cfg.id, model=self._model
             )
-        try:
-            chunks = self._inner.feed(data, event)
-        except _SHAPE_ERRORS as exc:
-            raise _shape_error(cfg, exc, text, self._model, 200) from None
+        chunks = self._inner.feed(data, event)
         tracks = self._tracks
         for chunk in chunks:
             for choice in chunk.choices:
@@ -412,6 +438,8 @@ class StreamDriver:
         no argument text gets "{}" with the finish reason, so the folded call is valid JSON."""
         track = self._tracks.get(choice.index)
         if track is None:
+            if type(choice.index) is not int:  # choices are ordered and told apart by it
+                raise _wrong(self._cfg, "a stream choice index that is not an integer", self._model)
             track = self._tracks[choice.index] = _ChoiceTrack()
         delta = choice.delta
         for tc in delta.tool_calls or ():

@@ -70,18 +70,33 @@ def clean_schema(schema: Any, drop: frozenset[str]) -> Any:
     """A copy of a JSON Schema without the keywords in ``drop`` (property names are left alone)."""
     if not drop:
         return schema
-    if isinstance(schema, list):
-        return [clean_schema(s, drop) for s in schema]
-    if not isinstance(schema, Mapping):
+    return _clean(schema, drop)
+
+
+_NAMED = frozenset({"properties", "$defs", "definitions", "patternProperties"})  # maps of names to schemas
+_LEAVES = (str, int, float, bool, type(None))
+
+
+def _clean(schema: Any, drop: frozenset[str]) -> Any:
+    # Once per node of every tool's schema on every request: plain dicts, lists and scalars are told
+    # apart by type() first (the Mapping ABC check is a Python-level call).
+    kind = type(schema)
+    if kind in _LEAVES:
+        return schema
+    if kind is list or (kind is not dict and isinstance(schema, list)):
+        return [_clean(s, drop) for s in schema]
+    if kind is not dict and not isinstance(schema, Mapping):
         return schema
     out: dict[str, Any] = {}
     for k, v in schema.items():
         if k in drop:
             continue
-        if k in ("properties", "$defs", "definitions", "patternProperties") and isinstance(v, Mapping):
-            out[k] = {name: clean_schema(sub, drop) for name, sub in v.items()}
+        if type(v) in _LEAVES:
+            out[k] = v
+        elif k in _NAMED and (type(v) is dict or isinstance(v, Mapping)):
+            out[k] = {name: _clean(sub, drop) for name, sub in v.items()}
         else:
-            out[k] = clean_schema(v, drop)
+            out[k] = _clean(v, drop)
     return out
 
 

@@ -30,6 +30,7 @@ from router._types import Message
 from router._types import Receipt
 from router._types import ToolCall
 from router._types import ToolCallDelta
+from router._types import text_chunk
 from router.protocols import _normalise
 from router.protocols import _wire
 from router.protocols._config import ProviderConfig
@@ -329,6 +330,19 @@ class StreamDecoder:
 
     def unfinished(self) -> str | None:
         return None if self._finished else ""
+
+    def fast(self, data: dict[str, Any], event: str | None) -> ChatCompletionChunk | None:
+        """Most events: a ``text_delta`` (the contract in router/protocols/_driver.py, CodecDecoder;
+        an event of this type is never an error)."""
+        if data.get("type") != "content_block_delta" or not ANSWER_KEYS.issuperset(data):
+            return None
+        d = data.get("delta")
+        if type(d) is not dict or d.get("type") != "text_delta":
+            return None
+        text = d.get("text")
+        if type(text) is not str or not text:
+            return None
+        return text_chunk(self._id, self._created, self._model, 0, text)
 
     def feed(self, data: Mapping[str, Any], event: str | None) -> list[ChatCompletionChunk]:
         cfg = self._cfg

@@ -60,6 +60,7 @@ from router._types import Receipt
 from router._types import ToolCall
 from router._types import ToolCallDelta
 from router._types import Usage
+from router._types import text_chunk
 from router.protocols import _normalise
 from router.protocols import _wire
 from router.protocols._config import ProviderConfig
@@ -673,6 +674,30 @@ class StreamDecoder:
     def unfinished(self) -> str | None:
         # Complete when every candidate that began has its finish reason (n > 1 streams several).
         return None if self._ended and self._started <= self._ended else ""
+
+    def fast(self, data: dict[str, Any], event: str | None) -> ChatCompletionChunk | None:
+        """Most frames: one candidate, already begun, whose content is one text part, no finish
+        reason (the contract in router/protocols/_driver.py, CodecDecoder; a frame with
+        ``candidates`` is never an error)."""
+        candidates = data.get("candidates")
+        if type(candidates) is not list or len(candidates) != 1 or not ANSWER_KEYS.issuperset(data):
+            return None
+        c = candidates[0]
+        if type(c) is not dict or c.get("finishReason") is not None:
+            return None
+        index = c.get("index", 0)
+        if type(index) is not int or index not in self._started or index in self._partial:
+            return None
+        text = _only_text(c)
+        if text is None:
+            return None
+        self._id = data.get("responseId") or self._id
+        self._model = data.get("modelVersion") or self._model
+        for root in self._roots:
+            if data.get(root) is not None:
+                self._usage_frame = data  # the last one counts (read by close())
+                break
+        return text_chunk(self._id, self._created, self._model, index, text)
 
     def feed(self, data: Mapping[str, Any], event: str | None) -> list[ChatCompletionChunk]:
         self._id = data.get("responseId") or self._id

@@ -49,6 +49,7 @@ from router._types import Message
 from router._types import Receipt
 from router._types import ToolCall
 from router._types import ToolCallDelta
+from router._types import text_chunk
 from router.protocols import _normalise
 from router.protocols import _wire
 from router.protocols._config import ProviderConfig
@@ -69,6 +70,7 @@ ANSWER_KEYS: frozenset[str] = frozenset(
     {"model", "created_at", "message", "done", "done_reason", "prompt_eval_count", "eval_count"}
 )
 _TOOL_CHOICES = ("auto", "none", "required")
+_PLAIN_MESSAGE = frozenset({"role", "content"})  # a streamed line's message with only text
 
 
 # --------------------------------------------------------------------------- request
@@ -334,6 +336,21 @@ class StreamDecoder:
 
     def unfinished(self) -> str | None:
         return None if self._finished else "no line with done: true"
+
+    def fast(self, data: dict[str, Any], event: str | None) -> ChatCompletionChunk | None:
+        """Most lines: a piece of content after the first line, not the last (the contract in
+        router/protocols/_driver.py, CodecDecoder; ``error`` is not an answer key, so an error line
+        never passes)."""
+        if not self._started or data.get("done") or not ANSWER_KEYS.issuperset(data):
+            return None
+        m = data.get("message")
+        if type(m) is not dict or not _PLAIN_MESSAGE.issuperset(m):
+            return None
+        content = m.get("content")
+        if type(content) is not str or not content:
+            return None
+        self._model = data.get("model") or self._model
+        return text_chunk(self._id, self._created or _normalise.now(), self._model, 0, content)
 
     def feed(self, data: Mapping[str, Any], event: str | None) -> list[ChatCompletionChunk]:
         cfg = self._cfg

@@ -24,6 +24,7 @@ from router._types import Message
 from router._types import Receipt
 from router._types import ToolCall
 from router._types import ToolCallDelta
+from router._types import text_chunk
 from router.protocols import _normalise
 from router.protocols import _params
 from router.protocols import _wire
@@ -312,11 +313,13 @@ class StreamDecoder:
         "_model",
         "_real_tools",
         "_receipt",
+        "_roots",
         "done",
     )
 
     def __init__(self, cfg: ProviderConfig, receipt: Receipt | None = None) -> None:
         self._cfg = cfg
+        self._roots = cfg.usage.roots
         self._model = receipt.model if receipt else None
         self._receipt = receipt
         self._finished = False
@@ -342,32 +345,41 @@ class StreamDecoder:
     def unfinished(self) -> str | None:
         return None if self._finished else ""
 
+    def fast(self, data: dict[str, Any], event: str | None) -> ChatCompletionChunk | None:
+        """Most chunks: one choice, a piece of text, no finish reason, every key known (the contract
+        in router/protocols/_driver.py, CodecDecoder). A frame with ``choices`` is never an error."""
+        raw = data.get("choices")
+        if type(raw) is not list or len(raw) != 1 or not ANSWER_KEYS.issuperset(data):
+            return None
+        c = raw[0]
+        d = c.get("delta") if type(c) is dict else None
+        if (
+            type(d) is not dict
+            or c.get("finish_reason") is not None
+            or "error" in c
+            or not _CHOICE_KEYS.issuperset(c)
+            or not _PLAIN_DELTA.issuperset(d)
+            or type(d.get("content")) is not str
+        ):
+            return None
+        usage = None
+        for root in self._roots:  # usually none: usage_from is not called
+            if data.get(root) is not None:
+                usage = _normalise.usage_from(self._cfg.usage, data)
+                break
+        return text_chunk(
+            data.get("id") or "",
+            data.get("created") or _normalise.now(),
+            data.get("model") or self._model or "",
+            c.get("index", 0),
+            d["content"],
+            d.get("role"),
+            usage,
+            c.get("logprobs"),
+        )
+
     def feed(self, data: Mapping[str, Any], event: str | None) -> list[ChatCompletionChunk]:
         cfg = self._cfg
-        raw = data.get("choices")
-        if type(raw) is list and len(raw) == 1:  # most chunks: one choice, a piece of text, no finish
-            c = raw[0]
-            d = c.get("delta") if type(c) is dict else None
-            if (
-                type(d) is dict
-                and c.get("finish_reason") is None
-                and _CHOICE_KEYS.issuperset(c)
-                and _PLAIN_DELTA.issuperset(d)
-                and type(d.get("content")) is str
-            ):
-                # positional: a dataclass takes them faster than keywords (id, created, model,
-                # choices, usage; index, delta, finish_reason, native_finish_reason, logprobs)
-                delta = Delta(d.get("role"), d["content"])
-                choice = ChunkChoice(c.get("index", 0), delta, None, None, c.get("logprobs"))
-                return [
-                    ChatCompletionChunk(
-                        data.get("id") or "",
-                        data.get("created") or _normalise.now(),
-                        data.get("model") or self._model or "",
-                        [choice],
-                        _normalise.usage_from(cfg.usage, data),
-                    )
-                ]
         choices = []
         for i, c in enumerate(data.get("choices") or ()):
             _keep_extra(self._receipt, i, c, "delta")
