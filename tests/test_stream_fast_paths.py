@@ -84,7 +84,7 @@ class _Checked:
         self.fast, self.codec, self.taken = fast, codec, 0
 
     def __call__(self, data: dict[str, Any], event: str) -> ChatCompletionChunk | None:
-        chunk = self.fast(data, event)
+        chunk: ChatCompletionChunk | None = self.fast(data, event)
         if chunk is not None:
             self.taken += 1
             assert self.codec.body_error(data) is None, data

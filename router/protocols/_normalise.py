@@ -72,14 +72,12 @@ def get_path(obj: Any, path: Path) -> Any:
     the rest of the path (``error.details.*.retryDelay``)."""
     # Several per answer (every usage figure): plain dicts are walked inline, anything else (a list,
     # a dict subclass) by _get_rest.
-    i = 0
-    for key in path:
+    for i, key in enumerate(path):
         if type(obj) is not dict:
             return _get_rest(obj, path, i)
         obj = obj.get(key)
         if obj is None:
             return None
-        i += 1
     return obj
 
 
