@@ -74,16 +74,27 @@ def timeout_of(value: Any, mod: ModuleType) -> Any:
 
 def body_chunks(response: Response) -> Iterator[bytes]:
     """The body's bytes as they arrive, decoded. With no ``Content-Encoding`` there is nothing to
-    decode, and ``iter_raw`` gives the same bytes as ``iter_bytes`` with one generator layer and two
-    Python calls fewer per chunk (half its cost: a stream's every chunk passes here); a compressed
-    body, or one already read, goes through ``iter_bytes``."""
-    if response.is_stream_consumed or "content-encoding" in response.headers:
+    decode, and the bytes are read from ``response.stream`` (the transport's own iterator) as
+    ``iter_raw`` reads them, without its two generator layers per chunk (``iter_bytes`` adds two more:
+    7.3k instructions a chunk against 1.4k; a stream's every chunk passes here). The response is
+    marked consumed as ``iter_raw`` marks it, and the caller closes it. A compressed body, or one
+    already read or closed, goes through ``iter_bytes`` (and its errors)."""
+    if response.is_stream_consumed or response.is_closed or "content-encoding" in response.headers:
         return response.iter_bytes()
-    return response.iter_raw()
+    stream = response.stream
+    if not isinstance(stream, family(response).SyncByteStream):
+        return response.iter_bytes()  # an async stream: httpx's own error
+    response.is_stream_consumed = True
+    return iter(stream)
 
 
 def abody_chunks(response: Response) -> AsyncIterator[bytes]:
     """The async twin of :func:`body_chunks`."""
-    if response.is_stream_consumed or "content-encoding" in response.headers:
+    if response.is_stream_consumed or response.is_closed or "content-encoding" in response.headers:
         return response.aiter_bytes()
-    return response.aiter_raw()
+    stream = response.stream
+    if not isinstance(stream, family(response).AsyncByteStream):
+        return response.aiter_bytes()
+    response.is_stream_consumed = True
+    chunks: AsyncIterator[bytes] = stream.__aiter__()
+    return chunks
