@@ -72,6 +72,15 @@ def timeout_of(value: Any, mod: ModuleType) -> Any:
     return mod.Timeout(connect=value.connect, read=value.read, write=value.write, pool=value.pool)
 
 
+def _encoded(response: Response) -> bool:
+    """Whether the response has a Content-Encoding header (its raw pairs scanned: ``in headers``
+    works out the headers' text encoding first, on every call)."""
+    for name, _ in response.headers.raw:
+        if len(name) == 16 and name.lower() == b"content-encoding":
+            return True
+    return False
+
+
 def body_chunks(response: Response) -> Iterator[bytes]:
     """The body's bytes as they arrive, decoded. With no ``Content-Encoding`` there is nothing to
     decode, and the bytes are read from ``response.stream`` (the transport's own iterator) as
@@ -79,7 +88,7 @@ def body_chunks(response: Response) -> Iterator[bytes]:
     7.3k instructions a chunk against 1.4k; a stream's every chunk passes here). The response is
     marked consumed as ``iter_raw`` marks it, and the caller closes it. A compressed body, or one
     already read or closed, goes through ``iter_bytes`` (and its errors)."""
-    if response.is_stream_consumed or response.is_closed or "content-encoding" in response.headers:
+    if response.is_stream_consumed or response.is_closed or _encoded(response):
         return response.iter_bytes()
     stream = response.stream
     if not isinstance(stream, family(response).SyncByteStream):
@@ -90,7 +99,7 @@ def body_chunks(response: Response) -> Iterator[bytes]:
 
 def abody_chunks(response: Response) -> AsyncIterator[bytes]:
     """The async twin of :func:`body_chunks`."""
-    if response.is_stream_consumed or response.is_closed or "content-encoding" in response.headers:
+    if response.is_stream_consumed or response.is_closed or _encoded(response):
         return response.aiter_bytes()
     stream = response.stream
     if not isinstance(stream, family(response).AsyncByteStream):
