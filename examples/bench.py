@@ -29,6 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_http
+import bench_peers
 import bench_static
 
 from router import _registry
@@ -200,6 +201,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=None, help="A/B rounds of the HTTP part (default 4)")
     ap.add_argument("--json", dest="json_out", default=None, help="write every figure to this JSON file")
     ap.add_argument("--no-footprint", action="store_true", help="skip building and installing the wheel")
+    ap.add_argument(
+        "--compare",
+        default="",
+        metavar="PEERS",
+        help="also measure peers, comma-separated: litellm,openai (installed into .venv-litellm when missing)",
+    )
     a = ap.parse_args(argv)
     started = time.perf_counter()
     quick = a.quick
@@ -225,12 +232,20 @@ def main(argv: list[str] | None = None) -> int:
             f"  {p:<10} {r['chunks']:>6} {r['framing_us']:>8.2f} {r['decode_us']:>8.2f}"
             f" {r['framing_decode_us']:>8.2f} {r['raw_split_loads_us']:>16.2f}"
         )
+    peers = None
+    if a.compare:
+        wanted = [p.strip() for p in a.compare.split(",") if p.strip()]
+        print()
+        peers = bench_peers.run(wanted, 2 if quick else 3, 40 if quick else 400, 2 if quick else 8, chunks)
+        bench_peers.print_table(peers)
     rows = budgets(http, static, steady)
     print_budgets(rows)
     total = time.perf_counter() - started
     print(f"\nwhole run: {total:.0f} s")
     if a.json_out:
         result = {"http": http, "static": static, "stream_steady": steady, "budgets": rows, "total_s": total}
+        if peers is not None:
+            result["peers"] = peers
         Path(a.json_out).write_text(json.dumps(result, indent=2))
         print(f"wrote {a.json_out}")
     return 0

@@ -64,3 +64,25 @@ def test_bench_whole_quick(tmp_path: Path) -> None:
     assert any("import router + all adapters" in n for n in names)
     assert any("router build" in n for n in names)
     assert all(isinstance(row["holds"], bool) for row in result["budgets"])
+
+
+def test_bench_peers_quick() -> None:
+    """examples/bench.py --compare litellm,openai: the peers (in .venv-litellm, which tests/check.sh
+    installs) and the router, each a fresh process against the loopback upstream, report every figure."""
+    if not (ROOT / ".venv-litellm" / "bin" / "python").exists():
+        raise AssertionError(
+            "no .venv-litellm: tests/check.sh did not run (it installs LiteLLM and the openai SDK)"
+        )
+    sys.path.insert(0, str(ROOT / "examples"))  # kept while it runs: its upstream process imports bench_http
+    try:
+        import bench_peers
+
+        result = bench_peers.run(["openai", "litellm"], 1, 10, 1, 20)
+    finally:
+        sys.path.remove(str(ROOT / "examples"))
+    assert "error" not in result, result
+    for sdk in ("router", "openai", "litellm"):
+        figures = result["clients"][sdk]
+        assert "error" not in figures, (sdk, figures)
+        for name in bench_peers.FIGURES:
+            assert figures[name] > 0, (sdk, name)

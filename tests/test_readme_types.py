@@ -20,6 +20,8 @@ NOT_RUN = {
     "bench_static.py": "it times the hot paths, builds the wheel and installs it; tests/test_bench_static.py runs it (--quick)",
     "bench_http.py": "it starts a loopback upstream and times calls; tests/test_bench_smoke.py runs it (--quick)",
     "bench.py": "it runs both benchmarks above; tests/test_bench_smoke.py runs it (--quick)",
+    "bench_peers.py": "it installs and times the peers; tests/test_bench_smoke.py runs it (tiny)",
+    "bench_peer_client.py": "one client process of bench_peers.py, given a live upstream's address",
 }
 
 _FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
