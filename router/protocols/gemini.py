@@ -675,6 +675,15 @@ class StreamDecoder:
         # Complete when every candidate that began has its finish reason (n > 1 streams several).
         return None if self._ended and self._started <= self._ended else ""
 
+    def _note(self, data: Mapping[str, Any]) -> None:
+        """What every frame may update: the response id, the model version, the last usage seen."""
+        self._id = data.get("responseId") or self._id
+        self._model = data.get("modelVersion") or self._model
+        for root in self._roots:
+            if data.get(root) is not None:
+                self._usage_frame = data  # the last one counts (read by close())
+                break
+
     def fast(self, data: dict[str, Any], event: str | None) -> ChatCompletionChunk | None:
         """Most frames: one candidate, already begun, whose content is one text part, no finish
         reason (the contract in router/protocols/_driver.py, CodecDecoder; a frame with
@@ -691,21 +700,11 @@ class StreamDecoder:
         text = _only_text(c)
         if text is None:
             return None
-        self._id = data.get("responseId") or self._id
-        self._model = data.get("modelVersion") or self._model
-        for root in self._roots:
-            if data.get(root) is not None:
-                self._usage_frame = data  # the last one counts (read by close())
-                break
+        self._note(data)
         return text_chunk(self._id, self._created, self._model, index, text)
 
     def feed(self, data: Mapping[str, Any], event: str | None) -> list[ChatCompletionChunk]:
-        self._id = data.get("responseId") or self._id
-        self._model = data.get("modelVersion") or self._model
-        for root in self._roots:
-            if data.get(root) is not None:
-                self._usage_frame = data  # the last one counts (read by close())
-                break
+        self._note(data)
         choices: list[ChunkChoice] = []
         candidates = data.get("candidates")
         if isinstance(candidates, list) and candidates:
