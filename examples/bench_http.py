@@ -77,26 +77,46 @@ def _data(d: dict[str, Any]) -> bytes:
     return b"data: " + json.dumps(d).encode() + b"\n\n"
 
 
+def _tok(i: int) -> str:
+    """The text of content chunk ``i``: each differs from the one before (LiteLLM ends a stream that
+    repeats one chunk many times as a model stuck in a loop)."""
+    return f"t{i % 1000:03d} "
+
+
 def _frames(protocol: str, n: int) -> list[bytes]:
     """The frames of a stream with ``n`` content chunks (chunks with text) and its other frames."""
     if protocol == "openai":
-        chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
-                 "choices": [{"index": 0, "delta": {"content": "tok "}, "finish_reason": None}]}  # fmt: skip
-        end = {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
-        return [_data(chunk)] * n + [_data(end), b"data: [DONE]\n\n"]
+
+        def chunk(text: str | None, finish: str | None = None) -> dict[str, Any]:
+            delta = {} if text is None else {"content": text}
+            return {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}  # fmt: skip
+
+        return [_data(chunk(_tok(i))) for i in range(n)] + [_data(chunk(None, "stop")), b"data: [DONE]\n\n"]
     if protocol == "anthropic":
         start = {"type": "message_start", "message": {"id": "m", "model": "m", "usage": {"input_tokens": 1}}}
-        delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "tok "}}
         stop = {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 1}}
-        return [_event(start)] + [_event(delta)] * n + [_event(stop), _event({"type": "message_stop"})]
+        deltas = [
+            _event(
+                {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": _tok(i)}}
+            )
+            for i in range(n)
+        ]
+        return [_event(start), *deltas, _event(stop), _event({"type": "message_stop"})]
     if protocol == "gemini":
-        part = {"candidates": [{"index": 0, "content": {"role": "model", "parts": [{"text": "tok "}]}}]}
+
+        def part(text: str) -> dict[str, Any]:
+            return {"candidates": [{"index": 0, "content": {"role": "model", "parts": [{"text": text}]}}]}
+
         end = {"candidates": [{"index": 0, "content": {"role": "model", "parts": [{"text": "."}]}, "finishReason": "STOP"}]}  # fmt: skip
-        return [_data(part)] * (n - 1) + [_data(end)]  # the end frame has text too
-    line = {"model": "m", "created_at": "2025-01-01T00:00:00Z", "message": {"role": "assistant", "content": "tok "},
-            "done": False}  # fmt: skip
-    end = {**line, "message": {"role": "assistant", "content": ""}, "done": True, "done_reason": "stop"}
-    return [json.dumps(line).encode() + b"\n"] * n + [json.dumps(end).encode() + b"\n"]
+        return [_data(part(_tok(i))) for i in range(n - 1)] + [_data(end)]  # the end frame has text too
+
+    def line(text: str) -> dict[str, Any]:
+        return {"model": "m", "created_at": "2025-01-01T00:00:00Z",
+                "message": {"role": "assistant", "content": text}, "done": False}  # fmt: skip
+
+    end = {**line(""), "done": True, "done_reason": "stop"}
+    return [json.dumps(line(_tok(i))).encode() + b"\n" for i in range(n)] + [json.dumps(end).encode() + b"\n"]
 
 
 def _protocol(path: bytes) -> str:
