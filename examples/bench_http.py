@@ -115,7 +115,7 @@ def _frames(protocol: str, n: int) -> list[bytes]:
         return {"model": "m", "created_at": "2025-01-01T00:00:00Z",
                 "message": {"role": "assistant", "content": text}, "done": False}  # fmt: skip
 
-    end = {**line(""), "done": True, "done_reason": "stop"}
+    end: dict[str, Any] = {**line(""), "done": True, "done_reason": "stop"}
     return [json.dumps(line(_tok(i))).encode() + b"\n" for i in range(n)] + [json.dumps(end).encode() + b"\n"]
 
 
