@@ -115,8 +115,8 @@ def _frames(protocol: str, n: int) -> list[bytes]:
         return {"model": "m", "created_at": "2025-01-01T00:00:00Z",
                 "message": {"role": "assistant", "content": text}, "done": False}  # fmt: skip
 
-    end: dict[str, Any] = {**line(""), "done": True, "done_reason": "stop"}
-    return [json.dumps(line(_tok(i))).encode() + b"\n" for i in range(n)] + [json.dumps(end).encode() + b"\n"]
+    last: dict[str, Any] = {**line(""), "done": True, "done_reason": "stop"}
+    return [json.dumps(line(_tok(i))).encode() + b"\n" for i in range(n)] + [json.dumps(last).encode() + b"\n"]
 
 
 def _protocol(path: bytes) -> str:
