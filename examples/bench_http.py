@@ -116,7 +116,9 @@ def _frames(protocol: str, n: int) -> list[bytes]:
                 "message": {"role": "assistant", "content": text}, "done": False}  # fmt: skip
 
     last: dict[str, Any] = {**line(""), "done": True, "done_reason": "stop"}
-    return [json.dumps(line(_tok(i))).encode() + b"\n" for i in range(n)] + [json.dumps(last).encode() + b"\n"]
+    return [json.dumps(line(_tok(i))).encode() + b"\n" for i in range(n)] + [
+        json.dumps(last).encode() + b"\n"
+    ]
 
 
 def _protocol(path: bytes) -> str:

@@ -75,10 +75,7 @@ def timeout_of(value: Any, mod: ModuleType) -> Any:
 def _encoded(response: Response) -> bool:
     """Whether the response has a Content-Encoding header (its raw pairs scanned: ``in headers``
     works out the headers' text encoding first, on every call)."""
-    for name, _ in response.headers.raw:
-        if len(name) == 16 and name.lower() == b"content-encoding":
-            return True
-    return False
+    return any(len(name) == 16 and name.lower() == b"content-encoding" for name, _ in response.headers.raw)
 
 
 def body_chunks(response: Response) -> Iterator[bytes]:
