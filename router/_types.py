@@ -774,7 +774,7 @@ def text_chunk(
     """``ChatCompletionChunk(id, created, model, [ChunkChoice(index, Delta(role, content), None, None,
     logprobs)], usage)``, made for the stream decoders' fast paths (once per chunk): a dataclass call
     runs type.__call__ and a Python __init__ per object (7.5k instructions for the three), this one
-    call and slot stores (5.8k). Every field is set; tests/test_hot_paths.py holds it equal to the
+    call and slot stores (5.8k). Every field is set; tests/test_stream_fast_paths.py holds it equal to the
     dataclass form, field by field."""
     delta = _alloc(Delta)
     delta.role = role

@@ -162,3 +162,61 @@ def test_safe_headers_reads_httpx_headers_as_their_items() -> None:
     assert got["x-note"] == "caf\u00e9"
     latin = httpx.Headers([(b"X-Old", b"caf\xe9")])  # not UTF-8: ISO-8859-1, as httpx reads it
     assert safe_headers(latin) == {"x-old": "caf\u00e9"} == safe_headers(dict(latin.items()))
+
+
+def test_get_path_walks_dicts_lists_and_stars_as_before() -> None:
+    from collections import OrderedDict
+
+    from router.protocols._normalise import get_path
+
+    data = {"a": {"b": [{"c": 1}, {"d": 2}]}, "e": None, "f": "s"}
+    assert get_path(data, ("a", "b", "0", "c")) == 1
+    assert get_path(data, ("a", "b", "*", "d")) == 2  # the first item that has the rest
+    assert get_path(data, ("a", "b", "5", "c")) is None  # past the end
+    assert get_path(data, ("a", "b", "x")) is None  # a name on a list
+    assert get_path(data, ("e", "x")) is None
+    assert get_path(data, ("f", "x")) is None  # a name on a string
+    assert get_path(data, ("zz",)) is None
+    assert get_path(OrderedDict(data), ("a", "b", "1", "d")) == 2  # a dict subclass at the top
+    assert get_path({"a": OrderedDict(b=3)}, ("a", "b")) == 3  # ... and inside
+    assert get_path(data, ()) is data
+
+
+@pytest.mark.parametrize("family", ["httpx2", "httpx"])
+def test_body_chunks_reads_a_stream_once_and_decodes_what_is_compressed(family: str) -> None:
+    """body_chunks reads an unread, uncompressed body from the transport's iterator and marks it
+    consumed (a second read is httpx's StreamConsumed); a gzip body and an already read one go
+    through iter_bytes (decoded), for both client families."""
+    import gzip
+    import importlib
+
+    from router._httpx import body_chunks
+
+    mod = importlib.import_module(family)
+
+    class Parts(mod.SyncByteStream):  # type: ignore[misc,name-defined]
+        def __init__(self, parts: list[bytes]) -> None:
+            self.parts = parts
+
+        def __iter__(self) -> Any:
+            return iter(self.parts)
+
+    def handler(request: Any) -> Any:
+        if request.url.path == "/gz":
+            return mod.Response(
+                200, headers={"Content-Encoding": "gzip"}, stream=Parts([gzip.compress(b"abcdef")])
+            )
+        if request.url.path == "/read":
+            return mod.Response(200, content=b"whole")
+        return mod.Response(200, stream=Parts([b"ab", b"", b"cd"]))
+
+    with mod.Client(transport=mod.MockTransport(handler)) as client:
+        with client.stream("GET", "http://h/plain") as r:
+            assert b"".join(body_chunks(r)) == b"abcd"
+            assert r.is_stream_consumed
+            with pytest.raises(mod.StreamConsumed):
+                list(r.iter_bytes())
+        with client.stream("GET", "http://h/gz") as r:
+            assert b"".join(body_chunks(r)) == b"abcdef"
+        with client.stream("GET", "http://h/read") as r:
+            assert b"".join(body_chunks(r)) == b"whole"
