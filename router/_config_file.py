@@ -14,11 +14,17 @@ from router._extras import COMPILER_MODULES
 from router._extras import needs
 from router._registry import provider_ids
 
-__all__ = ["load_config"]
+__all__ = ["load_config", "read_config"]
 
 
 def load_config(path: Path) -> tuple[list[Deployment], dict[str, Any]]:
     """The deployments a file declares and the Router options of its ``defaults``/``providers``."""
+    deployments, options, _ = read_config(path)
+    return deployments, options
+
+
+def read_config(path: Path) -> tuple[list[Deployment], dict[str, Any], dict[str, Any]]:
+    """``load_config`` and the file's ``gateway`` section (validated; ``{}`` when absent)."""
     try:
         # The compiler's line-aware YAML loader and schema checks: they import yaml and jsonschema
         # (the cli extra); without them a MissingDependencyError (a ConfigError) names the install.
@@ -118,4 +124,4 @@ def load_config(path: Path) -> tuple[list[Deployment], dict[str, Any]]:
     ):
         if key in defaults:
             options[key] = defaults[key]
-    return deployments, options
+    return deployments, options, dict(data.get("gateway") or {})

@@ -4,9 +4,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source tests/venv.sh
 source tests/litellm_env.sh
+source tests/redis_env.sh
 ensure_venv "[dev]"
 echo "== LiteLLM proxy for tests/test_litellm_proxy.py (.venv-litellm)"
 ensure_litellm
+ensure_redis
 echo "== ruff check"
 .venv/bin/ruff check .
 echo "== ruff format --check"

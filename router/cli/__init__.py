@@ -39,6 +39,7 @@ from router.cli._new import new
 from router.cli._providers import health
 from router.cli._providers import list_providers
 from router.cli._providers import models
+from router.cli._serve import serve
 
 __all__ = ["main"]
 
@@ -54,5 +55,5 @@ def main() -> None:
     """
 
 
-for _command in (validate, build, docs, new, inspect, chat, list_providers, models, health):
+for _command in (validate, build, docs, new, inspect, chat, list_providers, models, health, serve):
     main.add_command(_command)

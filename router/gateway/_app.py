@@ -1,0 +1,519 @@
+"""The gateway's ASGI application: one ``Gateway`` object is the app (any ASGI server runs it;
+``router serve`` runs it on granian).
+
+A request goes: route → virtual key (``Authorization: Bearer`` or ``x-api-key``, compared by hash)
+→ body (bounded by ``max_body_bytes``) → inbound codec → the key's allowed models → one atomic
+reserve of its limits (``_state``) → the same ``Router`` the library uses → reconcile with the real
+usage and cost → the answer in the inbound API's shape, with the receipt in ``x-router-*`` headers →
+one spend-log record and the metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from router._accumulate import StreamAccumulator
+from router._config_file import read_config
+from router._exceptions import RouterError
+from router._registry import adapter
+from router._registry import provider_ids
+from router._router import Router
+from router._types import ChatCompletion
+from router._types import Receipt
+from router._types import Usage
+from router.gateway import _openai
+from router.gateway._config import GatewayConfig
+from router.gateway._config import VirtualKey
+from router.gateway._errors import GatewayError
+from router.gateway._errors import from_router_error
+from router.gateway._metrics import JsonlSink
+from router.gateway._metrics import Metrics
+from router.gateway._state import Denied
+from router.gateway._state import MemoryState
+from router.gateway._state import RedisState
+from router.gateway._state import State
+from router.gateway._state import StateUnavailable
+from router.gateway._state import Ticket
+
+__all__ = ["Gateway"]
+
+log = logging.getLogger("router.gateway")
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+_JSON = (b"content-type", b"application/json")
+_SSE = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
+
+
+class _Reply:
+    """``send`` with a memory of whether the response head went out (after it, errors go in-band)."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.started = False
+        self.closed = False  # the client went away
+
+    async def head(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+        self.started = True
+        await self._send({"type": "http.response.start", "status": status, "headers": headers})
+
+    async def body(self, data: bytes, more: bool = False) -> None:
+        if self.closed:
+            return
+        try:
+            await self._send({"type": "http.response.body", "body": data, "more_body": more})
+        except Exception:  # the server's "client disconnected" (its class differs by server)
+            self.closed = True
+
+
+class _Call:
+    """What one request is: for the log, the metrics and the overhead header."""
+
+    def __init__(self, start: float, key: VirtualKey | None, model: str, stream: bool) -> None:
+        self.start = start
+        self.key = key
+        self.model = model
+        self.stream = stream
+        self.upstream_s = 0.0  # time spent awaiting the Router (the provider and the library's codecs)
+        self.status = 200
+        self.error: str | None = None
+        self.receipt: Receipt | None = None
+        self.usage: Usage | None = None
+        self.cost: float | None = None
+
+    def overhead_ms(self) -> float:
+        return max((time.perf_counter() - self.start - self.upstream_s) * 1000, 0.0)
+
+
+def _receipt_headers(call: _Call) -> list[tuple[bytes, bytes]]:
+    out: list[tuple[bytes, bytes]] = [(b"x-router-overhead-ms", f"{call.overhead_ms():.3f}".encode())]
+    r = call.receipt
+    if r is None:
+        return out
+    if r.deployment:
+        out.append((b"x-router-deployment", r.deployment.encode("ascii", "replace")))
+    out.append((b"x-router-provider", r.provider.encode("ascii", "replace")))
+    receipt: dict[str, Any] = {"provider": r.provider, "model": r.model}
+    for name in ("dropped", "renamed", "clamped", "defaulted"):
+        value = getattr(r, name)
+        if value:
+            receipt[name] = value
+    out.append((b"x-router-receipt", json.dumps(receipt, separators=(",", ":"), default=str).encode()))
+    if len(r.attempts) > 1:
+        out.append((b"x-router-attempts", str(len(r.attempts)).encode()))
+    return out
+
+
+class Gateway:
+    """An ASGI app serving a ``Router`` through the OpenAI API (Chat Completions and models).
+
+    >>> app = Gateway.from_config("router.yaml")   # then: granian --interface asgi --factory ...
+    """
+
+    def __init__(
+        self,
+        router: Router,
+        config: GatewayConfig | None = None,
+        *,
+        state: State | None = None,
+        sink: JsonlSink | None = None,
+    ) -> None:
+        self.router = router
+        self.config = config or GatewayConfig()
+        if state is None:
+            state = (
+                RedisState(self.config.redis_url, prefix=self.config.prefix, timeout=self.config.timeout)
+                if self.config.redis_url
+                else MemoryState()
+            )
+        self.state = state
+        self.sink = (
+            sink if sink is not None else (JsonlSink(self.config.log_path) if self.config.log_path else None)
+        )
+        self.metrics = Metrics()
+        self.draining = False
+        self._streams: set[asyncio.Task[Any]] = set()
+        self._known = set(provider_ids())
+        self._routes: dict[tuple[str, str], Callable[[Scope, Receive, _Reply, float], Awaitable[None]]] = {
+            ("POST", "/v1/chat/completions"): self._chat,
+            ("POST", "/chat/completions"): self._chat,
+            ("GET", "/v1/models"): self._models,
+            ("GET", "/models"): self._models,
+            ("GET", "/health"): self._health,
+            ("GET", "/metrics"): self._metrics,
+        }
+
+    @classmethod
+    def from_config(cls, path: str | Path) -> Gateway:
+        p = Path(path)
+        deployments, options, section = read_config(p)
+        return cls(Router(deployments, **options), GatewayConfig.from_section(section, base=p.parent))
+
+    # ----------------------------------------------------------------- ASGI
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        start = time.perf_counter()
+        reply = _Reply(send)
+        route = self._routes.get((scope["method"], scope["path"]))
+        try:
+            if route is None:
+                if any(path == scope["path"] for _, path in self._routes):
+                    raise GatewayError(
+                        405, "bad_request", f"{scope['method']} is not allowed on {scope['path']}"
+                    )
+                raise GatewayError(404, "not_found", f"no route {scope['method']} {scope['path']}")
+            await route(scope, receive, reply, start)
+        except GatewayError as e:
+            if not reply.started:
+                await self._send_error(reply, e, start)
+        except Exception:  # a bug of ours: the client still gets an answer, the log gets the trace
+            log.exception("gateway: unhandled error on %s %s", scope["method"], scope["path"])
+            if not reply.started:
+                await self._send_error(
+                    reply, GatewayError(500, "internal_server", "internal gateway error"), start
+                )
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def shutdown(self, grace: float = 10.0) -> None:
+        """Stop: in-flight streams get ``grace`` seconds to finish, then end with a terminal error
+        event; then the state store, the log and the Router's pools close."""
+        self.draining = True
+        if self._streams:
+            _, pending = await asyncio.wait(list(self._streams), timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=2.0)
+        await self.state.close()
+        if self.sink is not None:
+            self.sink.close()
+        await self.router.aclose()
+
+    # ----------------------------------------------------------------- plumbing
+
+    async def _send_error(self, reply: _Reply, err: GatewayError, start: float) -> None:
+        overhead = f"{(time.perf_counter() - start) * 1000:.3f}".encode()
+        await reply.head(err.status, [_JSON, (b"x-router-overhead-ms", overhead), *err.headers()])
+        await reply.body(_openai.error_body(err))
+
+    def _authenticate(self, scope: Scope) -> VirtualKey | None:
+        if not self.config.keys:
+            return None
+        presented = None
+        for name, value in scope["headers"]:
+            if name == b"authorization" and value[:7].lower() == b"bearer ":
+                presented = value[7:].strip().decode("latin-1")
+                break
+            if name == b"x-api-key":
+                presented = value.strip().decode("latin-1")
+                break
+        if not presented:
+            raise GatewayError(
+                401, "authentication", "no API key: send 'Authorization: Bearer <key>'", retry=False
+            )
+        key = self.config.lookup(presented)
+        if key is None:
+            raise GatewayError(401, "authentication", "the API key is not valid", retry=False)
+        return key
+
+    async def _read_json(self, receive: Receive) -> Any:
+        limit = self.config.max_body_bytes
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise GatewayError(400, "bad_request", "the client went away before sending its body")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise GatewayError(
+                    413, "request_too_large", f"the request body is over {limit} bytes", retry=False
+                )
+            parts.append(chunk)
+            if not message.get("more_body"):
+                break
+        try:
+            return json.loads(b"".join(parts))
+        except (ValueError, RecursionError) as e:
+            raise GatewayError(
+                400, "bad_request", f"the request body is not JSON ({type(e).__name__})"
+            ) from None
+
+    def _check_model(self, key: VirtualKey | None, model: str) -> None:
+        if key is not None and not key.allows(model):
+            raise GatewayError(
+                403,
+                "permission_denied",
+                f"this key may not call the model {model!r}",
+                param="model",
+                retry=False,
+            )
+        if model in self.router.deployments:
+            return
+        provider, slash, _ = model.partition("/")
+        if not slash or provider not in self._known:
+            raise GatewayError(
+                404, "not_found", f"the model {model!r} does not exist", param="model", retry=False
+            )
+
+    def _estimate(self, model: str, messages: Any, kwargs: dict[str, Any]) -> tuple[int, float]:
+        """Tokens and USD to reserve: 4 characters a token for the prompt, the ``max_tokens`` asked
+        for the output (the real usage replaces both when the answer is in)."""
+        try:
+            text = json.dumps(messages, default=str)
+        except (TypeError, ValueError):
+            text = str(messages)
+        prompt = len(text) // 4 + 1
+        out = kwargs.get("max_completion_tokens") or kwargs.get("max_tokens") or 0
+        out = out if isinstance(out, int) and not isinstance(out, bool) and out > 0 else 0
+        dep = self.router.deployments.get(model)
+        target = dep.model if dep is not None else model
+        provider, _, mid = target.partition("/")
+        price = None
+        try:
+            found = adapter(provider).model(mid)
+            price = found.price if found is not None else None
+        except RouterError:
+            price = None
+        cost = 0.0 if price is None else (prompt * price.input + out * price.output) / 1_000_000
+        return prompt + out, cost
+
+    async def _reserve(self, key: VirtualKey | None, tokens: int, cost: float) -> Ticket | None:
+        if key is None:
+            return None
+        lim = key.limits
+        if lim.rpm is None and lim.tpm is None and lim.budget_usd is None:
+            return None
+        try:
+            got = await self.state.reserve(key.name, lim, tokens, cost)
+        except StateUnavailable as e:
+            declared = [
+                name
+                for name, value in (("rpm", lim.rpm), ("tpm", lim.tpm), ("budget", lim.budget_usd))
+                if value is not None and self.config.on_error.get(name) == "closed"
+            ]
+            self.metrics.inc("router_state_errors_total")
+            if declared:
+                raise GatewayError(
+                    503,
+                    "unavailable",
+                    f"{e}; the key's {', '.join(declared)} limit fails closed",
+                    retry_after=1.0,
+                ) from None
+            return None  # every limit of this key fails open
+        if isinstance(got, Denied):
+            if got.limit == "budget":
+                raise GatewayError(429, "quota_exceeded", "this key's budget is spent", retry=False)
+            what = "requests" if got.limit == "rpm" else "tokens"
+            raise GatewayError(
+                429,
+                "rate_limit",
+                f"this key's {what} per minute limit is reached",
+                retry_after=got.retry_after,
+            )
+        return got
+
+    async def _reconcile(self, ticket: Ticket | None, call: _Call) -> None:
+        if ticket is None:
+            return
+        tokens = call.usage.total_tokens if call.usage is not None else (0 if call.error else None)
+        cost = call.cost if call.cost is not None else (0.0 if call.error or call.usage is not None else None)
+        try:
+            await self.state.reconcile(ticket, tokens, cost)
+        except StateUnavailable:
+            self.metrics.inc("router_state_errors_total")
+            log.warning("gateway: could not reconcile a reservation of key %s", ticket.key)
+
+    def _record(self, call: _Call) -> None:
+        seconds = time.perf_counter() - call.start
+        status = str(call.status)
+        self.metrics.inc("router_requests_total", model=call.model, status=status)
+        self.metrics.observe(seconds, model=call.model)
+        if call.error:
+            self.metrics.inc("router_errors_total", model=call.model, kind=call.error)
+        if call.usage is not None:
+            self.metrics.inc("router_tokens_total", call.usage.prompt_tokens, model=call.model, type="prompt")
+            self.metrics.inc(
+                "router_tokens_total", call.usage.completion_tokens, model=call.model, type="completion"
+            )
+        if call.cost:
+            self.metrics.inc("router_cost_usd_total", call.cost, model=call.model)
+        if self.sink is None:
+            return
+        r = call.receipt
+        self.sink.write(
+            {
+                "ts": round(time.time(), 3),
+                "key": call.key.name if call.key else None,
+                "model": call.model,
+                "deployment": r.deployment if r else None,
+                "provider": r.provider if r else None,
+                "upstream_model": r.model if r else None,
+                "stream": call.stream,
+                "status": call.status,
+                "error": call.error,
+                "prompt_tokens": call.usage.prompt_tokens if call.usage else None,
+                "completion_tokens": call.usage.completion_tokens if call.usage else None,
+                "cost_usd": call.cost,
+                "latency_ms": round(seconds * 1000, 3),
+                "overhead_ms": round(call.overhead_ms(), 3),
+            }
+        )
+
+    def _fail(self, call: _Call, err: RouterError) -> GatewayError:
+        g = from_router_error(err)
+        call.status, call.error = g.status, g.kind
+        call.receipt = call.receipt or _receipt_of(err)
+        return g
+
+    # ----------------------------------------------------------------- routes
+
+    async def _chat(self, scope: Scope, receive: Receive, reply: _Reply, start: float) -> None:
+        key = self._authenticate(scope)
+        inbound = _openai.parse_request(await self._read_json(receive))
+        self._check_model(key, inbound.model)
+        tokens, cost = self._estimate(inbound.model, inbound.messages, inbound.kwargs)
+        ticket = await self._reserve(key, tokens, cost)
+        call = _Call(start, key, inbound.model, inbound.stream)
+        try:
+            if inbound.stream:
+                await self._chat_stream(inbound, call, reply)
+                return
+            t = time.perf_counter()
+            try:
+                resp = await self.router.acompletion(inbound.model, inbound.messages, **inbound.kwargs)
+            except RouterError as e:
+                raise self._fail(call, e) from None
+            finally:
+                call.upstream_s += time.perf_counter() - t
+            assert isinstance(resp, ChatCompletion)
+            call.receipt, call.usage, call.cost = resp.router, resp.usage, resp.cost
+            body = _openai.completion_body(resp, inbound.model)
+            await reply.head(200, [_JSON, *_receipt_headers(call)])
+            await reply.body(body)
+        finally:
+            await self._reconcile(ticket, call)
+            self._record(call)
+
+    async def _chat_stream(self, inbound: _openai.Inbound, call: _Call, reply: _Reply) -> None:
+        kwargs = dict(inbound.kwargs)
+        # The gateway always asks for usage (it bills by it) and hides the usage chunk from a
+        # caller who did not ask for it.
+        options = kwargs.get("stream_options")
+        kwargs["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
+        hide_usage = not inbound.wants_usage
+        task = asyncio.current_task()
+        if task is not None:
+            self._streams.add(task)
+        t = time.perf_counter()
+        try:
+            stream = await self.router.acompletion(inbound.model, inbound.messages, stream=True, **kwargs)
+            it = stream.__aiter__()
+            acc = StreamAccumulator(None)
+            try:
+                first = await it.__anext__()
+            except StopAsyncIteration:
+                first = None
+            except RouterError as e:
+                raise self._fail(call, e) from None
+            finally:
+                call.upstream_s += time.perf_counter() - t
+            call.receipt = stream.receipt
+            await reply.head(200, [*_SSE, *_receipt_headers(call)])
+            chunk = first
+            try:
+                while chunk is not None and not reply.closed:
+                    acc.add(chunk)
+                    if not (hide_usage and not chunk.choices and chunk.usage is not None):
+                        await reply.body(_openai.chunk_frame(chunk), more=True)
+                    try:
+                        chunk = await it.__anext__()
+                    except StopAsyncIteration:
+                        chunk = None
+                if reply.closed:
+                    call.status, call.error = 499, "client_closed"
+                else:
+                    await reply.body(_openai.DONE)
+            except RouterError as e:
+                g = self._fail(call, e)
+                await reply.body(_openai.error_frame(g))
+            except asyncio.CancelledError:  # shutdown's grace ran out
+                call.status, call.error = 503, "shutdown"
+                await reply.body(
+                    _openai.error_frame(GatewayError(503, "unavailable", "the gateway is shutting down"))
+                )
+            finally:
+                await stream.aclose()
+                whole = acc.result()
+                call.usage = whole.usage
+                call.cost = whole.cost if whole.usage is not None else None
+                if stream.receipt is not None:
+                    call.receipt = stream.receipt
+        finally:
+            if task is not None:
+                self._streams.discard(task)
+
+    async def _models(self, scope: Scope, receive: Receive, reply: _Reply, start: float) -> None:
+        key = self._authenticate(scope)
+        data = [
+            {"id": name, "object": "model", "created": 0, "owned_by": dep.model.partition("/")[0]}
+            for name, dep in sorted(self.router.deployments.items())
+            if key is None or key.allows(name)
+        ]
+        body = json.dumps({"object": "list", "data": data}, separators=(",", ":")).encode()
+        await reply.head(200, [_JSON])
+        await reply.body(body)
+
+    async def _health(self, scope: Scope, receive: Receive, reply: _Reply, start: float) -> None:
+        state_ok = await self.state.ping()
+        body = {
+            "status": "draining" if self.draining else "ok",
+            "state": ("redis" if self.config.redis_url else "memory")
+            + ("" if state_ok else " (unreachable)"),
+            "models": len(self.router.deployments),
+        }
+        await reply.head(503 if self.draining else 200, [_JSON])
+        await reply.body(json.dumps(body).encode())
+
+    async def _metrics(self, scope: Scope, receive: Receive, reply: _Reply, start: float) -> None:
+        for label, health in list(self.router._state.items()):
+            self.metrics.set(
+                "router_breaker_open", 1.0 if health.breaker.state == "open" else 0.0, deployment=label
+            )
+        self.metrics.set("router_streams_active", float(len(self._streams)))
+        await reply.head(200, [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")])
+        await reply.body(self.metrics.render().encode())
+
+
+def _receipt_of(err: RouterError) -> Receipt | None:
+    attempts = getattr(err, "attempts", None) or []
+    if not attempts:
+        return None
+    last = attempts[-1]
+    return Receipt(
+        provider=last.model.partition("/")[0], model=last.model.partition("/")[2], deployment=last.deployment
+    )

@@ -1,0 +1,317 @@
+"""``router serve`` as a user runs it: a real granian process on 127.0.0.1, called by the official
+openai SDK and by plain HTTP, in front of the fake provider and a loopback upstream that replays
+every real recording of every wire protocol.
+
+The rule held across every recording: what the gateway answers is exactly what the library's own
+parse of that recording gives (the same chunks for a stream), and an upstream error leaves with the
+status of its error class, so the SDK raises the class it would against the provider.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from conftest import REAL
+from conftest import load_case
+from gateway_env import gateway
+from loopback import Loopback
+from loopback import Reply
+from test_replay import FAMILY
+from test_replay import _adapter
+from test_replay import _model
+from test_replay import _reply
+from test_replay import _strip
+
+import router
+from router.gateway import hash_key
+from router.gateway._errors import from_router_error
+
+CASES = sorted(p for p in REAL.glob("*/*.json") if load_case(p)["api"] in FAMILY)
+KEY = "sk-gw-team-a-SECRET-1234"
+LIMITED = "sk-gw-limited-SECRET-99"
+NARROW = "sk-gw-narrow-SECRET-77"
+UPSTREAM_KEY = "sk-upstream-SECRET-4242"
+MSGS = [{"role": "user", "content": "replayed"}]
+
+
+def _config(folder: Path, upstream: str) -> Path:
+    providers = sorted(
+        {_adapter(load_case(p)).id for p in CASES} | {"openai", "anthropic", "gemini", "ollama"}
+    )
+    lines = [
+        "config_version: 1",
+        "defaults:",
+        "  max_retries: 0",
+        "  breaker_threshold: 1000",
+        "providers:",
+    ]
+    for p in providers:
+        lines += [f"  {p}:", f"    base_url: {upstream}", "    api_key_env: GW_UPSTREAM_KEY"]
+    lines += [
+        "models:",
+        "  - {name: echo, model: fake/echo}",
+        "  - {name: lorem, model: fake/lorem}",
+        "  - {name: mini, model: openai/gpt-4o-mini}",
+        "gateway:",
+        "  log: {path: spend.jsonl}",
+        "  max_body_bytes: 100000",
+        "  keys:",
+        f"    - {{name: team-a, hash: '{hash_key(KEY)}'}}",
+        f"    - {{name: limited, hash: '{hash_key(LIMITED)}', rpm: 3}}",
+        f"    - {{name: narrow, hash: '{hash_key(NARROW)}', models: [echo, 'gemini/*']}}",
+    ]
+    path = folder / "router.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[Loopback]:
+    with Loopback() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def served(upstream: Loopback, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    folder = tmp_path_factory.mktemp("gateway")
+    config = _config(folder, upstream.url)
+    with gateway(config, env={"GW_UPSTREAM_KEY": UPSTREAM_KEY}) as url:
+        try:
+            yield url, folder
+        finally:
+            for client in _CLIENTS.values():
+                client.close()
+            _CLIENTS.clear()
+
+
+@pytest.fixture
+def url(served: tuple[str, Path], upstream: Loopback) -> str:
+    upstream.replies.clear()
+    upstream.seen.clear()
+    return served[0]
+
+
+_CLIENTS: dict[tuple[str, str], openai.OpenAI] = {}
+
+
+def _sdk(url: str, key: str = KEY) -> openai.OpenAI:
+    """One SDK client per gateway and key, closed with the gateway (no socket left open)."""
+    client = _CLIENTS.get((url, key))
+    if client is None:
+        client = _CLIENTS[(url, key)] = openai.OpenAI(
+            base_url=url + "/v1", api_key=key, max_retries=0, timeout=20
+        )
+    return client
+
+
+def _sse(body: bytes) -> list[dict[str, Any]]:
+    out = []
+    for block in body.decode().split("\n\n"):
+        if block.startswith("data: ") and block != "data: [DONE]":
+            out.append(json.loads(block[6:]))
+    return out
+
+
+def _post(url: str, body: Any, key: str = KEY, **kw: Any) -> httpx.Response:
+    return httpx.post(
+        url + "/v1/chat/completions", json=body, headers={"authorization": f"Bearer {key}"}, timeout=20, **kw
+    )
+
+
+# ----------------------------------------------------------------------------- every recording
+
+
+@pytest.mark.parametrize("path", CASES, ids=[f"{p.parent.name}-{p.stem}" for p in CASES])
+def test_every_recording_through_the_gateway(path: Path, url: str, upstream: Loopback) -> None:
+    case = load_case(path)
+    mod = _adapter(case)
+    stream = bool(case["stream"])
+    model = f"{mod.id}/{_model(case)}"
+    upstream.replies.append(_reply(case))
+    body: dict[str, Any] = {"model": model, "messages": MSGS}
+    if stream:
+        body |= {"stream": True, "stream_options": {"include_usage": True}}
+    resp = _post(url, body)
+    status = case["response"]["status"]
+    # The provider's key went upstream from the server, never the caller's virtual key.
+    assert upstream.seen and KEY not in json.dumps(upstream.seen[-1].headers)
+    assert float(resp.headers["x-router-overhead-ms"]) >= 0
+    if status >= 400:
+        expected = from_router_error(
+            mod.map_error(status, case["response"]["headers"], _reply(case).pieces[0])
+        )
+        assert resp.status_code == expected.status
+        error = resp.json()["error"]
+        assert error["code"] == expected.kind and error["message"]
+        assert error["upstream"]["status"] == status  # the upstream detail is kept
+        assert UPSTREAM_KEY not in resp.text
+        return
+    if stream:
+        try:
+            direct = list(mod.parse_stream_bytes([case["response"]["raw_stream"].encode()]))
+        except router.APIError as err:  # an error frame inside a 200 stream: a terminal error event
+            assert resp.status_code == from_router_error(err).status or _sse(resp.content)[-1].get("error")
+            return
+        assert resp.status_code == 200, resp.text
+        assert resp.headers["content-type"].startswith("text/event-stream")
+        assert resp.content.endswith(b"data: [DONE]\n\n")
+        got = _sse(resp.content)
+        assert [_strip(c) for c in got] == [_strip(c.to_dict()) for c in direct]
+        receipt = json.loads(resp.headers["x-router-receipt"])
+        assert receipt["provider"] == mod.id
+        return
+    assert resp.status_code == 200, resp.text
+    direct_one = mod.parse_response(200, {}, case["response"]["body"])
+    assert _strip(resp.json()) == _strip(direct_one.to_dict())
+    # and the official SDK reads it
+    openai.types.chat.ChatCompletion.model_validate(resp.json())
+
+
+# ----------------------------------------------------------------------------- the official SDK
+
+
+def test_sdk_plain_stream_and_models(url: str) -> None:
+    client = _sdk(url)
+    resp = client.chat.completions.create(model="echo", messages=[{"role": "user", "content": "Hi there"}])
+    assert resp.choices[0].message.content == "Hi there"
+    assert resp.usage is not None and resp.usage.total_tokens > 0
+    direct = router.completion(model="fake/lorem", messages=[{"role": "user", "content": "Hi"}])
+    chunks = list(
+        client.chat.completions.create(
+            model="lorem", messages=[{"role": "user", "content": "Hi"}], stream=True
+        )
+    )
+    assert (
+        "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        == direct.choices[0].message.content
+    )
+    assert all(c.usage is None for c in chunks)  # not asked for: the gateway's own usage chunk stays hidden
+    with_usage = list(
+        client.chat.completions.create(
+            model="lorem",
+            messages=[{"role": "user", "content": "Hi"}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    assert with_usage[-1].usage is not None and not with_usage[-1].choices
+    assert [m.id for m in client.models.list()] == ["echo", "lorem", "mini"]
+
+
+def test_sdk_tools_through_a_loopback_openai(url: str, upstream: Loopback) -> None:
+    case = load_case(REAL / "openai" / "parallel_tool_calls.json")
+    upstream.replies.append(_reply(case))
+    tools = [
+        {
+            "type": "function",
+            "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {}}},
+        }
+    ]
+    resp = _sdk(url).chat.completions.create(
+        model="mini", messages=[{"role": "user", "content": "w?"}], tools=tools
+    )
+    calls = resp.choices[0].message.tool_calls or []
+    want = case["response"]["body"]["choices"][0]["message"]["tool_calls"]
+    assert [(c.id, c.function.name, c.function.arguments) for c in calls] == [
+        (w["id"], w["function"]["name"], w["function"]["arguments"]) for w in want
+    ]
+    sent = json.loads(upstream.seen[-1].body)
+    assert sent["tools"][0]["function"]["name"] == "get_weather"
+    assert upstream.seen[-1].headers["authorization"] == f"Bearer {UPSTREAM_KEY}"
+
+
+def test_sdk_errors_keep_their_class(url: str, upstream: Loopback) -> None:
+    upstream.replies.append(_reply(load_case(REAL / "openai" / "error_429_request_too_large_tpm.json")))
+    with pytest.raises(openai.APIStatusError) as info:
+        _sdk(url).chat.completions.create(model="mini", messages=MSGS)
+    assert info.value.status_code == 413  # a request over the TPM limit by itself: not retryable
+    upstream.replies.append(_reply(load_case(REAL / "openai" / "error_400_web_search_unsupported.json")))
+    with pytest.raises(openai.BadRequestError):
+        _sdk(url).chat.completions.create(model="mini", messages=MSGS)
+    upstream.replies.append(
+        Reply.json({"error": {"message": "overloaded", "type": "server_error"}}, status=503)
+    )
+    with pytest.raises(openai.InternalServerError) as err:
+        _sdk(url).chat.completions.create(model="mini", messages=MSGS)
+    assert err.value.status_code == 503
+
+
+def test_a_parameter_the_target_cannot_take_is_reported(url: str) -> None:
+    resp = _post(url, {"model": "echo", "messages": MSGS, "bogus": 1})
+    assert resp.status_code == 400
+    assert resp.json()["error"]["param"] == "bogus"
+
+
+# ----------------------------------------------------------------------------- keys and limits
+
+
+def test_keys(url: str) -> None:
+    assert (
+        httpx.post(url + "/v1/chat/completions", json={"model": "echo", "messages": MSGS}).status_code == 401
+    )
+    with pytest.raises(openai.AuthenticationError):
+        _sdk(url, "sk-not-a-key").chat.completions.create(model="echo", messages=MSGS)
+    narrow = _sdk(url, NARROW)
+    assert (
+        narrow.chat.completions.create(model="echo", messages=MSGS).choices[0].message.content == "replayed"
+    )
+    with pytest.raises(openai.PermissionDeniedError):
+        narrow.chat.completions.create(model="lorem", messages=MSGS)
+    assert [m.id for m in narrow.models.list()] == ["echo"]
+    # the Anthropic SDK's header works too
+    ok = httpx.post(
+        url + "/v1/chat/completions", json={"model": "echo", "messages": MSGS}, headers={"x-api-key": KEY}
+    )
+    assert ok.status_code == 200
+
+
+def test_rpm_limit_is_exact_and_says_when(url: str) -> None:
+    client = _sdk(url, LIMITED)
+    results = []
+    for _ in range(5):
+        try:
+            client.chat.completions.create(model="echo", messages=MSGS)
+            results.append("ok")
+        except openai.RateLimitError as e:
+            results.append("429")
+            assert 1 <= int(e.response.headers["retry-after"]) <= 60
+    assert results == ["ok", "ok", "ok", "429", "429"]
+
+
+def test_bad_bodies(url: str) -> None:
+    for body, status, param in (
+        (b"{not json", 400, None),
+        (b"[]", 400, None),
+        (b'{"messages": []}', 400, "model"),
+        (b'{"model": "echo", "messages": "hi"}', 400, "messages"),
+        (b'{"model": "nope", "messages": [{"role": "user", "content": "x"}]}', 404, "model"),
+        (b'{"model": "echo", "messages": [{"role":"user","content":"' + b"x" * 200_000 + b'"}]}', 413, None),
+    ):
+        resp = httpx.post(
+            url + "/v1/chat/completions", content=body, headers={"authorization": f"Bearer {KEY}"}, timeout=20
+        )
+        assert resp.status_code == status, (body[:40], resp.text)
+        assert resp.json()["error"]["param"] == param
+    assert httpx.get(url + "/v1/nothing").status_code == 404
+    assert httpx.get(url + "/v1/chat/completions").status_code == 405
+
+
+def test_metrics_health_and_spend_log(served: tuple[str, Path], url: str) -> None:
+    _sdk(url).chat.completions.create(model="echo", messages=[{"role": "user", "content": "count me"}])
+    text = httpx.get(url + "/metrics").text
+    assert 'router_requests_total{model="echo",status="200"}' in text
+    assert "router_request_duration_seconds_bucket" in text
+    assert 'router_tokens_total{model="echo",type="prompt"}' in text
+    health = httpx.get(url + "/health").json()
+    assert health["status"] == "ok" and health["state"] == "memory"
+    records = [json.loads(line) for line in (served[1] / "spend.jsonl").read_text().splitlines()]
+    last = [r for r in records if r["model"] == "echo" and r["key"] == "team-a"][-1]
+    assert last["status"] == 200 and last["provider"] == "fake" and last["prompt_tokens"] >= 1
+    assert last["latency_ms"] >= last["overhead_ms"] >= 0
+    assert KEY not in (served[1] / "spend.jsonl").read_text()
