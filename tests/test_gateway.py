@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -315,3 +316,164 @@ def test_metrics_health_and_spend_log(served: tuple[str, Path], url: str) -> Non
     assert last["status"] == 200 and last["provider"] == "fake" and last["prompt_tokens"] >= 1
     assert last["latency_ms"] >= last["overhead_ms"] >= 0
     assert KEY not in (served[1] / "spend.jsonl").read_text()
+
+
+# ----------------------------------------------------------------------------- Anthropic Messages inbound
+
+ANTHROPIC_CASES = sorted(
+    p for p in (REAL / "anthropic").glob("*.json") if load_case(p)["response"]["status"] == 200
+)
+_ANTHROPIC: dict[tuple[str, str], anthropic.Anthropic] = {}
+
+
+def _claude(url: str, key: str = KEY) -> anthropic.Anthropic:
+    client = _ANTHROPIC.get((url, key))
+    if client is None:
+        client = _ANTHROPIC[(url, key)] = anthropic.Anthropic(
+            base_url=url, api_key=key, max_retries=0, timeout=20
+        )
+    return client
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_anthropic_clients() -> Iterator[None]:
+    yield
+    for client in _ANTHROPIC.values():
+        client.close()
+    _ANTHROPIC.clear()
+
+
+def _blocks(content: list[Any]) -> list[tuple[Any, ...]]:
+    out: list[tuple[Any, ...]] = []
+    for b in content:
+        b = b if isinstance(b, dict) else b.model_dump()
+        if b["type"] == "text":
+            out.append(("text", b["text"]))
+        elif b["type"] == "tool_use":
+            out.append(("tool_use", b["id"], b["name"], b["input"]))
+        elif b["type"] == "thinking":
+            out.append(("thinking", b["thinking"], b["signature"]))
+        else:
+            out.append((b["type"],))
+    return out
+
+
+def test_anthropic_sdk_plain_stream_and_count(url: str) -> None:
+    client = _claude(url)
+    msg = client.messages.create(
+        model="echo", max_tokens=50, messages=[{"role": "user", "content": "Hi there"}]
+    )
+    assert _blocks(msg.content) == [("text", "Hi there")]
+    assert msg.stop_reason == "end_turn" and msg.usage.output_tokens > 0
+    assert msg.id.startswith("msg_")
+    direct = router.completion(model="fake/lorem", messages=[{"role": "user", "content": "Hi"}])
+    with client.messages.stream(
+        model="lorem", max_tokens=50, messages=[{"role": "user", "content": "Hi"}]
+    ) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert text == direct.choices[0].message.content
+    assert final.stop_reason == "end_turn" and final.usage.output_tokens == direct.usage.completion_tokens
+    counted = client.messages.count_tokens(
+        model="echo", messages=[{"role": "user", "content": "Hello there"}]
+    )
+    assert counted.input_tokens > 0
+
+
+@pytest.mark.parametrize("path", ANTHROPIC_CASES, ids=[p.stem for p in ANTHROPIC_CASES])
+def test_anthropic_recordings_round_trip(path: Path, url: str, upstream: Loopback) -> None:
+    """Anthropic in, Anthropic upstream: the blocks, ids, tool inputs, signatures and stop reason the
+    provider sent are what the caller gets, through the unified shape and back."""
+    case = load_case(path)
+    upstream.replies.append(_reply(case))
+    client = _claude(url)
+    model = f"anthropic/{_model(case)}"
+    if case["stream"]:
+        with client.messages.stream(model=model, max_tokens=100, messages=MSGS) as stream:
+            got = stream.get_final_message()
+        direct = router.accumulate(
+            list(_adapter(case).parse_stream_bytes([case["response"]["raw_stream"].encode()]))
+        )
+        want_text = direct.choices[0].message.content
+        assert "".join(b.text for b in got.content if b.type == "text") == want_text
+        assert got.stop_reason == direct.choices[0].native_finish_reason
+        return
+    got = client.messages.create(model=model, max_tokens=100, messages=MSGS)
+    body = case["response"]["body"]
+    assert _blocks(got.content) == _blocks(body["content"])
+    assert got.stop_reason == body["stop_reason"]
+    assert got.usage.output_tokens == body["usage"]["output_tokens"]
+
+
+def test_anthropic_sdk_reaches_other_protocols(url: str, upstream: Loopback) -> None:
+    # an OpenAI upstream's parallel tool calls arrive as tool_use blocks with parsed inputs
+    case = load_case(REAL / "openai" / "parallel_tool_calls.json")
+    upstream.replies.append(_reply(case))
+    msg = _claude(url).messages.create(
+        model="mini",
+        max_tokens=100,
+        messages=[{"role": "user", "content": "w?"}],
+        tools=[{"name": "get_weather", "input_schema": {"type": "object", "properties": {}}}],
+        tool_choice={"type": "any"},
+    )
+    want = case["response"]["body"]["choices"][0]["message"]["tool_calls"]
+    assert [(b.id, b.name, b.input) for b in msg.content if b.type == "tool_use"] == [
+        (w["id"], w["function"]["name"], json.loads(w["function"]["arguments"])) for w in want
+    ]
+    assert msg.stop_reason == "tool_use"
+    sent = json.loads(upstream.seen[-1].body)
+    assert sent["tool_choice"] == "required" and sent["tools"][0]["function"]["name"] == "get_weather"
+    # a Gemini stream with thinking: thinking then text blocks, in Anthropic's events
+    case = load_case(REAL / "gemini" / "stream_sse_thinking.json")
+    upstream.replies.append(_reply(case))
+    with _claude(url).messages.stream(
+        model="gemini/gemini-2.5-flash",
+        max_tokens=100,
+        messages=MSGS,
+        thinking={"type": "enabled", "budget_tokens": 2048},
+    ) as stream:
+        final = stream.get_final_message()
+        inbound = stream.response.headers.get("x-router-inbound")
+    direct = router.accumulate(
+        list(_adapter(case).parse_stream_bytes([case["response"]["raw_stream"].encode()]))
+    )
+    kinds = [b.type for b in final.content]
+    assert kinds[0] == "thinking" and "text" in kinds
+    assert final.content[0].thinking == direct.choices[0].message.reasoning_content
+    assert json.loads(inbound or "{}") == {"approximated": {"thinking.budget_tokens": "reasoning_effort=low"}}
+    # a tool result turn goes upstream as a tool message
+    upstream.replies.append(_reply(load_case(REAL / "openai" / "tool_result_followup.json")))
+    _claude(url).messages.create(
+        model="mini",
+        max_tokens=100,
+        messages=[
+            {"role": "user", "content": "w?"},
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": "t1", "name": "get_weather", "input": {"c": 1}}],
+            },
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "sunny"}]},
+        ],
+    )
+    sent = json.loads(upstream.seen[-1].body)
+    assert sent["messages"][1]["tool_calls"][0]["function"] == {
+        "name": "get_weather",
+        "arguments": '{"c": 1}',
+    }
+    assert sent["messages"][2] == {"role": "tool", "tool_call_id": "t1", "content": "sunny"}
+
+
+def test_anthropic_sdk_errors(url: str, upstream: Loopback) -> None:
+    with pytest.raises(anthropic.AuthenticationError):
+        _claude(url, "sk-wrong").messages.create(model="echo", max_tokens=5, messages=MSGS)
+    upstream.replies.append(_reply(load_case(REAL / "anthropic" / "error_400_invalid_request.json")))
+    with pytest.raises(anthropic.BadRequestError) as info:
+        _claude(url).messages.create(model="anthropic/claude-sonnet-4-5", max_tokens=5, messages=MSGS)
+    assert info.value.body["error"]["type"] == "invalid_request_error"  # type: ignore[index]
+    upstream.replies.append(_reply(load_case(REAL / "gemini" / "error_503_unavailable.json")))
+    with pytest.raises(anthropic.InternalServerError) as err:
+        _claude(url).messages.create(model="gemini/gemini-2.5-flash", max_tokens=5, messages=MSGS)
+    assert err.value.status_code == 503
+    assert err.value.body["error"]["type"] == "overloaded_error"  # type: ignore[index]
+    with pytest.raises(anthropic.BadRequestError):
+        _claude(url).messages.create(model="echo", max_tokens=5, messages=MSGS, service_tier="auto")

@@ -14,7 +14,6 @@ import json
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
@@ -45,8 +44,14 @@ def _answer() -> Reply:
             "object": "chat.completion",
             "created": 1,
             "model": "gpt-4o-mini",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": PROMPT, "completion_tokens": COMPLETION, "total_tokens": PROMPT + COMPLETION},
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}
+            ],
+            "usage": {
+                "prompt_tokens": PROMPT,
+                "completion_tokens": COMPLETION,
+                "total_tokens": PROMPT + COMPLETION,
+            },
         }
     )
 
@@ -188,4 +193,3 @@ def test_redis_killed_fail_open_and_closed(pair: tuple[str, str], redis_server: 
         assert time.monotonic() < deadline
         time.sleep(0.2)
     assert _call(pair[1], CLOSED_KEY).status_code == 200
-

@@ -25,9 +25,12 @@ from router._exceptions import RouterError
 from router._registry import adapter
 from router._registry import provider_ids
 from router._router import Router
+from router._tokens import count_tokens
 from router._types import ChatCompletion
+from router._types import ChatCompletionChunk
 from router._types import Receipt
 from router._types import Usage
+from router.gateway import _anthropic
 from router.gateway import _openai
 from router.gateway._config import GatewayConfig
 from router.gateway._config import VirtualKey
@@ -113,6 +116,76 @@ def _receipt_headers(call: _Call) -> list[tuple[bytes, bytes]]:
     return out
 
 
+class _Codec:
+    """One inbound API's view of a call: what the Router gets, and how its answer is written."""
+
+    model: str
+    messages: list[Any]
+    kwargs: dict[str, Any]
+    stream: bool
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        return []
+
+    def body(self, resp: ChatCompletion) -> bytes:
+        raise NotImplementedError
+
+    def frame(self, chunk: ChatCompletionChunk) -> bytes:
+        raise NotImplementedError
+
+    def end(self) -> bytes:
+        raise NotImplementedError
+
+    def error_frame(self, err: GatewayError) -> bytes:
+        raise NotImplementedError
+
+
+class _OpenAICodec(_Codec):
+    def __init__(self, inbound: _openai.Inbound) -> None:
+        self.model, self.messages, self.kwargs = inbound.model, inbound.messages, inbound.kwargs
+        self.stream = inbound.stream
+        self.hide_usage = not inbound.wants_usage  # the usage chunk the gateway asked for itself
+
+    def body(self, resp: ChatCompletion) -> bytes:
+        return _openai.completion_body(resp, self.model)
+
+    def frame(self, chunk: ChatCompletionChunk) -> bytes:
+        if self.hide_usage and not chunk.choices and chunk.usage is not None:
+            return b""
+        return _openai.chunk_frame(chunk)
+
+    def end(self) -> bytes:
+        return _openai.DONE
+
+    def error_frame(self, err: GatewayError) -> bytes:
+        return _openai.error_frame(err)
+
+
+class _AnthropicCodec(_Codec):
+    def __init__(self, inbound: _anthropic.Inbound) -> None:
+        self.model, self.messages, self.kwargs = inbound.model, inbound.messages, inbound.kwargs
+        self.stream = inbound.stream
+        self.approximated = inbound.approximated
+        self.writer = _anthropic.StreamWriter(inbound.model)
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        if not self.approximated:
+            return []
+        return [(b"x-router-inbound", json.dumps({"approximated": self.approximated}).encode())]
+
+    def body(self, resp: ChatCompletion) -> bytes:
+        return _anthropic.message_body(resp, self.model)
+
+    def frame(self, chunk: ChatCompletionChunk) -> bytes:
+        return self.writer.feed(chunk)
+
+    def end(self) -> bytes:
+        return self.writer.end()
+
+    def error_frame(self, err: GatewayError) -> bytes:
+        return _anthropic.error_frame(err)
+
+
 class Gateway:
     """An ASGI app serving a ``Router`` through the OpenAI API (Chat Completions and models).
 
@@ -146,6 +219,8 @@ class Gateway:
         self._routes: dict[tuple[str, str], Callable[[Scope, Receive, _Reply, float], Awaitable[None]]] = {
             ("POST", "/v1/chat/completions"): self._chat,
             ("POST", "/chat/completions"): self._chat,
+            ("POST", "/v1/messages"): self._messages,
+            ("POST", "/v1/messages/count_tokens"): self._count_tokens,
             ("GET", "/v1/models"): self._models,
             ("GET", "/models"): self._models,
             ("GET", "/health"): self._health,
@@ -178,8 +253,10 @@ class Gateway:
                 raise GatewayError(404, "not_found", f"no route {scope['method']} {scope['path']}")
             await route(scope, receive, reply, start)
         except GatewayError as e:
+            if not e.recorded:  # refused before any call (auth, body, limits): counted here
+                self.metrics.inc("router_rejected_total", status=str(e.status), kind=e.kind)
             if not reply.started:
-                await self._send_error(reply, e, start)
+                await self._send_error(reply, e, start, scope["path"])
         except Exception:  # a bug of ours: the client still gets an answer, the log gets the trace
             log.exception("gateway: unhandled error on %s %s", scope["method"], scope["path"])
             if not reply.started:
@@ -214,10 +291,12 @@ class Gateway:
 
     # ----------------------------------------------------------------- plumbing
 
-    async def _send_error(self, reply: _Reply, err: GatewayError, start: float) -> None:
+    async def _send_error(self, reply: _Reply, err: GatewayError, start: float, path: str = "") -> None:
         overhead = f"{(time.perf_counter() - start) * 1000:.3f}".encode()
         await reply.head(err.status, [_JSON, (b"x-router-overhead-ms", overhead), *err.headers()])
-        await reply.body(_openai.error_body(err))
+        # each inbound API's own error shape: the SDK of that API reads it
+        shape = _anthropic.error_body if path.startswith("/v1/messages") else _openai.error_body
+        await reply.body(shape(err))
 
     def _authenticate(self, scope: Scope) -> VirtualKey | None:
         if not self.config.keys:
@@ -386,6 +465,7 @@ class Gateway:
 
     def _fail(self, call: _Call, err: RouterError) -> GatewayError:
         g = from_router_error(err)
+        g.recorded = True  # counted with its call in router_requests_total / router_errors_total
         call.status, call.error = g.status, g.kind
         call.receipt = call.receipt or _receipt_of(err)
         return g
@@ -395,43 +475,62 @@ class Gateway:
     async def _chat(self, scope: Scope, receive: Receive, reply: _Reply, start: float) -> None:
         key = self._authenticate(scope)
         inbound = _openai.parse_request(await self._read_json(receive))
+        await self._complete(key, _OpenAICodec(inbound), reply, start)
+
+    async def _messages(self, scope: Scope, receive: Receive, reply: _Reply, start: float) -> None:
+        key = self._authenticate(scope)
+        inbound = _anthropic.parse_request(await self._read_json(receive))
+        await self._complete(key, _AnthropicCodec(inbound), reply, start)
+
+    async def _count_tokens(self, scope: Scope, receive: Receive, reply: _Reply, start: float) -> None:
+        key = self._authenticate(scope)
+        inbound = _anthropic.parse_request(await self._read_json(receive), counting=True)
         self._check_model(key, inbound.model)
-        tokens, cost = self._estimate(inbound.model, inbound.messages, inbound.kwargs)
-        ticket = await self._reserve(key, tokens, cost)
-        call = _Call(start, key, inbound.model, inbound.stream)
+        dep = self.router.deployments.get(inbound.model)
         try:
-            if inbound.stream:
-                await self._chat_stream(inbound, call, reply)
+            n = count_tokens(dep.model if dep is not None else inbound.model, inbound.messages)
+        except RouterError as e:
+            raise from_router_error(e) from None
+        await reply.head(200, [_JSON])
+        await reply.body(json.dumps({"input_tokens": n}).encode())
+
+    async def _complete(self, key: VirtualKey | None, codec: _Codec, reply: _Reply, start: float) -> None:
+        model, messages, kwargs = codec.model, codec.messages, codec.kwargs
+        self._check_model(key, model)
+        tokens, cost = self._estimate(model, messages, kwargs)
+        ticket = await self._reserve(key, tokens, cost)
+        call = _Call(start, key, model, codec.stream)
+        try:
+            if codec.stream:
+                await self._stream(codec, call, reply)
                 return
             t = time.perf_counter()
             try:
-                resp = await self.router.acompletion(inbound.model, inbound.messages, **inbound.kwargs)
+                resp = await self.router.acompletion(model, messages, **kwargs)
             except RouterError as e:
                 raise self._fail(call, e) from None
             finally:
                 call.upstream_s += time.perf_counter() - t
             assert isinstance(resp, ChatCompletion)
             call.receipt, call.usage, call.cost = resp.router, resp.usage, resp.cost
-            body = _openai.completion_body(resp, inbound.model)
-            await reply.head(200, [_JSON, *_receipt_headers(call)])
+            body = codec.body(resp)
+            await reply.head(200, [_JSON, *_receipt_headers(call), *codec.headers()])
             await reply.body(body)
         finally:
             await self._reconcile(ticket, call)
             self._record(call)
 
-    async def _chat_stream(self, inbound: _openai.Inbound, call: _Call, reply: _Reply) -> None:
-        kwargs = dict(inbound.kwargs)
-        # The gateway always asks for usage (it bills by it) and hides the usage chunk from a
-        # caller who did not ask for it.
+    async def _stream(self, codec: _Codec, call: _Call, reply: _Reply) -> None:
+        kwargs = dict(codec.kwargs)
+        # The gateway always asks for usage (it bills by it); the codec decides what the caller sees.
         options = kwargs.get("stream_options")
         kwargs["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
-        hide_usage = not inbound.wants_usage
         task = asyncio.current_task()
         if task is not None:
             self._streams.add(task)
         t = time.perf_counter()
         try:
-            stream = await self.router.acompletion(inbound.model, inbound.messages, stream=True, **kwargs)
+            stream = await self.router.acompletion(codec.model, codec.messages, stream=True, **kwargs)
             it = stream.__aiter__()
             acc = StreamAccumulator(None)
             try:
@@ -443,13 +542,14 @@ class Gateway:
             finally:
                 call.upstream_s += time.perf_counter() - t
             call.receipt = stream.receipt
-            await reply.head(200, [*_SSE, *_receipt_headers(call)])
+            await reply.head(200, [*_SSE, *_receipt_headers(call), *codec.headers()])
             chunk = first
             try:
                 while chunk is not None and not reply.closed:
                     acc.add(chunk)
-                    if not (hide_usage and not chunk.choices and chunk.usage is not None):
-                        await reply.body(_openai.chunk_frame(chunk), more=True)
+                    frame = codec.frame(chunk)
+                    if frame:
+                        await reply.body(frame, more=True)
                     try:
                         chunk = await it.__anext__()
                     except StopAsyncIteration:
@@ -457,14 +557,13 @@ class Gateway:
                 if reply.closed:
                     call.status, call.error = 499, "client_closed"
                 else:
-                    await reply.body(_openai.DONE)
+                    await reply.body(codec.end())
             except RouterError as e:
-                g = self._fail(call, e)
-                await reply.body(_openai.error_frame(g))
+                await reply.body(codec.error_frame(self._fail(call, e)))
             except asyncio.CancelledError:  # shutdown's grace ran out
                 call.status, call.error = 503, "shutdown"
                 await reply.body(
-                    _openai.error_frame(GatewayError(503, "unavailable", "the gateway is shutting down"))
+                    codec.error_frame(GatewayError(503, "unavailable", "the gateway is shutting down"))
                 )
             finally:
                 await stream.aclose()

@@ -68,6 +68,7 @@ class GatewayError(Exception):
         self.retry_after = retry_after
         self.retry = retry
         self.upstream = upstream
+        self.recorded = False  # already counted in the metrics with its call
 
     def headers(self) -> list[tuple[bytes, bytes]]:
         out: list[tuple[bytes, bytes]] = []

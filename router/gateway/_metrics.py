@@ -41,6 +41,8 @@ class Metrics:
             "router_cost_usd_total": "Dollars spent, by model.",
             "router_breaker_open": "1 while a deployment's circuit breaker is open.",
             "router_streams_active": "Streams being served now.",
+            "router_rejected_total": "Requests refused before any call (key, body, model, limits), by kind.",
+            "router_state_errors_total": "State store operations that failed (Redis unreachable).",
         }
 
     def inc(self, name: str, value: float = 1.0, **labels: str) -> None:
