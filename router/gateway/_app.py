@@ -32,12 +32,14 @@ from router._types import Receipt
 from router._types import Usage
 from router.gateway import _anthropic
 from router.gateway import _openai
+from router.gateway import _responses
 from router.gateway._config import GatewayConfig
 from router.gateway._config import VirtualKey
 from router.gateway._errors import GatewayError
 from router.gateway._errors import from_router_error
 from router.gateway._metrics import JsonlSink
 from router.gateway._metrics import Metrics
+from router.gateway._pool import gateway_client
 from router.gateway._state import Denied
 from router.gateway._state import MemoryState
 from router.gateway._state import RedisState
@@ -186,6 +188,26 @@ class _AnthropicCodec(_Codec):
         return _anthropic.error_frame(err)
 
 
+class _ResponsesCodec(_Codec):
+    def __init__(self, inbound: _responses.Inbound) -> None:
+        self.inbound = inbound
+        self.model, self.messages, self.kwargs = inbound.model, inbound.messages, inbound.kwargs
+        self.stream = inbound.stream
+        self.writer = _responses.StreamWriter(inbound)
+
+    def body(self, resp: ChatCompletion) -> bytes:
+        return _responses.response_body(resp, self.inbound)
+
+    def frame(self, chunk: ChatCompletionChunk) -> bytes:
+        return self.writer.feed(chunk)
+
+    def end(self) -> bytes:
+        return self.writer.end()
+
+    def error_frame(self, err: GatewayError) -> bytes:
+        return self.writer.error(err)
+
+
 class Gateway:
     """An ASGI app serving a ``Router`` through the OpenAI API (Chat Completions and models).
 
@@ -201,6 +223,9 @@ class Gateway:
         sink: JsonlSink | None = None,
     ) -> None:
         self.router = router
+        self._own_client = None
+        if router.async_http_client is None:  # aiohttp's pool under httpx2 (router/gateway/_pool.py)
+            self._own_client = router.async_http_client = gateway_client()
         self.config = config or GatewayConfig()
         if state is None:
             state = (
@@ -220,6 +245,8 @@ class Gateway:
             ("POST", "/v1/chat/completions"): self._chat,
             ("POST", "/chat/completions"): self._chat,
             ("POST", "/v1/messages"): self._messages,
+            ("POST", "/v1/responses"): self._responses,
+            ("POST", "/responses"): self._responses,
             ("POST", "/v1/messages/count_tokens"): self._count_tokens,
             ("GET", "/v1/models"): self._models,
             ("GET", "/models"): self._models,
@@ -288,6 +315,8 @@ class Gateway:
         if self.sink is not None:
             self.sink.close()
         await self.router.aclose()
+        if self._own_client is not None:
+            await self._own_client.aclose()
 
     # ----------------------------------------------------------------- plumbing
 
@@ -481,6 +510,11 @@ class Gateway:
         key = self._authenticate(scope)
         inbound = _anthropic.parse_request(await self._read_json(receive))
         await self._complete(key, _AnthropicCodec(inbound), reply, start)
+
+    async def _responses(self, scope: Scope, receive: Receive, reply: _Reply, start: float) -> None:
+        key = self._authenticate(scope)
+        inbound = _responses.parse_request(await self._read_json(receive))
+        await self._complete(key, _ResponsesCodec(inbound), reply, start)
 
     async def _count_tokens(self, scope: Scope, receive: Receive, reply: _Reply, start: float) -> None:
         key = self._authenticate(scope)
