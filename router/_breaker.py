@@ -12,6 +12,10 @@ the same object serves sync and async calls (the state changes are a few assignm
 >>> b.allow()      # True: closed
 >>> b.failure(); b.failure(); b.failure()
 >>> b.state        # 'open'
+
+State shared between processes (the gateway's replicas on Redis): ``listener`` hears this breaker
+open (with its cooldown) and close after a probe, and ``trip``/``reset`` apply what another process
+saw without telling the listener again.
 """
 
 from __future__ import annotations
@@ -45,8 +49,12 @@ class CircuitBreaker:
         self._state: State = "closed"
         self._failures = 0  # in a row, while closed
         self._opened_at = 0.0
+        self._open_for = cooldown  # this opening's length: the cooldown, or what trip() was given
         self._probing = False  # a half-open probe is in flight
         self.opened = 0  # how many times it opened (for metrics)
+        # told (state, seconds) when this breaker opens here ("open", its cooldown) or a probe
+        # closes it ("closed", 0.0); called outside the lock, never for trip() and reset()
+        self.listener: Callable[[State, float], None] | None = None
 
     @property
     def state(self) -> State:
@@ -54,7 +62,7 @@ class CircuitBreaker:
             return self._peek()
 
     def _peek(self) -> State:
-        if self._state == "open" and self._clock() - self._opened_at >= self.cooldown:
+        if self._state == "open" and self._clock() - self._opened_at >= self._open_for:
             self._state = "half_open"
             self._probing = False
         return self._state
@@ -64,7 +72,7 @@ class CircuitBreaker:
         with self._lock:
             if self._peek() != "open":
                 return 0.0
-            return max(0.0, self.cooldown - (self._clock() - self._opened_at))
+            return max(0.0, self._open_for - (self._clock() - self._opened_at))
 
     def allow(self) -> bool:
         """May a call go to this deployment now? In half-open, True once (the probe) until it ends."""
@@ -79,19 +87,43 @@ class CircuitBreaker:
 
     def success(self) -> None:
         with self._lock:
+            was = self._state
             self._state = "closed"
             self._failures = 0
             self._probing = False
+        if was != "closed" and self.listener is not None:
+            self.listener("closed", 0.0)
 
     def failure(self) -> None:
         with self._lock:
             state = self._peek()
-            if state == "half_open":
+            opened = state == "half_open" or (
+                state == "closed" and self._failures + 1 >= self.failure_threshold
+            )
+            if opened:
                 self._open()
-                return
-            self._failures += 1
-            if state == "closed" and self._failures >= self.failure_threshold:
-                self._open()
+            elif state == "closed":
+                self._failures += 1
+        if opened and self.listener is not None:
+            self.listener("open", self.cooldown)
+
+    def trip(self, remaining: float) -> None:
+        """Open now for ``remaining`` seconds (another process opened it); the listener is not told."""
+        with self._lock:
+            if self._state != "open":
+                self.opened += 1
+            self._state = "open"
+            self._opened_at = self._clock()
+            self._open_for = max(0.0, remaining)
+            self._failures = 0
+            self._probing = False
+
+    def reset(self) -> None:
+        """Close now (another process's probe succeeded); the listener is not told."""
+        with self._lock:
+            self._state = "closed"
+            self._failures = 0
+            self._probing = False
 
     def release(self) -> None:
         """A call let through ended with neither verdict (the caller's own error): free the probe."""
@@ -101,6 +133,7 @@ class CircuitBreaker:
     def _open(self) -> None:
         self._state = "open"
         self._opened_at = self._clock()
+        self._open_for = self.cooldown
         self._failures = 0
         self._probing = False
         self.opened += 1

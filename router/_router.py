@@ -47,6 +47,7 @@ from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
@@ -93,7 +94,9 @@ if TYPE_CHECKING:  # httpx loads on the first call, not on `import router`
     from router._params_types import CompletionParams
     from router._params_types import Messages
 
-__all__ = ["DEFAULT_FALLBACK_ON", "AsyncRouterStream", "Router", "RouterStream"]
+__all__ = ["DEFAULT_FALLBACK_ON", "AsyncRouterStream", "HealthChange", "Router", "RouterStream"]
+
+HealthChange = Literal["open", "closed", "cooling"]
 
 log = logging.getLogger("router")
 
@@ -375,7 +378,10 @@ class _Call:
         else:
             health.breaker.release()
         if isinstance(err, RateLimitError) and err.retry_after:
-            health.cool_until = now + min(err.retry_after, _MAX_COOLDOWN)
+            parked = min(err.retry_after, _MAX_COOLDOWN)
+            health.cool_until = now + parked
+            if self.router.on_health is not None:
+                self.router.on_health(cand.label, "cooling", parked)
         err.attempts = self.attempts
         if yielded:
             return False
@@ -460,6 +466,7 @@ class Router:
         telemetry: bool = False,
         clock: Callable[[], float] = time.monotonic,
         seed: int | None = None,
+        on_health: Callable[[str, HealthChange, float], None] | None = None,
     ) -> None:
         self.http_client = http_client  # used for every sync call, as it is, and never closed here
         self.async_http_client = async_http_client
@@ -498,6 +505,9 @@ class Router:
         self._rng = random.Random(seed)
         self._state: dict[str, _Health] = {}
         self._state_lock = threading.Lock()
+        # told (deployment label, "open" | "closed" | "cooling", seconds) when a breaker opens or a
+        # probe closes it, or a 429 parks a deployment: what other processes may share (apply_health)
+        self.on_health = on_health
         self._own_client: _h.Client | None = None
         self._own_async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _h.AsyncClient] = (
             weakref.WeakKeyDictionary()
@@ -550,17 +560,36 @@ class Router:
                     if dep is not None and (dep.rpm or dep.tpm):
                         limiter = RateLimiter(dep.rpm, dep.tpm, clock=self._clock)
                     breaker = CircuitBreaker(self.breaker_threshold, self.breaker_cooldown, clock=self._clock)
+                    breaker.listener = partial(self._breaker_changed, label)
                     health = self._state[label] = _Health(breaker, limiter)
         return health
 
+    def _breaker_changed(self, label: str, state: str, seconds: float) -> None:
+        if self.on_health is not None:
+            self.on_health(label, "open" if state == "open" else "closed", seconds)
+
+    def _dep_of(self, label: str) -> Deployment | None:
+        group, _, nth = label.partition("#")
+        deps = self._groups.get(group) or []
+        if nth.isdigit() and 0 < int(nth) <= len(deps):
+            return deps[int(nth) - 1]
+        return deps[0] if deps else None
+
+    def apply_health(self, deployment: str, change: HealthChange, seconds: float = 0.0) -> None:
+        """Take what another process saw of a deployment (by label): its breaker ``open`` for
+        ``seconds``, ``closed`` again, or ``cooling`` (a 429) for ``seconds``. ``on_health`` is not
+        called for it."""
+        health = self._health(deployment, self._dep_of(deployment))
+        if change == "open":
+            health.breaker.trip(seconds)
+        elif change == "closed":
+            health.breaker.reset()
+        else:
+            health.cool_until = max(health.cool_until, self._clock() + seconds)
+
     def breaker(self, deployment: str) -> CircuitBreaker:
         """The circuit breaker of a deployment (by its label: the name, ``name#2`` within a group)."""
-        group, _, nth = deployment.partition("#")
-        deps = self._groups.get(group) or []
-        dep = (
-            deps[int(nth) - 1] if nth.isdigit() and 0 < int(nth) <= len(deps) else (deps[0] if deps else None)
-        )
-        return self._health(deployment, dep).breaker
+        return self._health(deployment, self._dep_of(deployment)).breaker
 
     def _order(self, group: list[Deployment]) -> list[tuple[str, Deployment]]:
         """The group's deployments, in a weighted random order (Efraimidis-Spirakis): each is first with

@@ -4,6 +4,8 @@ test module starts its own on a free 127.0.0.1 port and stops it).
 - a key limited to N requests a minute gets exactly N successes across both processes;
 - a budget of B dollars: sequential calls alternating between the processes stop at exactly B;
   concurrent ones overshoot by no more than the calls in flight when it ran out;
+- a circuit breaker opened by one process, and a cooldown a 429 set there, are seen by the other:
+  it passes the deployment over without sending anything;
 - Redis killed mid-run: a limit declared fail-open lets calls through, one declared fail-closed
   refuses them with 503, none hangs; Redis back, both work again.
 """
@@ -169,6 +171,95 @@ def test_budget_overshoot_is_bounded_by_calls_in_flight(
 def test_metrics_and_health_name_redis(pair: tuple[str, str]) -> None:
     for url in pair:
         assert httpx.get(url + "/health").json()["state"] == "redis"
+
+
+@pytest.fixture(scope="module")
+def flaky_upstream() -> Iterator[Loopback]:
+    with Loopback() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def health_pair(
+    redis_server: RedisServer, flaky_upstream: Loopback, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str]]:
+    folder = tmp_path_factory.mktemp("health")
+    config = folder / "router.yaml"
+    config.write_text(
+        "\n".join(
+            [
+                "config_version: 1",
+                "defaults: {max_retries: 0, breaker_threshold: 2, breaker_cooldown: 60}",
+                "providers:",
+                f"  openai: {{base_url: '{flaky_upstream.url}', api_key_env: GW_UPSTREAM_KEY}}",
+                "models:",
+                "  - {name: flaky, model: openai/gpt-4o-mini}",
+                "  - {name: limited, model: openai/gpt-4o}",
+                "gateway:",
+                f"  state: {{redis_url: '{redis_server.url}', timeout: 0.3, prefix: 'health-test:',"
+                " health_sync: 0.1}",
+            ]
+        )
+        + "\n"
+    )
+    env = {"GW_UPSTREAM_KEY": "sk-upstream-SECRET"}
+    with gateway(config, env=env) as a, gateway(config, env=env) as b:
+        yield a, b
+
+
+def _members(server: RedisServer, key: str) -> list[str]:
+    client = redis.Redis.from_url(server.url, decode_responses=True)
+    try:
+        return list(client.zrange(key, 0, -1))
+    finally:
+        client.close()
+
+
+def _wait_for_member(server: RedisServer, key: str, label: str) -> None:
+    deadline = time.monotonic() + 5
+    while label not in _members(server, key):
+        assert time.monotonic() < deadline, f"{label} never reached {key}"
+        time.sleep(0.05)
+    time.sleep(0.5)  # several health_sync periods: the other process has read it
+
+
+def test_a_breaker_opened_by_one_process_is_seen_by_the_other(
+    health_pair: tuple[str, str], flaky_upstream: Loopback, redis_server: RedisServer
+) -> None:
+    a, b = health_pair
+    boom = {"error": {"message": "upstream boom", "type": "server_error"}}
+    for _ in range(2):  # breaker_threshold: 2 failures in a row open it, in process A
+        flaky_upstream.replies.append(Reply.json(boom, status=500))
+        assert _call(a, "unused", "flaky").status_code == 500
+    _wait_for_member(redis_server, "health-test:{health}:open", "flaky")
+    sent = len(flaky_upstream.seen)
+    flaky_upstream.replies.append(_answer())  # would succeed, if B sent it
+    resp = _call(b, "unused", "flaky")
+    assert resp.status_code == 503
+    assert "circuit open" in resp.json()["error"]["message"]
+    assert len(flaky_upstream.seen) == sent  # B sent nothing: it knew
+    metrics = httpx.get(b + "/metrics").text
+    assert 'router_breaker_open{deployment="flaky"} 1' in metrics
+    flaky_upstream.replies.clear()
+
+
+def test_a_429_cooldown_set_by_one_process_is_seen_by_the_other(
+    health_pair: tuple[str, str], flaky_upstream: Loopback, redis_server: RedisServer
+) -> None:
+    a, b = health_pair
+    slow_down = {"error": {"message": "slow down", "type": "rate_limit_error"}}
+    flaky_upstream.replies.append(Reply.json(slow_down, status=429, headers={"retry-after": "30"}))
+    resp = _call(b, "unused", "limited")
+    assert resp.status_code == 429
+    _wait_for_member(redis_server, "health-test:{health}:cool", "limited")
+    sent = len(flaky_upstream.seen)
+    flaky_upstream.replies.append(_answer())
+    resp = _call(a, "unused", "limited")
+    assert resp.status_code == 503
+    assert "cooling down" in resp.json()["error"]["message"]
+    assert float(resp.headers["retry-after"]) > 20  # what is left of B's 30 s
+    assert len(flaky_upstream.seen) == sent
+    flaky_upstream.replies.clear()
 
 
 def test_redis_killed_fail_open_and_closed(pair: tuple[str, str], redis_server: RedisServer) -> None:

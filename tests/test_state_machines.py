@@ -61,6 +61,56 @@ def test_breaker_release_frees_the_probe() -> None:
     assert b.state == "half_open" and b.allow()
 
 
+def test_breaker_listener_hears_opening_and_closing_but_not_trip_or_reset() -> None:
+    clock = Clock()
+    heard: list[tuple[str, float]] = []
+    b = CircuitBreaker(failure_threshold=2, cooldown=30, clock=clock)
+    b.listener = lambda state, seconds: heard.append((state, seconds))
+    b.failure()
+    assert heard == []
+    b.failure()
+    assert heard == [("open", 30)]
+    b.success()  # closed from open (a manual success): heard
+    b.success()  # closed already: not heard again
+    assert heard == [("open", 30), ("closed", 0.0)]
+    b.trip(5)  # another process opened it: 5 s left there
+    assert heard == [("open", 30), ("closed", 0.0)]
+    assert b.state == "open" and b.retry_in() == 5 and b.opened == 2
+    clock.now += 5
+    assert b.state == "half_open" and b.allow()  # its cooldown ends when the other's does
+    b.failure()  # the probe failed here: open for this breaker's own cooldown, heard
+    assert heard[-1] == ("open", 30) and b.retry_in() == 30
+    b.reset()
+    assert b.state == "closed" and b.allow() and heard[-1] == ("open", 30)
+
+
+def test_router_reports_and_applies_health_changes() -> None:
+    from router import Deployment
+    from router import Router
+
+    clock = Clock()
+    heard: list[tuple[str, str, float]] = []
+    r = Router(
+        [Deployment("g", "openai/a"), Deployment("g", "openai/b")],
+        breaker_cooldown=20,
+        clock=clock,
+        on_health=lambda label, change, seconds: heard.append((label, change, seconds)),
+    )
+    r.apply_health("g#2", "open", 7)
+    assert r.breaker("g#2").state == "open" and r.breaker("g#2").retry_in() == 7
+    assert r.breaker("g").state == "closed"
+    r.apply_health("g#2", "closed")
+    assert r.breaker("g#2").state == "closed"
+    r.apply_health("g", "cooling", 3)
+    assert r._state["g"].cool_until == clock.now + 3
+    r.apply_health("g", "cooling", 1)  # the later end wins
+    assert r._state["g"].cool_until == clock.now + 3
+    assert heard == []  # applied changes are not reported back
+    for _ in range(5):
+        r.breaker("g").failure()
+    assert heard == [("g", "open", 20)]
+
+
 def test_breaker_rejects_bad_settings() -> None:
     with pytest.raises(ValueError):
         CircuitBreaker(failure_threshold=0)

@@ -24,6 +24,7 @@ from router._config_file import read_config
 from router._exceptions import RouterError
 from router._registry import adapter
 from router._registry import provider_ids
+from router._router import HealthChange
 from router._router import Router
 from router._tokens import count_tokens
 from router._types import ChatCompletion
@@ -240,6 +241,24 @@ class Gateway:
         self.metrics = Metrics()
         self.draining = False
         self._streams: set[asyncio.Task[Any]] = set()
+        # deployment health shared with the other replicas (breakers, cooldowns) through the state
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._sync: asyncio.Task[None] | None = None
+        self._remote_open: set[str] = set()
+        if self.state.shared:
+            self._labels = {
+                name if i == 0 else f"{name}#{i + 1}"
+                for name, group in router._groups.items()
+                for i in range(len(group))
+            }
+            previous = router.on_health
+
+            def on_health(label: str, change: HealthChange, seconds: float) -> None:
+                if previous is not None:
+                    previous(label, change, seconds)
+                self._publish(label, change, seconds)
+
+            router.on_health = on_health
         self._known = set(provider_ids())
         self._routes: dict[tuple[str, str], Callable[[Scope, Receive, _Reply, float], Awaitable[None]]] = {
             ("POST", "/v1/chat/completions"): self._chat,
@@ -268,6 +287,8 @@ class Gateway:
             return
         if scope["type"] != "http":
             return
+        if self._sync is None and self.state.shared and not self.draining:
+            self._start_sync()  # a server that sent no lifespan startup
         start = time.perf_counter()
         reply = _Reply(send)
         route = self._routes.get((scope["method"], scope["path"]))
@@ -295,6 +316,8 @@ class Gateway:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                if self.state.shared:
+                    self._start_sync()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.shutdown()
@@ -311,12 +334,67 @@ class Gateway:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=2.0)
+        if self._sync is not None:
+            self._sync.cancel()
+        if self._tasks:  # the last health changes reach the store (bounded by its timeout)
+            await asyncio.wait(list(self._tasks), timeout=2 * self.config.timeout + 0.5)
         await self.state.close()
         if self.sink is not None:
             self.sink.close()
         await self.router.aclose()
         if self._own_client is not None:
             await self._own_client.aclose()
+
+    # ----------------------------------------------------------------- shared health
+
+    def _publish(self, label: str, change: HealthChange, seconds: float) -> None:
+        """A breaker opened or closed here, or a 429 parked a deployment: tell the other replicas."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a sync call outside the server's loop: nothing to share from
+            return
+        task = loop.create_task(self._publish_now(label, change, seconds))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _publish_now(self, label: str, change: str, seconds: float) -> None:
+        try:
+            await self.state.publish_health(label, change, seconds)
+        except StateUnavailable:
+            self.metrics.inc("router_state_errors_total", op="health")
+
+    def _start_sync(self) -> None:
+        if self._sync is None:
+            self._sync = asyncio.get_running_loop().create_task(self._sync_health())
+
+    async def _sync_health(self) -> None:
+        """Every ``health_sync`` seconds: take the breakers other replicas opened (and closed) and
+        their cooldowns. Our own changes went out when they happened (``_publish``)."""
+        while True:
+            try:
+                opened, cooling = await self.state.read_health()
+            except StateUnavailable:
+                self.metrics.inc("router_state_errors_total", op="health")
+            except Exception:  # never let the loop die: local breakers still work without it
+                log.exception("gateway: reading the shared health failed")
+            else:
+                self._apply_health(opened, cooling)
+            await asyncio.sleep(self.config.health_sync)
+
+    def _apply_health(self, opened: dict[str, float], cooling: dict[str, float]) -> None:
+        router = self.router
+        for label, left in opened.items():
+            if label in self._labels and left > 0 and router.breaker(label).state != "open":
+                router.apply_health(label, "open", left)
+                self._remote_open.add(label)
+        for label in list(self._remote_open):
+            if label not in opened:  # closed by a probe elsewhere, or its cooldown ended
+                if router.breaker(label).state == "open":
+                    router.apply_health(label, "closed")
+                self._remote_open.discard(label)
+        for label, left in cooling.items():
+            if label in self._labels and left > 0:
+                router.apply_health(label, "cooling", left)
 
     # ----------------------------------------------------------------- plumbing
 

@@ -47,6 +47,7 @@ class GatewayConfig:
     on_error: dict[str, str] = field(
         default_factory=lambda: {"rpm": "open", "tpm": "open", "budget": "closed"}
     )
+    health_sync: float = 0.25  # seconds between reads of the breakers other replicas opened
     log_path: Path | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY
 
@@ -72,6 +73,7 @@ class GatewayConfig:
         cfg.prefix = state.get("prefix", cfg.prefix)
         cfg.timeout = float(state.get("timeout", cfg.timeout))
         cfg.on_error.update(state.get("on_error") or {})
+        cfg.health_sync = float(state.get("health_sync", cfg.health_sync))
         log = section.get("log") or {}
         if log.get("path"):
             p = Path(log["path"])

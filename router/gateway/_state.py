@@ -80,6 +80,13 @@ class State(Protocol):
     async def ping(self) -> bool: ...
     async def close(self) -> None: ...
 
+    # Deployment health shared by replicas (breakers, 429 cooldowns): ``shared`` says whether there
+    # is anyone to share with; a label's "open"/"cooling" holds for ``seconds`` from now.
+    shared: bool
+
+    async def publish_health(self, label: str, change: str, seconds: float) -> None: ...
+    async def read_health(self) -> tuple[dict[str, float], dict[str, float]]: ...
+
 
 @dataclass
 class _KeyState:
@@ -90,6 +97,8 @@ class _KeyState:
 
 class MemoryState:
     """The limits of one process (one event loop; no locks needed between awaits)."""
+
+    shared = False  # one process: its Router's breakers are the whole truth
 
     def __init__(self, clock: Any = time.time) -> None:
         self._keys: dict[str, _KeyState] = {}
@@ -131,6 +140,12 @@ class MemoryState:
 
     async def ping(self) -> bool:
         return True
+
+    async def publish_health(self, label: str, change: str, seconds: float) -> None:
+        return None
+
+    async def read_health(self) -> tuple[dict[str, float], dict[str, float]]:
+        return {}, {}
 
     async def close(self) -> None:
         return None
@@ -195,7 +210,15 @@ def _usd(x: float) -> str:
 
 
 class RedisState:
-    """The limits of every replica, on one Redis or Valkey (redis-py's asyncio client)."""
+    """The limits of every replica, on one Redis or Valkey (redis-py's asyncio client).
+
+    Deployment health is two sorted sets, ``{prefix}{health}:open`` and ``...:cool``: a member per
+    deployment label, scored with the wall-clock millisecond its breaker or cooldown ends. A replica
+    whose breaker opens adds it; a probe that closes it removes it; every replica reads both sets a
+    few times a second (Gateway._sync_health) and drops what has ended.
+    """
+
+    shared = True
 
     def __init__(self, url: str, *, prefix: str = "router:", timeout: float = 0.5) -> None:
         try:
@@ -286,6 +309,33 @@ class RedisState:
         except StateUnavailable:
             return False
         return True
+
+    def _health_keys(self) -> tuple[str, str]:
+        p = f"{self._prefix}{{health}}:"  # one hash slot for both sets
+        return p + "open", p + "cool"
+
+    async def publish_health(self, label: str, change: str, seconds: float) -> None:
+        opened, cool = self._health_keys()
+        until = int((time.time() + seconds) * 1000)
+        if change == "open":
+            await self._run(self._redis.zadd(opened, {label: until}))
+        elif change == "closed":
+            await self._run(self._redis.zrem(opened, label))
+        else:  # cooling: the later end wins
+            await self._run(self._redis.zadd(cool, {label: until}, gt=True))
+
+    async def read_health(self) -> tuple[dict[str, float], dict[str, float]]:
+        """Seconds left per label: (open breakers, cooling deployments)."""
+        now = int(time.time() * 1000)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key in self._health_keys():
+                pipe.zremrangebyscore(key, "-inf", now)
+                pipe.zrangebyscore(key, f"({now}", "+inf", withscores=True)
+            res = await self._run(pipe.execute())
+        return (
+            {label: (score - now) / 1000 for label, score in res[1]},
+            {label: (score - now) / 1000 for label, score in res[3]},
+        )
 
     async def close(self) -> None:
         await self._redis.aclose()
