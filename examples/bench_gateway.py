@@ -87,7 +87,7 @@ async def _upstream(delay: float, frames: int, frame_delay: float, ready: Any) -
                         await asyncio.sleep(frame_delay)
                     writer.write(b"0\r\n\r\n")
                 else:
-                    if delay:
+                    if delay and b"-slow" in body_in:
                         await asyncio.sleep(delay)
                     writer.write(plain)
                 await writer.drain()
@@ -125,9 +125,71 @@ def _config(folder: Path, upstream: str) -> Path:
         "config_version: 1\n"
         "defaults: {max_retries: 0}\n"
         f"providers:\n  openai: {{base_url: '{upstream}/v1', api_key_env: BENCH_KEY}}\n"
-        "models:\n  - {name: mini, model: openai/gpt-4o-mini}\n"
+        "models:\n"
+        "  - {name: mini, model: openai/gpt-4o-mini}\n"
+        "  - {name: mini-slow, model: openai/gpt-4o-mini-slow}\n"  # the upstream waits 20 ms
     )
     return path
+
+
+LITELLM = Path(__file__).resolve().parent.parent / ".venv-litellm" / "bin" / "litellm"
+
+
+class LiteLLMProxy:
+    """The LiteLLM proxy (from .venv-litellm, which tests/check.sh installs) on the same upstream,
+    the same two models, one process, its defaults otherwise."""
+
+    def __init__(self, folder: Path, upstream: str) -> None:
+        cfg = folder / "litellm.yaml"
+        cfg.write_text(
+            "model_list:\n"
+            + "".join(
+                f"  - model_name: {name}\n    litellm_params:\n      model: openai/{model}\n"
+                f"      api_base: {upstream}/v1\n      api_key: sk-bench\n"
+                for name, model in (("mini", "gpt-4o-mini"), ("mini-slow", "gpt-4o-mini-slow"))
+            )
+        )
+        sock = __import__("socket").socket()  # a free port
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        sock.close()
+        env = {
+            **os.environ,
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+            "LITELLM_TELEMETRY": "False",
+            "DISABLE_SCHEMA_UPDATE": "True",
+        }
+        self.log = folder / "litellm.log"
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [str(LITELLM), "--config", str(cfg), "--host", "127.0.0.1", "--port", str(self.port)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=folder,
+            )
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 180
+        while True:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the LiteLLM proxy did not start:\n{self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(self.url + "/health/liveliness", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        kids = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True)
+        self.pids = [self.proc.pid, *(int(k) for k in kids.stdout.split())]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
 
 
 def _pid_of(port: int) -> list[int]:
@@ -167,6 +229,7 @@ def _rss_mib(pids: list[int]) -> float:
 
 
 BODY = {"model": "mini", "messages": [{"role": "user", "content": "hi"}]}
+SLOW_BODY = {"model": "mini-slow", "messages": [{"role": "user", "content": "hi"}]}
 DIRECT_BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 
 
@@ -217,14 +280,15 @@ async def _load(url: str, body: dict[str, Any], seconds: float, conns: int) -> i
 
 
 def throughput(gw: str, pids: list[int], seconds: float, conns: int) -> dict[str, float]:
-    """Sustained plain req/s through the gateway (20 ms upstream), and per core of gateway CPU."""
+    """Sustained plain req/s through the gateway (20 ms upstream), and per core of gateway CPU.
+    Each connection is busy on one request at a time: at most conns / 20 ms (3,200 at 64)."""
     wrk = shutil.which("wrk")
     cpu0, t0 = _cpu_s(pids), time.monotonic()
     if wrk:
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
             f.write(
                 'wrk.method = "POST"\nwrk.headers["content-type"] = "application/json"\n'
-                f"wrk.body = {json.dumps(json.dumps(BODY))}\n"
+                f"wrk.body = {json.dumps(json.dumps(SLOW_BODY))}\n"
             )
         out = subprocess.run(
             [
@@ -248,7 +312,7 @@ def throughput(gw: str, pids: list[int], seconds: float, conns: int) -> dict[str
                 total -= int(line.split()[-1])
         tool = "wrk"
     else:
-        total = asyncio.run(_load(gw, BODY, seconds, conns))
+        total = asyncio.run(_load(gw, SLOW_BODY, seconds, conns))
         tool = "httpx2"
     wall, cpu = time.monotonic() - t0, _cpu_s(pids) - cpu0
     return {
@@ -307,35 +371,54 @@ def soak(gw: str, pids: list[int], seconds: float) -> dict[str, float]:
     return {"seconds": seconds, "requests": n, "rss_before_mib": before, "rss_after_mib": _rss_mib(pids)}
 
 
-def run(quick: bool, soak_s: float, stream_counts: list[int]) -> dict[str, Any]:
+def _figures(
+    url: str, up: str, pids: list[int], quick: bool, stream_counts: list[int], frames: int
+) -> dict[str, Any]:
+    return {
+        "latency_c1": latency(url, up, 50 if quick else 1000),
+        "throughput_20ms": throughput(url, pids, 2 if quick else 10, 16 if quick else 64),
+        "streams": [asyncio.run(_streams(url, n, frames)) for n in ([4] if quick else stream_counts)],
+    }
+
+
+def run(quick: bool, soak_s: float, stream_counts: list[int], litellm: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     env = {"BENCH_KEY": "sk-bench"}
+    frames = 8 if quick else 64
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        fast = Upstream(0.0, 8 if quick else 64, 0.02)
+        up = Upstream(0.02, frames, 0.02)  # 20 ms only for the "-slow" model
         try:
-            with gateway(_config(folder, fast.url), env=env) as gw:
-                out["latency_c1"] = latency(gw, fast.url, 50 if quick else 1000)
-        finally:
-            fast.stop()
-        slow = Upstream(0.02, 8 if quick else 64, 0.02)
-        try:
-            with gateway(_config(folder, slow.url), env=env) as gw:
+            with gateway(_config(folder, up.url), env=env) as gw:
                 pids = _pid_of(int(gw.rsplit(":", 1)[1]))
-                out["throughput_20ms"] = throughput(gw, pids, 2 if quick else 10, 16 if quick else 64)
-                out["streams"] = [
-                    asyncio.run(_streams(gw, n, 8 if quick else 64))
-                    for n in ([4] if quick else stream_counts)
-                ]
-                out["soak"] = soak(gw, pids, soak_s if not quick else 1)
+                out["router"] = _figures(gw, up.url, pids, quick, stream_counts, frames)
+                out["router"]["soak"] = soak(gw, pids, soak_s if not quick else 1)
+            if litellm:
+                if not LITELLM.exists():
+                    out["litellm"] = {"skipped": f"{LITELLM} is not installed (tests/check.sh installs it)"}
+                else:
+                    proxy = LiteLLMProxy(folder, up.url)
+                    try:
+                        out["litellm"] = _figures(proxy.url, up.url, proxy.pids, quick, stream_counts, frames)
+                    finally:
+                        proxy.stop()
         finally:
-            slow.stop()
+            up.stop()
     return out
 
 
-def print_report(r: dict[str, Any]) -> None:
+def print_report(result: dict[str, Any]) -> None:
+    for name, r in result.items():
+        if "skipped" in r:
+            print(f"{name}: skipped ({r['skipped']})")
+            continue
+        _print_one(name, r, result.get("router"))
+
+
+def _print_one(name: str, r: dict[str, Any], ours: dict[str, Any] | None) -> None:
     lat = r["latency_c1"]
-    print("router serve against the upstream directly (loopback, one gateway worker)")
+    title = "router serve" if name == "router" else "the LiteLLM proxy"
+    print(f"{title} against the upstream directly (loopback, one process)")
     print(
         f"  added latency, concurrency 1: p50 {lat['added_p50_ms']:.3f} ms, p99 {lat['added_p99_ms']:.3f} ms"
         f"  (gateway p50 {lat['gateway_p50_ms']:.3f} / p99 {lat['gateway_p99_ms']:.3f};"
@@ -355,6 +438,11 @@ def print_report(r: dict[str, Any]) -> None:
             f" lost frames {s['lost_frames']}, worst gap {s['worst_gap_ms']:.0f} ms"
             f" (median of worst {s['median_worst_gap_ms']:.0f} ms), {s['wall_s']:.1f} s: {'ok' if ok else 'MISS'}"
         )
+    if name != "router" and ours is not None:
+        mine = ours["throughput_20ms"]["req_s_per_core"]
+        theirs = t["req_s_per_core"]
+        print(f"  router serve / LiteLLM, req/s per core: {mine / theirs if theirs else float('inf'):.1f}x")
+        return
     k = r["soak"]
     print(
         f"  soak {k['seconds']:.0f} s ({k['requests']} requests): RSS {k['rss_before_mib']:.1f} ->"
@@ -368,8 +456,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--soak", type=float, default=30.0, help="seconds of the memory soak (600: ten minutes)")
     ap.add_argument("--streams", default="64,256,512", help="concurrent stream counts to try")
     ap.add_argument("--json", type=Path, help="write the figures here")
+    ap.add_argument(
+        "--no-litellm",
+        action="store_true",
+        help="skip the LiteLLM proxy (from .venv-litellm) run the same way",
+    )
     args = ap.parse_args(argv)
-    result = run(args.quick, args.soak, [int(x) for x in args.streams.split(",")])
+    streams = [int(x) for x in args.streams.split(",")]
+    result = run(args.quick, args.soak, streams, litellm=not args.no_litellm and not args.quick)
     print_report(result)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")

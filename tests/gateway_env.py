@@ -38,6 +38,15 @@ def _stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
 @contextlib.contextmanager
 def gateway(config: Path, *, workers: int = 1, env: dict[str, str] | None = None) -> Iterator[str]:
     """``router serve --config config`` on a free port; yields its base URL (``http://127.0.0.1:N``)."""
+    with gateway_process(config, workers=workers, env=env) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def gateway_process(
+    config: Path, *, workers: int = 1, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """As ``gateway``, yielding the process too (to signal it)."""
     port = free_port()
     log = config.with_name(f"serve-{port}.log")
     with log.open("wb") as out:
@@ -63,7 +72,7 @@ def gateway(config: Path, *, workers: int = 1, env: dict[str, str] | None = None
             if time.monotonic() > deadline:
                 raise RuntimeError(f"router serve did not answer in 30 s:\n{log.read_text()}")
             time.sleep(0.1)
-        yield url
+        yield url, proc
     finally:
         _stop(proc)
 

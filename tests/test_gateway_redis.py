@@ -13,15 +13,18 @@ test module starts its own on a free 127.0.0.1 port and stops it).
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
 import redis
 from gateway_env import RedisServer
 from gateway_env import gateway
+from gateway_env import gateway_process
 from loopback import Loopback
 from loopback import Reply
 
@@ -260,6 +263,25 @@ def test_a_429_cooldown_set_by_one_process_is_seen_by_the_other(
     assert float(resp.headers["retry-after"]) > 20  # what is left of B's 30 s
     assert len(flaky_upstream.seen) == sent
     flaky_upstream.replies.clear()
+
+
+def test_workers_of_one_process_share_the_limits(
+    redis_server: RedisServer, upstream: Loopback, tmp_path: Path
+) -> None:
+    config = tmp_path / "router.yaml"
+    config.write_text(
+        "config_version: 1\n"
+        "models:\n  - {name: echo, model: fake/echo}\n"
+        "gateway:\n"
+        f"  state: {{redis_url: '{redis_server.url}', prefix: 'workers-test:'}}\n"
+        f"  keys:\n    - {{name: rpm, hash: '{hash_key(RPM_KEY)}', rpm: {N}}}\n"
+    )
+    with gateway_process(config, workers=2) as (url, proc):
+        kids = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True)
+        assert len(kids.stdout.split()) >= 2  # granian's two worker processes
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(lambda _: _call(url, RPM_KEY).status_code, range(4 * N)))
+    assert statuses.count(200) == N and statuses.count(429) == 3 * N
 
 
 def test_redis_killed_fail_open_and_closed(pair: tuple[str, str], redis_server: RedisServer) -> None:

@@ -52,10 +52,16 @@ def serve(config: Path, host: str, port: int, workers: int, hash_key: str | None
     from router.gateway import Gateway  # as above: loaded for this command only
 
     try:
-        Gateway.from_config(config)  # every config problem now, before a worker starts
+        checked = Gateway.from_config(config)  # every config problem now, before a worker starts
     except (ConfigError, ImportError) as e:
         click.echo(error_line(e), err=True)
         sys.exit(1)
+    if workers > 1 and checked.config.redis_url is None and checked.config.keys:
+        click.echo(
+            f"warning: {workers} workers without gateway.state.redis_url: each worker keeps its own"
+            " rate limits, budgets and breakers (configure Redis to share them)",
+            err=True,
+        )
     os.environ["ROUTER_CONFIG"] = str(config.resolve())
     click.echo(
         f"router serve: http://{host}:{port}/v1 ({workers} worker{'s' if workers > 1 else ''})", err=True

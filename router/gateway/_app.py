@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
 import time
 from collections.abc import Awaitable
 from collections.abc import Callable
@@ -245,6 +246,7 @@ class Gateway:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._sync: asyncio.Task[None] | None = None
         self._remote_open: set[str] = set()
+        self._drain: asyncio.Task[None] | None = None
         if self.state.shared:
             self._labels = {
                 name if i == 0 else f"{name}#{i + 1}"
@@ -318,22 +320,59 @@ class Gateway:
             if message["type"] == "lifespan.startup":
                 if self.state.shared:
                     self._start_sync()
+                self._drain_on_signal()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                await self.shutdown()
+                await self.shutdown(self.config.shutdown_grace)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def shutdown(self, grace: float = 10.0) -> None:
-        """Stop: in-flight streams get ``grace`` seconds to finish, then end with a terminal error
-        event; then the state store, the log and the Router's pools close."""
+    def _drain_on_signal(self) -> None:
+        """Start draining when SIGTERM/SIGINT arrives, not when the server has already waited for
+        every connection to end (granian and uvicorn send lifespan.shutdown only then, so a stream
+        longer than any grace would hold the process). The server's own handler still runs after
+        ours: it is taken from asyncio's table of handlers (private, hence the getattr); when that
+        table cannot be read, nothing is changed and the grace applies from lifespan.shutdown."""
+        loop = asyncio.get_running_loop()
+        table = getattr(loop, "_signal_handlers", None)
+        if not isinstance(table, dict):
+            return
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous = table.get(sig)
+            callback = getattr(previous, "_callback", None)
+            args = getattr(previous, "_args", ())
+            if previous is not None and callback is None:
+                continue  # a handler we cannot call on: leave it alone
+
+            def on_signal(callback: Any = callback, args: Any = args) -> None:
+                self._begin_drain(self.config.shutdown_grace)
+                if callback is not None:
+                    callback(*args)
+
+            try:
+                loop.add_signal_handler(sig, on_signal)
+            except (NotImplementedError, RuntimeError, ValueError):  # no signals here (a thread)
+                return
+
+    def _begin_drain(self, grace: float) -> asyncio.Task[None]:
         self.draining = True
+        if self._drain is None:
+            self._drain = asyncio.get_running_loop().create_task(self._drain_streams(grace))
+        return self._drain
+
+    async def _drain_streams(self, grace: float) -> None:
         if self._streams:
             _, pending = await asyncio.wait(list(self._streams), timeout=grace)
             for task in pending:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=2.0)
+
+    async def shutdown(self, grace: float = 10.0) -> None:
+        """Stop: in-flight streams get ``grace`` seconds to finish (counted from the signal when
+        there was one), then end with a terminal error event; then the state store, the log and the
+        Router's pools close."""
+        await self._begin_drain(grace)
         if self._sync is not None:
             self._sync.cancel()
         if self._tasks:  # the last health changes reach the store (bounded by its timeout)

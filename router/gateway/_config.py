@@ -50,6 +50,7 @@ class GatewayConfig:
     health_sync: float = 0.25  # seconds between reads of the breakers other replicas opened
     log_path: Path | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY
+    shutdown_grace: float = 10.0  # seconds in-flight streams get to finish at shutdown
 
     @classmethod
     def from_section(cls, section: dict[str, Any], base: Path | None = None) -> GatewayConfig:
@@ -79,6 +80,7 @@ class GatewayConfig:
             p = Path(log["path"])
             cfg.log_path = p if p.is_absolute() or base is None else base / p
         cfg.max_body_bytes = int(section.get("max_body_bytes", DEFAULT_MAX_BODY))
+        cfg.shutdown_grace = float(section.get("shutdown_grace", cfg.shutdown_grace))
         return cfg
 
     def lookup(self, presented: str) -> VirtualKey | None:
