@@ -48,6 +48,7 @@ from router.gateway._state import RedisState
 from router.gateway._state import State
 from router.gateway._state import StateUnavailable
 from router.gateway._state import Ticket
+from router.gateway._telemetry import ServerSpans
 
 __all__ = ["Gateway"]
 
@@ -68,9 +69,11 @@ class _Reply:
         self._send = send
         self.started = False
         self.closed = False  # the client went away
+        self.status: int | None = None
 
     async def head(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
         self.started = True
+        self.status = status
         await self._send({"type": "http.response.start", "status": status, "headers": headers})
 
     async def body(self, data: bytes, more: bool = False) -> None:
@@ -223,6 +226,8 @@ class Gateway:
         *,
         state: State | None = None,
         sink: JsonlSink | None = None,
+        tracer_provider: Any = None,
+        meter_provider: Any = None,
     ) -> None:
         self.router = router
         self._own_client = None
@@ -240,6 +245,13 @@ class Gateway:
             sink if sink is not None else (JsonlSink(self.config.log_path) if self.config.log_path else None)
         )
         self.metrics = Metrics()
+        self._spans: ServerSpans | None = None
+        if self.config.telemetry:
+            # opentelemetry loads only when gateway.telemetry is on (ConfigError without it)
+            from router._otel import OTelHooks
+
+            self._spans = ServerSpans(tracer_provider)
+            router.hooks.append(OTelHooks(tracer_provider=tracer_provider, meter_provider=meter_provider))
         self.draining = False
         self._streams: set[asyncio.Task[Any]] = set()
         # deployment health shared with the other replicas (breakers, cooldowns) through the state
@@ -294,6 +306,23 @@ class Gateway:
         start = time.perf_counter()
         reply = _Reply(send)
         route = self._routes.get((scope["method"], scope["path"]))
+        if self._spans is not None:
+            span = self._spans.start(scope, scope["path"] if route is not None else None)
+            try:
+                await self._serve(scope, receive, reply, start, route)
+            finally:
+                self._spans.end(span, reply.status, scope.get("router.key"))
+            return
+        await self._serve(scope, receive, reply, start, route)
+
+    async def _serve(
+        self,
+        scope: Scope,
+        receive: Receive,
+        reply: _Reply,
+        start: float,
+        route: Callable[[Scope, Receive, _Reply, float], Awaitable[None]] | None,
+    ) -> None:
         try:
             if route is None:
                 if any(path == scope["path"] for _, path in self._routes):
@@ -462,6 +491,7 @@ class Gateway:
         key = self.config.lookup(presented)
         if key is None:
             raise GatewayError(401, "authentication", "the API key is not valid", retry=False)
+        scope["router.key"] = key.name  # for the request's span (a name, never the key)
         return key
 
     async def _read_json(self, receive: Receive) -> Any:

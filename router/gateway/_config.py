@@ -51,6 +51,7 @@ class GatewayConfig:
     log_path: Path | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY
     shutdown_grace: float = 10.0  # seconds in-flight streams get to finish at shutdown
+    telemetry: bool = False  # OpenTelemetry spans and metrics (router/gateway/_telemetry.py)
 
     @classmethod
     def from_section(cls, section: dict[str, Any], base: Path | None = None) -> GatewayConfig:
@@ -81,6 +82,7 @@ class GatewayConfig:
             cfg.log_path = p if p.is_absolute() or base is None else base / p
         cfg.max_body_bytes = int(section.get("max_body_bytes", DEFAULT_MAX_BODY))
         cfg.shutdown_grace = float(section.get("shutdown_grace", cfg.shutdown_grace))
+        cfg.telemetry = bool(section.get("telemetry", False))
         return cfg
 
     def lookup(self, presented: str) -> VirtualKey | None:
