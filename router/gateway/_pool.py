@@ -43,6 +43,15 @@ class _Body(httpx.AsyncByteStream):
         self._request = request
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        # The router sets the body's read limit after the headers (router._transport.set_read_limit:
+        # the stall limit, or what is left of the first token's): aiohttp fixed sock_read when the
+        # request was sent, so the connection's limit is set again here, as httpcore reads it anew.
+        limits = self._request.extensions.get("timeout")
+        conn = self._response.connection
+        protocol = getattr(conn, "protocol", None)
+        if isinstance(limits, dict) and protocol is not None:
+            protocol.read_timeout = limits.get("read")
+            protocol.start_timeout()
         try:
             async for chunk in self._response.content.iter_any():
                 yield chunk
@@ -51,6 +60,19 @@ class _Body(httpx.AsyncByteStream):
 
     async def aclose(self) -> None:
         self._response.release()  # back to the pool when read to the end; closed otherwise
+
+
+class _NetworkStream:
+    """The ``network_stream`` extension httpcore gives a response: here only ``get_extra_info``, so
+    router/_watchdog.py can shut the socket down at the call's deadline (waking a blocked read)."""
+
+    def __init__(self, response: Any) -> None:
+        self._response = response
+
+    def get_extra_info(self, name: str) -> Any:
+        conn = self._response.connection
+        transport = getattr(conn, "transport", None)
+        return None if transport is None else transport.get_extra_info(name)
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -122,7 +144,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             response.status,
             headers=list(response.raw_headers),
             stream=_Body(response, request),
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode()},
+            extensions={
+                "http_version": b"HTTP/1.1",
+                "reason_phrase": (response.reason or "").encode(),
+                "network_stream": _NetworkStream(response),
+            },
             request=request,
         )
 

@@ -1,0 +1,94 @@
+"""The fault matrix of tests/test_fault_injection.py, async, through the gateway's upstream client
+(router/gateway/_pool.py: httpx2 on aiohttp's pool), which ``router serve`` gives its Router: every
+fault x six protocols x plain/stream x max_retries 0 and 2, all on one event loop as in the gateway.
+The same rules hold: nothing but a ``RouterError`` escapes, no call outlives its timeout by more than
+0.5 s, retries as documented, no partial answer as a success; the connections are closed after."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import time
+from typing import Any
+
+from faultserver import FaultServer
+from test_fault_injection import FAST
+from test_fault_injection import MODELS
+from test_fault_injection import SLOW
+from test_fault_injection import TIMEOUT
+from test_fault_injection import Outcome
+from test_fault_injection import _check
+from test_fault_injection import _text
+
+import router
+from router.gateway._pool import gateway_client
+
+
+def _fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+async def _one(
+    client: Any, server: FaultServer, fault: str, provider: str, stream: bool, retries: int, n: int
+) -> Outcome:
+    call = f"gw-{fault}-{provider}-{int(stream)}-{retries}-{n}"
+    messages = [{"role": "user", "content": "Hi"}]
+    start = time.monotonic()
+    error: BaseException | None = None
+    text: str | None = None
+    try:
+        result: Any = await router.acompletion(
+            MODELS[provider],
+            messages,
+            base_url=f"{server.url}/{fault}/{call}",
+            api_key="k",
+            timeout=TIMEOUT,
+            max_retries=retries,
+            stream=stream,
+            max_response_bytes=4 << 20,
+            max_event_bytes=1 << 20,
+            http_client=client,
+        )
+        text = _text([c async for c in result] if stream else result)
+    except BaseException as exc:
+        error = exc
+    return Outcome(
+        fault, provider, "async", stream, retries, time.monotonic() - start, server.hits[call], error, text
+    )
+
+
+def test_fault_matrix_through_the_gateway_client() -> None:
+    combos = [
+        (fault, provider, stream, retries, n)
+        for fault in sorted(FAST | SLOW)
+        for provider, stream, retries in itertools.product(MODELS, (False, True), (0, 2))
+        for n in range(2 if fault in FAST else 1)
+    ]
+    assert len(combos) >= 500
+    fds_before = _fds()
+
+    async def main(server: FaultServer) -> list[Outcome]:
+        client = gateway_client()
+        assert client is not None  # aiohttp: the gateway extra, in the dev install
+        gate = asyncio.Semaphore(32)
+
+        async def bounded(args: tuple[Any, ...]) -> Outcome:
+            async with gate:
+                return await _one(client, server, *args)
+
+        try:
+            return await asyncio.gather(*(bounded(c) for c in combos))
+        finally:
+            await client.aclose()
+
+    with FaultServer() as server:
+        outcomes = asyncio.run(main(server))
+    problems = [p for o in outcomes for p in _check(o)]
+    slowest = max(outcomes, key=lambda o: o.seconds)
+    print(
+        f"\ngateway-client fault matrix: {len(outcomes)} calls, max {slowest.seconds:.2f} s "
+        f"({slowest.fault}); fds {fds_before} -> {_fds()}"
+    )
+    assert not problems, "\n".join(problems[:300]) + f"\n({len(problems)} problems)"
+    assert _fds() <= fds_before + 2, f"file descriptors {fds_before} -> {_fds()}"
