@@ -20,24 +20,61 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
 import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-# tests/ holds the process helpers the tests use too.
-from gateway_env import gateway
+@contextlib.contextmanager
+def gateway(config: Path, env: dict[str, str]) -> Iterator[str]:
+    """``router serve --config config`` on a free 127.0.0.1 port, until it answers /health."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = config.with_name(f"serve-{port}.log")
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "router", "serve", "--config", str(config), "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **env},
+            cwd=config.parent,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"router serve did not start:\n{log.read_text()[-2000:]}")
+            try:
+                if httpx.get(url + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
 
 ANSWER = {
     "id": "chatcmpl-bench",
@@ -119,15 +156,26 @@ class Upstream:
         self.proc.join(5)
 
 
+# The callers' key, on both gateways: a virtual key of router serve, LiteLLM's master key.
+CALLER_KEY = "sk-bench-caller-0123456789abcdef"
+AUTH = {"authorization": f"Bearer {CALLER_KEY}"}
+
+
 def _config(folder: Path, upstream: str) -> Path:
+    from router.gateway import hash_key  # the gateway extra: the benchmark runs in .venv
+
     path = folder / "router.yaml"
     path.write_text(
         "config_version: 1\n"
         "defaults: {max_retries: 0}\n"
         f"providers:\n  openai: {{base_url: '{upstream}/v1', api_key_env: BENCH_KEY}}\n"
+        f"  openai-compatible: {{base_url: '{upstream}/v1', api_key_env: BENCH_KEY}}\n"
         "models:\n"
-        "  - {name: mini, model: openai/gpt-4o-mini}\n"
+        "  - {name: mini, model: openai/gpt-4o-mini}\n"  # OpenAI's own API: passed through
         "  - {name: mini-slow, model: openai/gpt-4o-mini-slow}\n"  # the upstream waits 20 ms
+        # an OpenAI-compatible server: translated both ways through the spec
+        "  - {name: compat-slow, model: openai-compatible/gpt-4o-mini-slow}\n"
+        f"gateway:\n  keys:\n    - {{name: bench, hash: '{hash_key(CALLER_KEY)}'}}\n"
     )
     return path
 
@@ -148,11 +196,11 @@ class LiteLLMProxy:
                 f"      api_base: {upstream}/v1\n      api_key: sk-bench\n"
                 for name, model in (("mini", "gpt-4o-mini"), ("mini-slow", "gpt-4o-mini-slow"))
             )
+            + f"general_settings:\n  master_key: {CALLER_KEY}\n"
         )
-        sock = __import__("socket").socket()  # a free port
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        sock.close()
+        with socket.socket() as sock:  # a free port
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
         env = {
             **os.environ,
             "LITELLM_LOCAL_MODEL_COST_MAP": "True",
@@ -230,13 +278,14 @@ def _rss_mib(pids: list[int]) -> float:
 
 BODY = {"model": "mini", "messages": [{"role": "user", "content": "hi"}]}
 SLOW_BODY = {"model": "mini-slow", "messages": [{"role": "user", "content": "hi"}]}
+COMPAT_BODY = {"model": "compat-slow", "messages": [{"role": "user", "content": "hi"}]}
 DIRECT_BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 
 
 def latency(gw: str, up: str, n: int) -> dict[str, float]:
     """Sequential plain calls, alternating gateway and direct, one keep-alive client each."""
     g, d = [], []
-    with httpx.Client(timeout=10) as cg, httpx.Client(timeout=10) as cd:
+    with httpx.Client(timeout=10, headers=AUTH) as cg, httpx.Client(timeout=10) as cd:
         for _ in range(20):
             cg.post(gw + "/v1/chat/completions", json=BODY)
             cd.post(up + "/v1/chat/completions", json=DIRECT_BODY)
@@ -266,7 +315,7 @@ async def _load(url: str, body: dict[str, Any], seconds: float, conns: int) -> i
     done = 0
     stop = time.monotonic() + seconds
     limits = httpx.Limits(max_connections=conns, max_keepalive_connections=conns)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+    async with httpx.AsyncClient(timeout=30, limits=limits, headers=AUTH) as client:
 
         async def worker() -> None:
             nonlocal done
@@ -279,16 +328,20 @@ async def _load(url: str, body: dict[str, Any], seconds: float, conns: int) -> i
     return done
 
 
-def throughput(gw: str, pids: list[int], seconds: float, conns: int) -> dict[str, float]:
+def throughput(
+    gw: str, pids: list[int], seconds: float, conns: int, body: dict[str, Any] | None = None
+) -> dict[str, float]:
     """Sustained plain req/s through the gateway (20 ms upstream), and per core of gateway CPU.
     Each connection is busy on one request at a time: at most conns / 20 ms (3,200 at 64)."""
+    body = SLOW_BODY if body is None else body
     wrk = shutil.which("wrk")
     cpu0, t0 = _cpu_s(pids), time.monotonic()
     if wrk:
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
             f.write(
                 'wrk.method = "POST"\nwrk.headers["content-type"] = "application/json"\n'
-                f"wrk.body = {json.dumps(json.dumps(SLOW_BODY))}\n"
+                f'wrk.headers["authorization"] = "Bearer {CALLER_KEY}"\n'
+                f"wrk.body = {json.dumps(json.dumps(body))}\n"
             )
         out = subprocess.run(
             [
@@ -312,7 +365,7 @@ def throughput(gw: str, pids: list[int], seconds: float, conns: int) -> dict[str
                 total -= int(line.split()[-1])
         tool = "wrk"
     else:
-        total = asyncio.run(_load(gw, SLOW_BODY, seconds, conns))
+        total = asyncio.run(_load(gw, body, seconds, conns))
         tool = "httpx2"
     wall, cpu = time.monotonic() - t0, _cpu_s(pids) - cpu0
     return {
@@ -330,7 +383,7 @@ async def _streams(url: str, count: int, frames: int) -> dict[str, float]:
     lost = 0
     gaps: list[float] = []
     failed = 0
-    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+    async with httpx.AsyncClient(timeout=60, limits=limits, headers=AUTH) as client:
 
         async def one() -> None:
             nonlocal lost, failed
@@ -392,6 +445,9 @@ def run(quick: bool, soak_s: float, stream_counts: list[int], litellm: bool) -> 
             with gateway(_config(folder, up.url), env=env) as gw:
                 pids = _pid_of(int(gw.rsplit(":", 1)[1]))
                 out["router"] = _figures(gw, up.url, pids, quick, stream_counts, frames)
+                out["router"]["throughput_20ms_translated"] = throughput(
+                    gw, pids, 2 if quick else 10, 16 if quick else 64, COMPAT_BODY
+                )
                 out["router"]["soak"] = soak(gw, pids, soak_s if not quick else 1)
             if litellm:
                 if not LITELLM.exists():
@@ -427,7 +483,9 @@ def _print_one(name: str, r: dict[str, Any], ours: dict[str, Any] | None) -> Non
     )
     t = r["throughput_20ms"]
     print(
-        f"  sustained at 20 ms upstream latency, {t['connections']} connections ({t['load_tool']}):"
+        f"  sustained at 20 ms upstream latency, {t['connections']} connections ({t['load_tool']})"
+        + (" (an OpenAI deployment: passed through)" if name == "router" else "")
+        + ":"
         f" {t['req_s']:.0f} req/s, {t['req_s_per_core']:.0f} req/s per gateway core;"
         f" goal >= 1,500 per core: {'ok' if t['req_s_per_core'] >= 1500 else 'MISS'}"
     )
@@ -437,6 +495,12 @@ def _print_one(name: str, r: dict[str, Any], ours: dict[str, Any] | None) -> Non
             f"  {s['streams']} concurrent streams of 64 frames 20 ms apart: failed {s['failed']},"
             f" lost frames {s['lost_frames']}, worst gap {s['worst_gap_ms']:.0f} ms"
             f" (median of worst {s['median_worst_gap_ms']:.0f} ms), {s['wall_s']:.1f} s: {'ok' if ok else 'MISS'}"
+        )
+    if "throughput_20ms_translated" in r:
+        tt = r["throughput_20ms_translated"]
+        print(
+            f"  the same, translated (an openai-compatible deployment: parsed and re-encoded):"
+            f" {tt['req_s']:.0f} req/s, {tt['req_s_per_core']:.0f} req/s per gateway core"
         )
     if name != "router" and ours is not None:
         mine = ours["throughput_20ms"]["req_s_per_core"]
@@ -461,9 +525,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="skip the LiteLLM proxy (from .venv-litellm) run the same way",
     )
+    ap.add_argument("--litellm", action="store_true", help="run the LiteLLM proxy even with --quick")
     args = ap.parse_args(argv)
     streams = [int(x) for x in args.streams.split(",")]
-    result = run(args.quick, args.soak, streams, litellm=not args.no_litellm and not args.quick)
+    litellm = args.litellm or not (args.no_litellm or args.quick)
+    result = run(args.quick, args.soak, streams, litellm=litellm)
     print_report(result)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")

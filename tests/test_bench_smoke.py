@@ -86,3 +86,30 @@ def test_bench_peers_quick() -> None:
         assert "error" not in figures, (sdk, figures)
         for name in bench_peers.FIGURES:
             assert figures[name] > 0, (sdk, name)
+
+
+def test_bench_gateway_quick(tmp_path: Path) -> None:
+    """examples/bench_gateway.py --quick --litellm: router serve and the LiteLLM proxy (from
+    .venv-litellm) in front of one loopback upstream, every figure printed and written."""
+    if not (ROOT / ".venv-litellm" / "bin" / "litellm").exists():
+        raise AssertionError("no .venv-litellm: tests/check.sh did not run (it installs the LiteLLM proxy)")
+    out = tmp_path / "gateway.json"
+    script = str(ROOT / "examples" / "bench_gateway.py")
+    proc = subprocess.run(
+        [sys.executable, script, "--quick", "--litellm", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    for line in ("added latency, concurrency 1", "req/s per gateway core", "concurrent streams", "soak"):
+        assert line in proc.stdout, (line, proc.stdout)
+    assert "router serve / LiteLLM, req/s per core" in proc.stdout
+    result = json.loads(out.read_text())
+    for side in ("router", "litellm"):
+        figures = result[side]
+        assert figures["latency_c1"]["gateway_p99_ms"] > 0
+        assert figures["throughput_20ms"]["req_s"] > 0
+        assert figures["streams"][0]["failed"] == 0
+    assert result["router"]["streams"][0]["lost_frames"] == 0
+    assert result["router"]["soak"]["requests"] > 0

@@ -59,6 +59,8 @@ def _config(folder: Path, upstream: str) -> Path:
         "  - {name: echo, model: fake/echo}",
         "  - {name: lorem, model: fake/lorem}",
         "  - {name: mini, model: openai/gpt-4o-mini}",
+        f"  - {{name: compat, model: openai-compatible/gpt-4o-mini, base_url: '{upstream}',"
+        " api_key_env: GW_UPSTREAM_KEY}",
         "gateway:",
         "  log: {path: spend.jsonl}",
         "  max_body_bytes: 100000",
@@ -143,6 +145,19 @@ def test_every_recording_through_the_gateway(path: Path, url: str, upstream: Loo
     # The provider's key went upstream from the server, never the caller's virtual key.
     assert upstream.seen and KEY not in json.dumps(upstream.seen[-1].headers)
     assert float(resp.headers["x-router-overhead-ms"]) >= 0
+    # Every spec that serves Chat Completions natively (passthrough: true) gets the request as it
+    # came and answers the caller byte for byte; every other is translated.
+    passed = resp.headers.get("x-router-passthrough") == "true"
+    assert passed == (mod.config.passthrough and mod.config.protocol == "openai-chat")
+    if passed:
+        sent = json.loads(upstream.seen[-1].body)
+        assert sent == {**body, "model": _model(case)}  # only the model renamed
+        assert resp.status_code == status
+        assert resp.content == b"".join(_reply(case).pieces)  # the upstream's bytes, untouched
+        assert resp.headers["content-type"] == _reply(case).headers.get(
+            "content-type", resp.headers["content-type"]
+        )
+        return
     if status >= 400:
         expected = from_router_error(
             mod.map_error(status, case["response"]["headers"], _reply(case).pieces[0])
@@ -202,7 +217,7 @@ def test_sdk_plain_stream_and_models(url: str) -> None:
         )
     )
     assert with_usage[-1].usage is not None and not with_usage[-1].choices
-    assert [m.id for m in client.models.list()] == ["echo", "lorem", "mini"]
+    assert [m.id for m in client.models.list()] == ["compat", "echo", "lorem", "mini"]
 
 
 def test_sdk_tools_through_a_loopback_openai(url: str, upstream: Loopback) -> None:
@@ -227,19 +242,26 @@ def test_sdk_tools_through_a_loopback_openai(url: str, upstream: Loopback) -> No
     assert upstream.seen[-1].headers["authorization"] == f"Bearer {UPSTREAM_KEY}"
 
 
-def test_sdk_errors_keep_their_class(url: str, upstream: Loopback) -> None:
+@pytest.mark.parametrize("model", ["mini", "compat"])
+def test_sdk_errors_keep_their_class(url: str, upstream: Loopback, model: str) -> None:
+    # mini: OpenAI itself, passed through (the upstream's status and body); compat: an
+    # OpenAI-compatible server, translated (the status of the error's class)
+    passed = model == "mini"
     upstream.replies.append(_reply(load_case(REAL / "openai" / "error_429_request_too_large_tpm.json")))
     with pytest.raises(openai.APIStatusError) as info:
-        _sdk(url).chat.completions.create(model="mini", messages=MSGS)
-    assert info.value.status_code == 413  # a request over the TPM limit by itself: not retryable
+        _sdk(url).chat.completions.create(model=model, messages=MSGS)
+    # a request over the TPM limit by itself: not retryable, whatever the status says
+    assert info.value.response.headers["x-should-retry"] == "false"
+    assert info.value.status_code == (429 if passed else 413)
+    assert (info.value.response.headers.get("x-router-passthrough") == "true") is passed
     upstream.replies.append(_reply(load_case(REAL / "openai" / "error_400_web_search_unsupported.json")))
     with pytest.raises(openai.BadRequestError):
-        _sdk(url).chat.completions.create(model="mini", messages=MSGS)
+        _sdk(url).chat.completions.create(model=model, messages=MSGS)
     upstream.replies.append(
         Reply.json({"error": {"message": "overloaded", "type": "server_error"}}, status=503)
     )
     with pytest.raises(openai.InternalServerError) as err:
-        _sdk(url).chat.completions.create(model="mini", messages=MSGS)
+        _sdk(url).chat.completions.create(model=model, messages=MSGS)
     assert err.value.status_code == 503
 
 

@@ -173,6 +173,7 @@ def resolve(spec: Spec) -> ProviderConfig:
         base_url=r["base_url"],
         chat=chat,
         docs=spec.raw.get("docs"),  # never inherited: a child is another provider
+        passthrough=bool(spec.raw.get("passthrough", False)),  # nor this: a child's quirks are its own
         base_url_env=r.get("base_url_env"),
         variables={
             k: Variable(env=v.get("env"), default=v.get("default"))

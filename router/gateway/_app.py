@@ -15,6 +15,7 @@ import json
 import logging
 import signal
 import time
+from collections.abc import AsyncGenerator
 from collections.abc import Awaitable
 from collections.abc import Callable
 from pathlib import Path
@@ -22,11 +23,14 @@ from typing import Any
 
 from router._accumulate import StreamAccumulator
 from router._config_file import read_config
+from router._exceptions import APIError
 from router._exceptions import RouterError
 from router._registry import adapter
 from router._registry import provider_ids
 from router._router import HealthChange
 from router._router import Router
+from router._router import _finishes
+from router._router import _has_content
 from router._tokens import count_tokens
 from router._types import ChatCompletion
 from router._types import ChatCompletionChunk
@@ -41,6 +45,9 @@ from router.gateway._errors import GatewayError
 from router.gateway._errors import from_router_error
 from router.gateway._metrics import JsonlSink
 from router.gateway._metrics import Metrics
+from router.gateway._passthrough import Passthrough
+from router.gateway._passthrough import open_passthrough
+from router.gateway._passthrough import passable
 from router.gateway._pool import gateway_client
 from router.gateway._state import Denied
 from router.gateway._state import MemoryState
@@ -60,6 +67,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 _JSON = (b"content-type", b"application/json")
 _SSE = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
+_PASSED = (b"x-router-passthrough", b"true")
 
 
 class _Reply:
@@ -130,6 +138,12 @@ class _Codec:
     messages: list[Any]
     kwargs: dict[str, Any]
     stream: bool
+    protocol = ""  # the spec protocol that speaks this API natively (passthrough's test)
+    raw: dict[str, Any] | None = None  # the caller's body as it came (for passthrough)
+
+    def passthrough_ok(self) -> bool:
+        """May this call go upstream untouched (when the target speaks this API)?"""
+        return self.raw is not None
 
     def headers(self) -> list[tuple[bytes, bytes]]:
         return []
@@ -148,10 +162,16 @@ class _Codec:
 
 
 class _OpenAICodec(_Codec):
+    protocol = "openai-chat"
+
     def __init__(self, inbound: _openai.Inbound) -> None:
         self.model, self.messages, self.kwargs = inbound.model, inbound.messages, inbound.kwargs
         self.stream = inbound.stream
         self.hide_usage = not inbound.wants_usage  # the usage chunk the gateway asked for itself
+
+    def passthrough_ok(self) -> bool:
+        # a stream carries usage only when asked for; the gateway bills by it
+        return self.raw is not None and (not self.stream or not self.hide_usage)
 
     def body(self, resp: ChatCompletion) -> bytes:
         return _openai.completion_body(resp, self.model)
@@ -169,6 +189,8 @@ class _OpenAICodec(_Codec):
 
 
 class _AnthropicCodec(_Codec):
+    protocol = "anthropic-messages"
+
     def __init__(self, inbound: _anthropic.Inbound) -> None:
         self.model, self.messages, self.kwargs = inbound.model, inbound.messages, inbound.kwargs
         self.stream = inbound.stream
@@ -194,6 +216,8 @@ class _AnthropicCodec(_Codec):
 
 
 class _ResponsesCodec(_Codec):
+    protocol = "openai-responses"
+
     def __init__(self, inbound: _responses.Inbound) -> None:
         self.inbound = inbound
         self.model, self.messages, self.kwargs = inbound.model, inbound.messages, inbound.kwargs
@@ -650,18 +674,59 @@ class Gateway:
 
     async def _chat(self, scope: Scope, receive: Receive, reply: _Reply, start: float) -> None:
         key = self._authenticate(scope)
-        inbound = _openai.parse_request(await self._read_json(receive))
-        await self._complete(key, _OpenAICodec(inbound), reply, start)
+        raw = await self._read_json(receive)
+        codec = self._codec(raw, _OpenAICodec, _openai.parse_request, _openai.Inbound)
+        await self._complete(key, codec, reply, start, scope)
 
     async def _messages(self, scope: Scope, receive: Receive, reply: _Reply, start: float) -> None:
         key = self._authenticate(scope)
-        inbound = _anthropic.parse_request(await self._read_json(receive))
-        await self._complete(key, _AnthropicCodec(inbound), reply, start)
+        raw = await self._read_json(receive)
+        codec = self._codec(raw, _AnthropicCodec, _anthropic.parse_request, _anthropic.Inbound)
+        await self._complete(key, codec, reply, start, scope)
 
     async def _responses(self, scope: Scope, receive: Receive, reply: _Reply, start: float) -> None:
         key = self._authenticate(scope)
-        inbound = _responses.parse_request(await self._read_json(receive))
-        await self._complete(key, _ResponsesCodec(inbound), reply, start)
+        raw = await self._read_json(receive)
+        codec = self._codec(raw, _ResponsesCodec, _responses.parse_request, _responses.Inbound)
+        await self._complete(key, codec, reply, start, scope)
+
+    def _codec(self, raw: Any, cls: Any, parse: Callable[[Any], Any], inbound: Any) -> _Codec:
+        """The call's codec. A request this gateway's reader of the API cannot translate (a server
+        tool, a field it does not know) still goes to a target that speaks the API natively, as it
+        came (passthrough); elsewhere it is refused, naming the field, before any call."""
+        try:
+            codec: _Codec = cls(parse(raw))
+        except GatewayError as e:
+            model = raw.get("model") if isinstance(raw, dict) else None
+            if (
+                e.status != 400
+                or not isinstance(model, str)
+                or not passable(self.router, model, cls.protocol)
+            ):
+                raise
+            stream = raw.get("stream") is True
+            options = raw.get("stream_options")
+            wants_usage = isinstance(options, dict) and options.get("include_usage") is True
+            if cls.protocol == "openai-chat" and stream and not wants_usage:
+                raise  # the translated path would have to ask for usage: it cannot read this one
+            limit = next(
+                (raw[k] for k in ("max_tokens", "max_completion_tokens", "max_output_tokens")
+                 if isinstance(raw.get(k), int)),
+                None,
+            )  # fmt: skip
+            fields: dict[str, Any] = {
+                "model": model,
+                "messages": [raw.get("messages", raw.get("input"))],  # for the estimate only
+                "stream": stream,
+                "kwargs": {} if limit is None else {"max_tokens": limit},
+            }
+            if cls is _OpenAICodec:
+                fields["wants_usage"] = wants_usage
+            if cls is _ResponsesCodec:
+                fields["echo"] = {}
+            codec = cls(inbound(**fields))
+        codec.raw = raw
+        return codec
 
     async def _count_tokens(self, scope: Scope, receive: Receive, reply: _Reply, start: float) -> None:
         key = self._authenticate(scope)
@@ -675,13 +740,28 @@ class Gateway:
         await reply.head(200, [_JSON])
         await reply.body(json.dumps({"input_tokens": n}).encode())
 
-    async def _complete(self, key: VirtualKey | None, codec: _Codec, reply: _Reply, start: float) -> None:
+    async def _complete(
+        self, key: VirtualKey | None, codec: _Codec, reply: _Reply, start: float, scope: Scope
+    ) -> None:
         model, messages, kwargs = codec.model, codec.messages, codec.kwargs
         self._check_model(key, model)
         tokens, cost = self._estimate(model, messages, kwargs)
         ticket = await self._reserve(key, tokens, cost)
         call = _Call(start, key, model, codec.stream)
         try:
+            if codec.raw is not None and codec.passthrough_ok():
+                t = time.perf_counter()
+                try:
+                    passed = await open_passthrough(
+                        self.router, model, codec.protocol, codec.raw, codec.stream, scope["headers"], kwargs
+                    )
+                except RouterError as e:
+                    raise self._fail(call, e) from None
+                finally:
+                    call.upstream_s += time.perf_counter() - t
+                if passed is not None:
+                    await self._pass(passed, codec, call, reply)
+                    return
             if codec.stream:
                 await self._stream(codec, call, reply)
                 return
@@ -756,6 +836,98 @@ class Gateway:
         finally:
             if task is not None:
                 self._streams.discard(task)
+
+    async def _pass(self, passed: Passthrough, codec: _Codec, call: _Call, reply: _Reply) -> None:
+        """Answer with the upstream's own bytes (router/gateway/_passthrough.py)."""
+        call.receipt = passed.receipt
+        head = [*passed.headers, *_receipt_headers(call), _PASSED]
+        if passed.failure is not None:
+            g = from_router_error(passed.failure)
+            call.status, call.error = passed.status, g.kind
+            # the body and status stay the upstream's; what the router knows of retrying is added
+            # for the SDKs that read it (x-should-retry: a request too large for a TPM limit is a
+            # 429 that no retry can help), unless the upstream said it itself
+            if g.retry is not None and not any(k == b"x-should-retry" for k, _ in passed.headers):
+                head.append((b"x-should-retry", b"true" if g.retry else b"false"))
+            await reply.head(passed.status, head)
+            await reply.body(passed.body or b"")
+            return
+        if not codec.stream:
+            result = passed.result
+            assert result is not None
+            call.usage, call.cost = result.usage, result.cost
+            passed.succeeded(result.usage, result.cost, _finishes(result))
+            await reply.head(200, head)
+            await reply.body(passed.body or b"")
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._streams.add(task)
+        await reply.head(200, head)
+        decoder = passed.adapter.stream_decoder(receipt=passed.receipt)
+        acc = StreamAccumulator(None)
+        raw = passed.chunks()
+
+        async def forwarded() -> AsyncGenerator[bytes, None]:
+            async for chunk in raw:
+                await reply.body(chunk, more=True)
+                if reply.closed:
+                    return
+                yield chunk
+
+        tee = forwarded()
+        events = passed.events(tee)
+        failure: APIError | None = None
+        said = False  # the failure is the upstream's own error event: the caller has it already
+        first = True
+        try:
+            try:
+                async for ev in events:
+                    if decoder.done:  # the rest (a [DONE] after the end event) is forwarded as it comes
+                        continue
+                    try:
+                        out = decoder.feed(ev)
+                    except APIError as e:
+                        failure, said = e, True
+                        break
+                    for chunk in out:
+                        acc.add(chunk)
+                        if first and _has_content(chunk):
+                            first = False
+                            passed.got_first()
+                else:
+                    if not reply.closed and not decoder.done:
+                        for chunk in decoder.close():  # a stream cut before its end: raises
+                            acc.add(chunk)
+            except APIError as e:  # a late or failed read, or a stream cut before its end
+                failure = e
+            except asyncio.CancelledError:  # shutdown's grace ran out
+                failure = None
+                call.status, call.error = 503, "shutdown"
+                passed.abandoned()
+                await reply.body(
+                    codec.error_frame(GatewayError(503, "unavailable", "the gateway is shutting down")),
+                    more=True,
+                )
+        finally:
+            await events.aclose()
+            await tee.aclose()
+            await raw.aclose()
+            if task is not None:
+                self._streams.discard(task)
+        whole = acc.result()
+        call.usage = whole.usage
+        call.cost = whole.cost if whole.usage is not None else None
+        if failure is not None:
+            g = self._fail(call, passed.failed(failure))
+            if not said:
+                await reply.body(codec.error_frame(g), more=True)
+        elif reply.closed:
+            call.status, call.error = 499, "client_closed"
+            passed.abandoned()
+        elif call.error != "shutdown":
+            passed.succeeded(whole.usage, call.cost, _finishes(whole))
+        await reply.body(b"")
 
     async def _models(self, scope: Scope, receive: Receive, reply: _Reply, start: float) -> None:
         key = self._authenticate(scope)

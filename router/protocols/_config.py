@@ -225,6 +225,8 @@ class ProviderConfig:
     base_url: str
     chat: Endpoint
     docs: str | None = None
+    # the provider speaks its protocol's API as documented: router serve may forward that API as is
+    passthrough: bool = False
     base_url_env: str | None = None
     variables: Mapping[str, Variable] = field(default_factory=dict)
     auth_env: tuple[str, ...] = ()

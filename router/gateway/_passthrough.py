@@ -1,0 +1,246 @@
+"""Passthrough: a request in the provider's own API goes upstream untouched, and its answer back.
+
+When the inbound API (Chat Completions, Messages, Responses) is the wire protocol of the deployment
+the model names, and that provider's spec says ``passthrough: true`` (it serves the API as the API's
+owner documents it), the gateway sends the caller's JSON body as it came, with only ``model``
+replaced by the upstream's model id, to the URL and with the auth and headers the spec builds; and
+it answers with the upstream's status, content type and body bytes as they came: plain, streamed
+(every byte, in order, as it arrives) and errors (already in the caller's API's own shape). Nothing
+is translated, so nothing can be lost; ``x-router-passthrough: true`` says it happened.
+
+Everything else still holds: the virtual key, its limits and budget (the usage is read from the
+answer, which is parsed on the side), the Router's breakers, cooldowns and rate limits (the attempt
+is one of the Router's own, ``router._router._Call``: its events, so OpenTelemetry spans, too), the
+call's deadline, first-token and stall limits and retries (``router._transport.AsyncCall``), and
+``anthropic-version`` / ``anthropic-beta`` / ``openai-beta`` from the caller. Not taken through here
+(the translated path serves them): a model whose deployment has fallbacks, more than one member,
+or ``params`` of its own (those are in the OpenAI shape); a Router with a response cache; an OpenAI
+Chat stream without ``stream_options.include_usage`` (the gateway bills by the usage the answer
+carries, and asking for it would add a chunk the caller did not ask for).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncGenerator
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from router import _client
+from router import _transport
+from router._adapter import Adapter
+from router._exceptions import APIError
+from router._exceptions import ConfigError
+from router._exceptions import RouterError
+from router._ratelimit import Reservation
+from router._registry import resolve
+from router._router import _SKIPPED
+from router._router import Router
+from router._router import _Call as RouterCall
+from router._router import _Candidate
+from router._streaming import aiter_events
+from router._types import ChatCompletion
+from router._types import Receipt
+
+__all__ = ["Passthrough", "open_passthrough", "passable"]
+
+# the caller's headers that choose the upstream API's version or betas: forwarded as they are
+FORWARDED = (b"anthropic-version", b"anthropic-beta", b"openai-beta")
+# the upstream's headers the caller may see: its request ids (for its support), the content type
+RETURNED = ("content-type", "x-request-id", "request-id")
+# what the minimal request given to the spec keeps of the call options: how to connect, not what
+_CONNECTION = frozenset(
+    {
+        "api_key",
+        "base_url",
+        "extra_headers",
+        "timeout",
+        "max_retries",
+        "first_token_timeout",
+        "stall_timeout",
+        "max_response_bytes",
+        "max_event_bytes",
+        "_on_retry",
+        "http_client",
+    }
+)
+
+
+@dataclass
+class Passthrough:
+    """One attempt sent as is: its answer's head, and (``body``) the plain body or (``chunks``) the
+    stream's bytes as they arrive; ``finish`` settles the attempt with the Router."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes | None
+    receipt: Receipt
+    adapter: Adapter
+    failure: APIError | None  # an error answer, typed (its body goes to the caller as it came)
+    result: ChatCompletion | None  # a plain answer, parsed on the side (usage, cost)
+    _call: RouterCall
+    _cand: _Candidate
+    _sent: float
+    _reservation: Any
+    _response: Any = None
+    _transport_call: Any = None
+    _max_event: int = 0
+    _clock: Any = None
+
+    def got_first(self) -> None:
+        """The first content chunk came: the first-token limit is met."""
+        if self._clock is not None:
+            self._clock.got_first()
+
+    def abandoned(self) -> None:
+        """Ended with no verdict (the caller left, the server stops): the breaker's probe and the
+        rate-limit reservation are let go."""
+        self._call.router._health(self._cand.label, self._cand.dep).breaker.release()
+        if isinstance(self._reservation, Reservation):
+            self._reservation.cancel()
+
+    def succeeded(self, usage: Any, cost: float | None, finish: tuple[str, ...]) -> None:
+        self._call.succeeded(self._cand, self._sent, self.receipt, usage, cost, finish, self._reservation)
+
+    def failed(self, err: APIError) -> APIError:
+        self._call.failed(self._cand, self._sent, err, self._reservation)
+        out = self._call.raise_final(err)
+        return out if isinstance(out, APIError) else err
+
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
+        """The stream's bytes as they come, inside the call's limits (a late or failed read raises
+        its typed ``APIError``); the connection is released when this ends."""
+        assert self._response is not None
+        clock = self._clock = _client._Clock(self._transport_call, self.adapter, self.receipt)
+        timed = _client._atimed(self._response, clock)
+        try:
+            async for chunk in timed:
+                yield chunk
+        finally:
+            await timed.aclose()
+            await self._response.aclose()
+
+    async def events(self, chunks: AsyncIterator[bytes]) -> AsyncGenerator[Any, None]:
+        """The framed events of ``chunks`` (the spec's stream framing), for the side decoder."""
+        async for ev in aiter_events(chunks, self.adapter.config.stream.framing, self._max_event):
+            yield ev
+
+
+def _target(router: Router, model: str, protocol: str) -> tuple[_Candidate, Adapter] | None:
+    if router.cache is not None:
+        return None
+    group = router._groups.get(model)
+    dep = None
+    if group is not None:
+        if len(group) != 1:
+            return None
+        dep = group[0]
+        if dep.fallbacks or dep.context_window_fallbacks or dep.params:
+            return None
+    elif "/" not in model and router.provider is None:
+        return None
+    try:
+        upstream, _ = router._upstream(model, dep)
+        found, _ = resolve(upstream)
+    except (ConfigError, RouterError):
+        return None  # the translated path reports it
+    if found.config.protocol != protocol or not found.config.passthrough:
+        return None
+    return _Candidate(model, model, dep), found
+
+
+def passable(router: Router, model: str, protocol: str) -> bool:
+    """Whether a call to ``model`` in the API of ``protocol`` would go upstream as it came."""
+    return _target(router, model, protocol) is not None
+
+
+async def open_passthrough(
+    router: Router,
+    model: str,
+    protocol: str,
+    raw: dict[str, Any],
+    stream: bool,
+    scope_headers: list[tuple[bytes, bytes]],
+    kwargs: dict[str, Any],
+) -> Passthrough | None:
+    """Send ``raw`` as is when the model's target speaks ``protocol`` natively; None when the call
+    is the translated path's (not a passthrough target, or passed over now: a breaker, a cooldown,
+    a rate limit to wait for, which that path reports or waits for). An attempt that fails before
+    any answer raises its ``APIError``, already settled with the Router."""
+    found = _target(router, model, protocol)
+    if found is None:
+        return None
+    cand = found[0]
+    call = RouterCall(router, model, [], kwargs, stream)
+    admitted = call.admit(cand)
+    if admitted is _SKIPPED or isinstance(admitted, float):
+        if isinstance(admitted, float):  # not waited here: the translated path waits, with its events
+            router._health(cand.label, cand.dep).breaker.release()
+        return None
+    step = admitted if isinstance(admitted, Reservation) else None
+    assert cand.opts is not None
+    sent = call.sending(cand)
+    cand.opts.setdefault("http_client", await router._async_client())
+    opts = {k: v for k, v in cand.opts.items() if k in _CONNECTION}
+    client = opts.pop("http_client")
+    try:
+        request, _, limits = _client._request([{"role": "user", "content": "-"}], stream, opts)
+        spec_adapter, http, receipt, callopts = _client._prepare(cand.upstream, request, limits)
+    except APIError as err:
+        call.failed(cand, sent, err, step)
+        raise call.raise_final(err) from None
+    headers = dict(http.headers)
+    for name, value in scope_headers:
+        if name in FORWARDED:
+            headers[name.decode("latin-1")] = value.decode("latin-1")
+    body = dict(raw)
+    body["model"] = http.json.get("model", body.get("model"))
+    http = dataclasses.replace(http, json=body, headers=headers)
+    callopts["client"] = client
+    callopts["deadline"] = _transport.deadline_for(callopts["timeout"])
+    transport_call = _transport.AsyncCall(http, **callopts)
+    try:
+        response, answer = await transport_call.send()
+    except APIError as err:
+        call.failed(cand, sent, err.scrub(http.secrets), step)
+        raise call.raise_final(err.scrub(http.secrets)) from None
+    receipt.deployment = cand.label
+    receipt.attempts = call.attempts
+    returned = [
+        (k.encode("latin-1"), v.encode("latin-1"))
+        for k, v in response.headers.items()
+        if k.lower() in RETURNED
+    ]
+    out = Passthrough(
+        status=response.status_code,
+        headers=returned,
+        body=answer,
+        receipt=receipt,
+        adapter=spec_adapter,
+        failure=None,
+        result=None,
+        _call=call,
+        _cand=cand,
+        _sent=sent,
+        _reservation=step,
+        _transport_call=transport_call,
+        _max_event=_client._max_event(request),
+    )
+    if response.status_code >= 400:
+        said = spec_adapter.map_error(
+            response.status_code, response.headers, answer or b"", model=receipt.model
+        ).scrub(http.secrets)
+        out.failure = said
+        call.failed(cand, sent, said, step)
+        call.raise_final(said)  # the call's error event (hooks, spans); the caller gets the body as is
+        await response.aclose()
+        return out
+    if stream:
+        out._response = response
+        return out
+    try:
+        out.result = _client._finish(spec_adapter, response, answer, receipt)
+    except APIError as err:  # a 200 that is not an answer: typed, never passed on as one
+        raise out.failed(err.scrub(http.secrets)) from None
+    return out
