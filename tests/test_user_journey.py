@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 import venv
 import zipfile
 from importlib import metadata
@@ -371,3 +373,81 @@ def test_user_journey(installed: Path, tmp_path: Path) -> None:
     assert bad.returncode == 1
     assert "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1 and "no such folder" in bad.stderr
+
+
+@pytest.fixture(scope="module")
+def installed_gateway(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``pip install 'spec-router[gateway]'`` from the wheel, in a fresh venv; returns its bin folder."""
+    return _fresh_venv(tmp_path_factory.mktemp("gateway"), wheel, frozenset({"gateway"}))
+
+
+def _readme_gateway_config() -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index("# router.yaml for router serve")
+    return text[start : text.index("```", start)]
+
+
+def test_gateway_journey(installed_gateway: Path, tmp_path: Path) -> None:
+    """The README's gateway section as a user runs it, from the installed wheel: its config (with a
+    real redis-server of the test's own), the key hash it prints, router serve, the official SDKs."""
+    import anthropic
+    import httpx
+    import openai
+    from gateway_env import RedisServer
+    from gateway_env import free_port
+
+    app = tmp_path / "app"
+    app.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ROUTER_", "OPENAI_", "ANTHROPIC_"))}
+    router_cli = str(installed_gateway / "router")
+    key = "sk-team-a-0123456789"
+    printed = _run([router_cli, "serve", "--hash-key", key], app, env).stdout.strip()
+    config = _readme_gateway_config()
+    assert f'hash: "{printed}"' in config  # the README's hash is what the command prints
+    (tmp_path / "redis").mkdir()
+    with RedisServer(tmp_path / "redis") as redis_server:
+        (app / "router.yaml").write_text(config.replace("redis://127.0.0.1:6379/0", redis_server.url))
+        port = free_port()
+        log = app / "serve.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [router_cli, "serve", "--config", "router.yaml", "--port", str(port)],
+                cwd=app,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                assert proc.poll() is None, log.read_text()
+                try:
+                    health = httpx.get(url + "/health", timeout=1)
+                    if health.status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+            assert health.json()["state"] == "redis"
+            msgs = [{"role": "user", "content": "Hi"}]
+            with openai.OpenAI(base_url=url + "/v1", api_key=key, max_retries=0) as gpt:
+                assert (
+                    gpt.chat.completions.create(model="echo", messages=msgs).choices[0].message.content
+                    == "Hi"
+                )
+                assert gpt.responses.create(model="echo", input="Hi").output_text == "Hi"
+                with pytest.raises(openai.AuthenticationError):
+                    openai.OpenAI(base_url=url + "/v1", api_key="sk-wrong", max_retries=0).models.list()
+            with anthropic.Anthropic(base_url=url, api_key=key, max_retries=0) as claude:
+                answer = claude.messages.create(model="echo", max_tokens=50, messages=msgs)
+                assert answer.content[0].type == "text" and answer.content[0].text == "Hi"
+            assert "router_requests_total" in httpx.get(url + "/metrics").text
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(timeout=20)
+        assert code == 0, log.read_text()
+    records = [json.loads(line) for line in (app / "spend.jsonl").read_text().splitlines()]
+    assert [r["key"] for r in records] == ["team-a"] * 3
+    assert key not in (app / "spend.jsonl").read_text() + log.read_text()

@@ -16,7 +16,7 @@ __all__ = ["serve"]
 INSTALL_GATEWAY = "pip install 'spec-router[gateway]'"
 
 
-@click.command(short_help="Serve the configured models over the OpenAI API (an HTTP gateway).")
+@click.command(short_help="Serve the configured models over the OpenAI and Anthropic APIs (a gateway).")
 @click.option(
     "--config",
     "config",
@@ -34,8 +34,9 @@ INSTALL_GATEWAY = "pip install 'spec-router[gateway]'"
     "--hash-key", "hash_key", metavar="KEY", help="Print the hash of a virtual key for the config, and exit."
 )
 def serve(config: Path, host: str, port: int, workers: int, hash_key: str | None) -> None:
-    """Serve every model of CONFIG at http://HOST:PORT/v1 (POST /v1/chat/completions, GET /v1/models,
-    GET /health, GET /metrics). Point the official openai SDK at it with base_url=http://HOST:PORT/v1."""
+    """Serve every model of CONFIG at http://HOST:PORT (POST /v1/chat/completions, /v1/responses,
+    /v1/messages, /v1/messages/count_tokens; GET /v1/models, /health, /metrics). Point the official
+    openai SDK at base_url=http://HOST:PORT/v1, the anthropic SDK at base_url=http://HOST:PORT."""
     if hash_key is not None:
         # the gateway package loads only for the serve command, not for every `router` command
         from router.gateway._config import hash_key as _hash

@@ -238,7 +238,8 @@ class _ResponsesCodec(_Codec):
 
 
 class Gateway:
-    """An ASGI app serving a ``Router`` through the OpenAI API (Chat Completions and models).
+    """An ASGI app serving a ``Router`` through the OpenAI and Anthropic APIs (Chat Completions,
+    Responses, Messages, models), translated through the specs or passed through untouched.
 
     >>> app = Gateway.from_config("router.yaml")   # then: granian --interface asgi --factory ...
     """
