@@ -901,6 +901,7 @@ def _new_client(*, asynchronous: bool = False) -> Any:
         timeout=_transport.DEFAULT_TIMEOUT,
         follow_redirects=False,
         mounts={"fake://": FakeTransport()},
+        cookies=_transport.NoCookies(),  # one pool for every call: no cookie crosses between them
     )
 
 

@@ -28,6 +28,7 @@ import weakref
 from collections.abc import AsyncGenerator
 from collections.abc import Callable
 from collections.abc import Mapping
+from http.cookiejar import CookieJar
 from typing import TYPE_CHECKING
 from typing import Any
 
@@ -66,6 +67,7 @@ __all__ = [
     "RETRY_STATUSES",
     "AsyncCall",
     "Call",
+    "NoCookies",
     "asend",
     "awatch",
     "backoff",
@@ -108,6 +110,22 @@ def _verify() -> ssl.SSLContext:
     return context
 
 
+class NoCookies(CookieJar):
+    """The pooled clients' cookie jar, which keeps nothing. One pool serves every call of a process
+    (every key, every tenant of an app; every caller of the gateway), so a cookie one answer set (a
+    load balancer's, a session's) must never ride along another call. No LLM API needs cookies: each
+    authenticates every request. Nothing is parsed either (httpx extracts cookies from every answer)."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+    def add_cookie_header(self, request: Any) -> None:
+        return None
+
+    def set_cookie(self, cookie: Any) -> None:
+        return None
+
+
 def _client() -> httpx.Client:
     global _sync_client
     client = _sync_client
@@ -121,6 +139,7 @@ def _client() -> httpx.Client:
                     timeout=DEFAULT_TIMEOUT,
                     follow_redirects=False,
                     mounts={"fake://": FakeTransport()},
+                    cookies=NoCookies(),
                 )
                 _sync_client = client
                 # Its keep-alive connections are closed at exit, not left to the garbage collector.
@@ -146,6 +165,7 @@ async def _aclient() -> httpx.AsyncClient:
             timeout=DEFAULT_TIMEOUT,
             follow_redirects=False,
             mounts={"fake://": FakeTransport()},
+            cookies=NoCookies(),
         )
         _async_clients[loop] = client
         closer = _close_at_shutdown(loop, client)

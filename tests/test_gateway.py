@@ -589,3 +589,17 @@ def test_responses_sdk(url: str, upstream: Loopback) -> None:
     with pytest.raises(openai.BadRequestError) as info:
         client.responses.create(model="echo", input="Hi", previous_response_id="resp_1")
     assert "stateless" in str(info.value)
+
+
+@pytest.mark.parametrize("model", ["mini", "compat"])  # passed through, translated
+def test_a_cookie_set_by_an_upstream_never_rides_along_a_later_call(
+    url: str, upstream: Loopback, model: str
+) -> None:
+    answer = load_case(REAL / "openai" / "json_object_response_format.json")
+    first = _reply(answer)
+    first.headers["set-cookie"] = "__cf_bm=SECRET-session-of-caller-1; Path=/; HttpOnly"
+    upstream.replies.extend([first, _reply(answer)])
+    assert _post(url, {"model": model, "messages": MSGS}).status_code == 200
+    assert _post(url, {"model": model, "messages": MSGS}).status_code == 200
+    assert len(upstream.seen) == 2
+    assert "cookie" not in upstream.seen[1].headers

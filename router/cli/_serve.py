@@ -31,9 +31,16 @@ INSTALL_GATEWAY = "pip install 'spec-router[gateway]'"
 )
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
 @click.option(
+    "--loop",
+    type=click.Choice(["auto", "asyncio", "uvloop"]),
+    default="auto",
+    show_default=True,
+    help="The event loop: auto takes uvloop when it is installed (the gateway extra brings it).",
+)
+@click.option(
     "--hash-key", "hash_key", metavar="KEY", help="Print the hash of a virtual key for the config, and exit."
 )
-def serve(config: Path, host: str, port: int, workers: int, hash_key: str | None) -> None:
+def serve(config: Path, host: str, port: int, workers: int, loop: str, hash_key: str | None) -> None:
     """Serve every model of CONFIG at http://HOST:PORT (POST /v1/chat/completions, /v1/responses,
     /v1/messages, /v1/messages/count_tokens; GET /v1/models, /health, /metrics). Point the official
     openai SDK at base_url=http://HOST:PORT/v1, the anthropic SDK at base_url=http://HOST:PORT."""
@@ -47,6 +54,7 @@ def serve(config: Path, host: str, port: int, workers: int, hash_key: str | None
         # granian is the gateway extra's: other commands run without it
         from granian import Granian
         from granian.constants import Interfaces
+        from granian.constants import Loops
     except ImportError:
         click.echo(f"error: router serve needs granian: {INSTALL_GATEWAY}", err=True)
         sys.exit(2)
@@ -74,5 +82,6 @@ def serve(config: Path, host: str, port: int, workers: int, hash_key: str | None
         interface=Interfaces.ASGI,
         workers=workers,
         factory=True,
+        loop=Loops(loop),
         log_level="warning",  # type: ignore[arg-type]
     ).serve()

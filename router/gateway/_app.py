@@ -384,28 +384,30 @@ class Gateway:
     def _drain_on_signal(self) -> None:
         """Start draining when SIGTERM/SIGINT arrives, not when the server has already waited for
         every connection to end (granian and uvicorn send lifespan.shutdown only then, so a stream
-        longer than any grace would hold the process). The server's own handler still runs after
-        ours: it is taken from asyncio's table of handlers (private, hence the getattr); when that
-        table cannot be read, nothing is changed and the grace applies from lifespan.shutdown."""
-        loop = asyncio.get_running_loop()
-        table = getattr(loop, "_signal_handlers", None)
-        if not isinstance(table, dict):
-            return
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            previous = table.get(sig)
-            callback = getattr(previous, "_callback", None)
-            args = getattr(previous, "_args", ())
-            if previous is not None and callback is None:
-                continue  # a handler we cannot call on: leave it alone
+        longer than any grace would hold the process).
 
-            def on_signal(callback: Any = callback, args: Any = args) -> None:
-                self._begin_drain(self.config.shutdown_grace)
-                if callback is not None:
-                    callback(*args)
+        The server's loop learns of the signal through ``signal.set_wakeup_fd`` (asyncio's and
+        uvloop's ``add_signal_handler`` both work so), which a Python-level handler does not touch:
+        ours replaces only the no-op handler they install, calls whatever was there, and hands the
+        drain to the loop. Off the main thread (no signals there) nothing changes, and the grace
+        counts from lifespan.shutdown."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                previous = signal.getsignal(sig)
+            except ValueError:
+                return
+            if not callable(previous):  # SIG_DFL / SIG_IGN: no loop handles it; leave it so
+                continue
+
+            def on_signal(signum: int, frame: Any, previous: Any = previous) -> None:
+                loop.call_soon_threadsafe(self._begin_drain, self.config.shutdown_grace)
+                if callable(previous):
+                    previous(signum, frame)
 
             try:
-                loop.add_signal_handler(sig, on_signal)
-            except (NotImplementedError, RuntimeError, ValueError):  # no signals here (a thread)
+                signal.signal(sig, on_signal)
+            except ValueError:  # not the main thread
                 return
 
     def _begin_drain(self, grace: float) -> asyncio.Task[None]:

@@ -8,7 +8,7 @@ connections a gateway keeps open). The Router still sees an ``httpx2.AsyncClient
 limits, retries, deadlines and codecs are unchanged); only the bytes move through aiohttp, with
 decompression left to httpx so the router's body reader works as with any transport.
 
-Without aiohttp installed, the gateway uses the Router's default client.
+Without aiohttp installed, the same client runs on httpx's own pool. Either way it keeps no cookies.
 """
 
 from __future__ import annotations
@@ -159,20 +159,23 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
 
 def gateway_client() -> Any:
-    """An AsyncClient set up as the Router's own (SSL context, timeouts, ``fake://``) on aiohttp's
-    pool, or None without aiohttp (the Router then uses its default client)."""
-    try:
-        # aiohttp: the gateway extra's, optional here and kept off `import router`
-        import aiohttp  # noqa: F401
-    except ImportError:
-        return None
+    """The Router's upstream client in the gateway: set up as the Router's own (SSL context, timeouts,
+    ``fake://``), keeping no cookies, on aiohttp's pool (or httpx's own pool without aiohttp)."""
     # the router's transport and fake modules: loaded already by the Router this client serves
     from router import _transport
     from router._fake import FakeTransport
 
+    try:
+        # aiohttp: the gateway extra's, optional here and kept off `import router`
+        import aiohttp  # noqa: F401
+    except ImportError:
+        transport: Any = httpx.AsyncHTTPTransport(verify=_transport._verify(), limits=_transport._LIMITS)
+    else:
+        transport = AiohttpTransport(verify=_transport._verify())
     return httpx.AsyncClient(
-        transport=AiohttpTransport(verify=_transport._verify()),
+        transport=transport,
         timeout=_transport.DEFAULT_TIMEOUT,
         follow_redirects=False,
         mounts={"fake://": FakeTransport()},
+        cookies=_transport.NoCookies(),  # one client for every caller: no cookie crosses
     )
