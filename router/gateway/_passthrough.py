@@ -22,6 +22,7 @@ carries, and asking for it would add a chunk the caller did not ask for).
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections.abc import AsyncGenerator
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -30,8 +31,8 @@ from typing import Any
 from router import _client
 from router import _transport
 from router._adapter import Adapter
+from router._deployment import Deployment
 from router._exceptions import APIError
-from router._exceptions import ConfigError
 from router._exceptions import RouterError
 from router._ratelimit import Reservation
 from router._registry import resolve
@@ -127,9 +128,30 @@ class Passthrough:
             yield ev
 
 
+_TARGETS: weakref.WeakKeyDictionary[
+    Router, dict[tuple[str, str], tuple[Deployment | None, Adapter] | None]
+] = weakref.WeakKeyDictionary()
+
+
 def _target(router: Router, model: str, protocol: str) -> tuple[_Candidate, Adapter] | None:
-    if router.cache is not None:
+    """The attempt to pass ``model`` through to, when its one deployment speaks ``protocol``
+    natively; None otherwise. Decided once per Router, model and API: it reads only the Router's
+    deployments and the specs (the key's variable is read when the attempt is made)."""
+    known = _TARGETS.get(router)
+    if known is None:
+        known = _TARGETS.setdefault(router, {})
+    key = (model, protocol)
+    if key not in known:
+        if len(known) >= 4096:  # bounded: names outside the deployments (provider/model) vary
+            known.clear()
+        known[key] = _decide(router, model, protocol)
+    found = known[key]
+    if found is None or router.cache is not None:
         return None
+    return _Candidate(model, model, found[0]), found[1]
+
+
+def _decide(router: Router, model: str, protocol: str) -> tuple[Deployment | None, Adapter] | None:
     group = router._groups.get(model)
     dep = None
     if group is not None:
@@ -138,16 +160,40 @@ def _target(router: Router, model: str, protocol: str) -> tuple[_Candidate, Adap
         dep = group[0]
         if dep.fallbacks or dep.context_window_fallbacks or dep.params:
             return None
-    elif "/" not in model and router.provider is None:
+        upstream = dep.model
+    elif router.provider is not None:
+        upstream = f"{router.provider}/{router.model_mapping.get(model, model)}"
+    elif "/" in model:
+        upstream = model
+    else:
         return None
     try:
-        upstream, _ = router._upstream(model, dep)
         found, _ = resolve(upstream)
-    except (ConfigError, RouterError):
+    except RouterError:
         return None  # the translated path reports it
     if found.config.protocol != protocol or not found.config.passthrough:
         return None
-    return _Candidate(model, model, dep), found
+    return dep, found
+
+
+_ENDPOINTS: dict[Any, tuple[Adapter, Any, dict[str, Any], int]] = {}
+
+
+def _endpoint(upstream: str, stream: bool, opts: dict[str, Any]) -> tuple[Adapter, Any, dict[str, Any], int]:
+    """Where and how the spec sends to ``upstream`` (URL, auth, its headers, the call's limits), from
+    a minimal request built once per target and its connection options: the body is the caller's."""
+    # the timeout is what is left of the call's deadline: set per call, not part of the key
+    key = (upstream, stream, tuple(sorted((k, repr(v)) for k, v in opts.items() if k != "timeout")))
+    found = _ENDPOINTS.get(key)
+    if found is None:
+        request, _, limits = _client._request([{"role": "user", "content": "-"}], stream, dict(opts))
+        spec_adapter, http, _, callopts = _client._prepare(upstream, request, limits)
+        callopts.pop("on_retry", None)
+        callopts.pop("timeout", None)
+        if len(_ENDPOINTS) >= 256:  # bounded: keys and base URLs are few, but not promised to be
+            _ENDPOINTS.clear()
+        found = _ENDPOINTS[key] = (spec_adapter, http, callopts, _client._max_event(request))
+    return found
 
 
 def passable(router: Router, model: str, protocol: str) -> bool:
@@ -184,12 +230,15 @@ async def open_passthrough(
     cand.opts.setdefault("http_client", await router._async_client())
     opts = {k: v for k, v in cand.opts.items() if k in _CONNECTION}
     client = opts.pop("http_client")
+    on_retry = opts.pop("_on_retry", None)
     try:
-        request, _, limits = _client._request([{"role": "user", "content": "-"}], stream, opts)
-        spec_adapter, http, receipt, callopts = _client._prepare(cand.upstream, request, limits)
+        spec_adapter, http, callopts, max_event = _endpoint(cand.upstream, stream, opts)
     except APIError as err:
         call.failed(cand, sent, err, step)
         raise call.raise_final(err) from None
+    # A receipt of the call's own: the spec's parameter policy never ran on this body
+    receipt = Receipt(provider=spec_adapter.id, model=str(http.json.get("model", cand.upstream)))
+    callopts = {**callopts, "on_retry": on_retry, "timeout": opts.get("timeout")}
     headers = dict(http.headers)
     for name, value in scope_headers:
         if name in FORWARDED:
@@ -225,7 +274,7 @@ async def open_passthrough(
         _sent=sent,
         _reservation=step,
         _transport_call=transport_call,
-        _max_event=_client._max_event(request),
+        _max_event=max_event,
     )
     if response.status_code >= 400:
         said = spec_adapter.map_error(
