@@ -24,6 +24,7 @@ from typing import Any
 from router._accumulate import StreamAccumulator
 from router._config_file import read_config
 from router._exceptions import APIError
+from router._exceptions import InvalidResponseError
 from router._exceptions import RouterError
 from router._registry import adapter
 from router._registry import provider_ids
@@ -112,6 +113,16 @@ class _Call:
         return max((time.perf_counter() - self.start - self.upstream_s) * 1000, 0.0)
 
 
+def _json_object(body: bytes) -> bool:
+    """Whether an upstream error body is a JSON object (its API's own error shape, passed on)."""
+    if not body.lstrip().startswith(b"{"):
+        return False
+    try:
+        return isinstance(json.loads(body), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
 def _receipt_headers(call: _Call) -> list[tuple[bytes, bytes]]:
     out: list[tuple[bytes, bytes]] = [(b"x-router-overhead-ms", f"{call.overhead_ms():.3f}".encode())]
     r = call.receipt
@@ -159,6 +170,10 @@ class _Codec:
 
     def error_frame(self, err: GatewayError) -> bytes:
         raise NotImplementedError
+
+    def error_body(self, err: GatewayError) -> bytes:
+        """A whole error answer in this API's shape."""
+        return _openai.error_body(err)
 
 
 class _OpenAICodec(_Codec):
@@ -213,6 +228,9 @@ class _AnthropicCodec(_Codec):
 
     def error_frame(self, err: GatewayError) -> bytes:
         return _anthropic.error_frame(err)
+
+    def error_body(self, err: GatewayError) -> bytes:
+        return _anthropic.error_body(err)
 
 
 class _ResponsesCodec(_Codec):
@@ -852,8 +870,12 @@ class Gateway:
             # 429 that no retry can help), unless the upstream said it itself
             if g.retry is not None and not any(k == b"x-should-retry" for k, _ in passed.headers):
                 head.append((b"x-should-retry", b"true" if g.retry else b"false"))
+            body = passed.body or b""
+            if not _json_object(body):  # an HTML page, a body cut off: the API's own error shape
+                head = [_JSON, *(h for h in head if h[0] != b"content-type")]
+                body = codec.error_body(g)
             await reply.head(passed.status, head)
-            await reply.body(passed.body or b"")
+            await reply.body(body)
             return
         if not codec.stream:
             result = passed.result
@@ -871,12 +893,22 @@ class Gateway:
         acc = StreamAccumulator(None)
         raw = passed.chunks()
 
+        tail = b"\n\n"  # the last bytes forwarded: an event of ours must start on its own
+
         async def forwarded() -> AsyncGenerator[bytes, None]:
+            nonlocal tail
             async for chunk in raw:
                 await reply.body(chunk, more=True)
                 if reply.closed:
                     return
+                if chunk:
+                    tail = (tail + chunk)[-2:]
                 yield chunk
+
+        async def ours(frame: bytes) -> None:
+            """An event of the gateway's after the upstream's bytes, on a line of its own."""
+            lead = b"" if tail.endswith(b"\n\n") else (b"\n" if tail.endswith(b"\n") else b"\n\n")
+            await reply.body(lead + frame, more=True)
 
         tee = forwarded()
         events = passed.events(tee)
@@ -890,8 +922,8 @@ class Gateway:
                         continue
                     try:
                         out = decoder.feed(ev)
-                    except APIError as e:
-                        failure, said = e, True
+                    except APIError as e:  # the upstream's error event, or a frame that is none
+                        failure, said = e, not isinstance(e, InvalidResponseError)
                         break
                     for chunk in out:
                         acc.add(chunk)
@@ -908,9 +940,8 @@ class Gateway:
                 failure = None
                 call.status, call.error = 503, "shutdown"
                 passed.abandoned()
-                await reply.body(
-                    codec.error_frame(GatewayError(503, "unavailable", "the gateway is shutting down")),
-                    more=True,
+                await ours(
+                    codec.error_frame(GatewayError(503, "unavailable", "the gateway is shutting down"))
                 )
         finally:
             await events.aclose()
@@ -924,7 +955,7 @@ class Gateway:
         if failure is not None:
             g = self._fail(call, passed.failed(failure))
             if not said:
-                await reply.body(codec.error_frame(g), more=True)
+                await ours(codec.error_frame(g))
         elif reply.closed:
             call.status, call.error = 499, "client_closed"
             passed.abandoned()
