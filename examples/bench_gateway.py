@@ -430,8 +430,20 @@ def _figures(
     return {
         "latency_c1": latency(url, up, 50 if quick else 1000),
         "throughput_20ms": throughput(url, pids, 2 if quick else 10, 16 if quick else 64),
-        "streams": [asyncio.run(_streams(url, n, frames)) for n in ([4] if quick else stream_counts)],
+        "streams": [_streams_cpu(url, pids, n, frames) for n in ([4] if quick else stream_counts)],
     }
+
+
+def _streams_cpu(url: str, pids: list[int], count: int, frames: int) -> dict[str, float]:
+    """``_streams``, and the gateway's CPU over it: frames relayed per gateway core second (the
+    load generator and the upstream share this machine's other cores, so a stall may be theirs)."""
+    cpu0 = _cpu_s(pids)
+    out = asyncio.run(_streams(url, count, frames))
+    cpu = _cpu_s(pids) - cpu0
+    relayed = count * frames - out["lost_frames"]
+    out["gateway_cpu_s"] = cpu
+    out["frames_per_core_s"] = relayed / cpu if cpu > 0 else 0.0
+    return out
 
 
 def run(quick: bool, soak_s: float, stream_counts: list[int], litellm: bool) -> dict[str, Any]:
@@ -494,7 +506,8 @@ def _print_one(name: str, r: dict[str, Any], ours: dict[str, Any] | None) -> Non
         print(
             f"  {s['streams']} concurrent streams of 64 frames 20 ms apart: failed {s['failed']},"
             f" lost frames {s['lost_frames']}, worst gap {s['worst_gap_ms']:.0f} ms"
-            f" (median of worst {s['median_worst_gap_ms']:.0f} ms), {s['wall_s']:.1f} s: {'ok' if ok else 'MISS'}"
+            f" (median of worst {s['median_worst_gap_ms']:.0f} ms), {s['wall_s']:.1f} s,"
+            f" {s.get('frames_per_core_s', 0):,.0f} frames per gateway core-second: {'ok' if ok else 'MISS'}"
         )
     if "throughput_20ms_translated" in r:
         tt = r["throughput_20ms_translated"]
