@@ -314,6 +314,27 @@ def _placeholders(spec: Spec, diags: list[Diagnostic]) -> None:
             )
 
 
+# The protocols router serve has an inbound API for (router/gateway: Chat Completions, Messages,
+# Responses): passthrough is a promise only these can keep.
+_PASSTHROUGH_PROTOCOLS = ("anthropic-messages", "openai-chat", "openai-responses")
+
+
+def _passthrough(spec: Spec, diags: list[Diagnostic]) -> None:
+    protocol = spec.resolved.get("protocol")
+    if spec.raw.get("passthrough") is True and protocol not in _PASSTHROUGH_PROTOCOLS:
+        line, col = spec.loaded.marks.at(("passthrough",))
+        diags.append(
+            Diagnostic(
+                spec.file,
+                line,
+                col,
+                f"passthrough: true with protocol {protocol!r}, which no inbound API of router serve"
+                f" speaks, expected one of: {', '.join(_PASSTHROUGH_PROTOCOLS)} (or no passthrough)",
+                "/passthrough",
+            )
+        )
+
+
 def _dates(spec: Spec, diags: list[Diagnostic]) -> None:
     for i, m in enumerate(spec.raw.get("models") or []):
         for path, value in (
@@ -617,7 +638,7 @@ def load_specs(
                         f"/{need}",
                     )
                 )
-        for check in (_placeholders, _param_names, _dates):
+        for check in (_placeholders, _param_names, _dates, _passthrough):
             _guarded(check, spec, diags, id(spec) in partial)
     for spec in by_id.values():  # after every extends chain is resolved (and hashed)
         if resolved_ok.get(spec.id):
