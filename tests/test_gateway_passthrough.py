@@ -68,6 +68,10 @@ def test_every_passthrough_spec_speaks_an_inbound_api() -> None:
         if config.passthrough:
             declared.append(pid)
             assert config.protocol in ROUTES, f"{pid}: passthrough with protocol {config.protocol}"
+        else:
+            assert not config.passthrough_headers, f"{pid}: passthrough_headers without passthrough"
+        # never the caller's credentials: forwarded headers are versions and betas, not keys
+        assert not {"authorization", "x-api-key", "cookie"} & set(config.passthrough_headers), pid
     assert sorted(declared) == ["anthropic", "openai", "openai-responses"]
     assert len(CASES) >= 100
 

@@ -174,6 +174,7 @@ def resolve(spec: Spec) -> ProviderConfig:
         chat=chat,
         docs=spec.raw.get("docs"),  # never inherited: a child is another provider
         passthrough=bool(spec.raw.get("passthrough", False)),  # nor this: a child's quirks are its own
+        passthrough_headers=tuple(spec.raw.get("passthrough_headers") or ()),  # nor these
         base_url_env=r.get("base_url_env"),
         variables={
             k: Variable(env=v.get("env"), default=v.get("default"))

@@ -321,6 +321,18 @@ _PASSTHROUGH_PROTOCOLS = ("anthropic-messages", "openai-chat", "openai-responses
 
 def _passthrough(spec: Spec, diags: list[Diagnostic]) -> None:
     protocol = spec.resolved.get("protocol")
+    if spec.raw.get("passthrough_headers") and spec.raw.get("passthrough") is not True:
+        line, col = spec.loaded.marks.at(("passthrough_headers",))
+        diags.append(
+            Diagnostic(
+                spec.file,
+                line,
+                col,
+                "passthrough_headers without passthrough: true, expected passthrough: true beside it"
+                " (or no passthrough_headers)",
+                "/passthrough_headers",
+            )
+        )
     if spec.raw.get("passthrough") is True and protocol not in _PASSTHROUGH_PROTOCOLS:
         line, col = spec.loaded.marks.at(("passthrough",))
         diags.append(

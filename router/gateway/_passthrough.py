@@ -12,7 +12,8 @@ Everything else still holds: the virtual key, its limits and budget (the usage i
 answer, which is parsed on the side), the Router's breakers, cooldowns and rate limits (the attempt
 is one of the Router's own, ``router._router._Call``: its events, so OpenTelemetry spans, too), the
 call's deadline, first-token and stall limits and retries (``router._transport.AsyncCall``), and
-``anthropic-version`` / ``anthropic-beta`` / ``openai-beta`` from the caller. Not taken through here
+the caller's headers the spec names in ``passthrough_headers`` (Anthropic's ``anthropic-version``
+and ``anthropic-beta``; ``openai-beta``). Not taken through here
 (the translated path serves them): a model whose deployment has fallbacks, more than one member,
 or ``params`` of its own (those are in the OpenAI shape); a Router with a response cache; an OpenAI
 Chat stream without ``stream_options.include_usage`` (the gateway bills by the usage the answer
@@ -46,10 +47,6 @@ from router._types import Receipt
 
 __all__ = ["Passthrough", "open_passthrough", "passable"]
 
-# the caller's headers that choose the upstream API's version or betas: forwarded as they are
-FORWARDED = (b"anthropic-version", b"anthropic-beta", b"openai-beta")
-# the upstream's headers the caller may see: its request ids (for its support), the content type
-RETURNED = ("content-type", "x-request-id", "request-id")
 # what the minimal request given to the spec keeps of the call options: how to connect, not what
 _CONNECTION = frozenset(
     {
@@ -71,7 +68,8 @@ _CONNECTION = frozenset(
 @dataclass
 class Passthrough:
     """One attempt sent as is: its answer's head, and (``body``) the plain body or (``chunks``) the
-    stream's bytes as they arrive; ``finish`` settles the attempt with the Router."""
+    stream's bytes as they arrive; ``succeeded`` / ``failed`` / ``abandoned`` settle the attempt
+    with the Router."""
 
     status: int
     headers: list[tuple[bytes, bytes]]
@@ -88,6 +86,7 @@ class Passthrough:
     _transport_call: Any = None
     _max_event: int = 0
     _clock: Any = None
+    _secrets: tuple[str, ...] = ()
 
     def got_first(self) -> None:
         """The first content chunk came: the first-token limit is met."""
@@ -105,6 +104,7 @@ class Passthrough:
         self._call.succeeded(self._cand, self._sent, self.receipt, usage, cost, finish, self._reservation)
 
     def failed(self, err: APIError) -> APIError:
+        err = err.scrub(self._secrets)  # a read's failure may quote the request: never its key
         self._call.failed(self._cand, self._sent, err, self._reservation)
         out = self._call.raise_final(err)
         return out if isinstance(out, APIError) else err
@@ -240,9 +240,13 @@ async def open_passthrough(
     receipt = Receipt(provider=spec_adapter.id, model=str(http.json.get("model", cand.upstream)))
     callopts = {**callopts, "on_retry": on_retry, "timeout": opts.get("timeout")}
     headers = dict(http.headers)
+    forwarded = spec_adapter.config.passthrough_headers  # the spec's: the API's version, its betas
     for name, value in scope_headers:
-        if name in FORWARDED:
-            headers[name.decode("latin-1")] = value.decode("latin-1")
+        caller = name.decode("latin-1")
+        if caller in forwarded:
+            for same in [k for k in headers if k.lower() == caller]:  # the caller's replaces the spec's
+                del headers[same]
+            headers[caller] = value.decode("latin-1")
     body = dict(raw)
     body["model"] = http.json.get("model", body.get("model"))
     http = dataclasses.replace(http, json=body, headers=headers)
@@ -259,7 +263,7 @@ async def open_passthrough(
     returned = [
         (k.encode("latin-1"), v.encode("latin-1"))
         for k, v in response.headers.items()
-        if k.lower() in RETURNED
+        if k.lower() == "content-type" or k.lower() in spec_adapter.config.errors.request_id
     ]
     out = Passthrough(
         status=response.status_code,
@@ -275,6 +279,7 @@ async def open_passthrough(
         _reservation=step,
         _transport_call=transport_call,
         _max_event=max_event,
+        _secrets=http.secrets,
     )
     if response.status_code >= 400:
         said = spec_adapter.map_error(

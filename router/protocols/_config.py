@@ -227,6 +227,7 @@ class ProviderConfig:
     docs: str | None = None
     # the provider speaks its protocol's API as documented: router serve may forward that API as is
     passthrough: bool = False
+    passthrough_headers: tuple[str, ...] = ()  # the caller's headers forwarded when passed through
     base_url_env: str | None = None
     variables: Mapping[str, Variable] = field(default_factory=dict)
     auth_env: tuple[str, ...] = ()
