@@ -901,8 +901,8 @@ class Gateway:
                 await reply.body(chunk, more=True)
                 if reply.closed:
                     return
-                if chunk:
-                    tail = (tail + chunk)[-2:]
+                if chunk:  # the last two bytes, without copying the chunk
+                    tail = chunk[-2:] if len(chunk) > 1 else tail[-1:] + chunk
                 yield chunk
 
         async def ours(frame: bytes) -> None:
