@@ -152,7 +152,18 @@ def _messages(path: str, value: Any) -> None:
             f"must be a non-empty list of messages, got {_kind(value) if value != [] else 'an empty list'}",
         )
     for i, m in enumerate(value):
+        # The usual message, a dict of a role and text (or no content), is checked inline: its JSON
+        # path is only written out for a message the full check below has something to say about.
+        if type(m) is dict and m.keys() <= _PLAIN_KEYS:
+            content = m.get("content")
+            if m.get("role") in _PLAIN_ROLES and (content is None or type(content) is str):
+                continue
         _message(f"{path}[{i}]", m)
+
+
+# A message of only these keys, a role of these and str or no content, needs nothing more checked.
+_PLAIN_KEYS = frozenset({"role", "content"})
+_PLAIN_ROLES = frozenset({"system", "developer", "user", "assistant"})
 
 
 def _tools(path: str, value: Any) -> None:
