@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import Any
 
@@ -220,3 +221,68 @@ def test_body_chunks_reads_a_stream_once_and_decodes_what_is_compressed(family: 
             assert b"".join(body_chunks(r)) == b"abcdef"
         with client.stream("GET", "http://h/read") as r:
             assert b"".join(body_chunks(r)) == b"whole"
+
+
+def test_getenv_reads_what_os_environ_get_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    from router.protocols._http import _getenv
+
+    monkeypatch.setenv("ROUTER_T_SET", "héllo wörld")
+    monkeypatch.setenv("ROUTER_T_EMPTY", "")
+    monkeypatch.delenv("ROUTER_T_UNSET", raising=False)
+    for name in ("ROUTER_T_SET", "ROUTER_T_EMPTY", "ROUTER_T_UNSET", "PATH"):
+        assert _getenv(name) == os.environ.get(name)
+    monkeypatch.delenv("ROUTER_T_SET")
+    assert _getenv("ROUTER_T_SET") is None
+    # os.environ replaced by a plain mapping (as some test harnesses do): read through its get()
+    monkeypatch.setattr(os, "environ", {"ROUTER_T_SET": "plain"})
+    assert _getenv("ROUTER_T_SET") == "plain"
+    assert _getenv("ROUTER_T_UNSET") is None
+
+
+def _env_names(cfg: Any) -> list[str]:
+    names = [cfg.base_url_env] if cfg.base_url_env else []
+    names += [v.env for v in cfg.variables.values() if v.env]
+    return names
+
+
+@pytest.mark.parametrize("pid", sorted(__import__("router._registry", fromlist=["x"]).provider_ids()))
+def test_cached_url_and_headers_follow_the_environment(pid: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every spec: the URL and headers a provider's (cached) plan gives are those a config that never
+    built a request gives, as the base-URL and placeholder variables change between calls."""
+    import dataclasses
+
+    from router._exceptions import ConfigError
+    from router._registry import adapter
+    from router.protocols._http import build_http
+
+    cfg = adapter(pid).config
+    names = _env_names(cfg)
+
+    def both(**kw: Any) -> None:
+        def one(c: Any) -> Any:
+            try:
+                r = build_http(c, {}, api_key="sk-test-0000", extra_headers=None, extra_query=None, **kw)
+            except ConfigError as exc:
+                return ("ConfigError", str(exc))
+            return (r.method, r.url, r.headers, r.stream)
+
+        assert one(cfg) == one(dataclasses.replace(cfg)), (pid, kw, {n: os.environ.get(n) for n in names})
+
+    states: list[dict[str, str | None]] = [
+        dict.fromkeys(names),
+        {
+            n: f"https://one-{i}.example/v1" if n == cfg.base_url_env else f"one{i}"
+            for i, n in enumerate(names)
+        },
+        {n: f"localhost:{9000 + i}" if n == cfg.base_url_env else f"two{i}" for i, n in enumerate(names)},
+        dict.fromkeys(names),
+    ]
+    for state in states:
+        for name, value in state.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        for stream in (False, True):
+            both(model="some/model id", stream=stream, base_url=None)
+            both(model="other", stream=stream, base_url="http://127.0.0.1:1/{model}")

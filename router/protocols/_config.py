@@ -261,6 +261,11 @@ class ProviderConfig:
     _reasoning_cache: dict[str, ReasoningRules] = field(
         init=False, default_factory=dict, compare=False, repr=False
     )
+    # The URL and headers a request's model, stream flag, base URL and environment give, before the
+    # key and the call's extras (router/protocols/_http.py); bounded there.
+    _http_plans: dict[tuple[Any, ...], Any] = field(
+        init=False, default_factory=dict, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_id", {m.id: m for m in self.models})

@@ -112,21 +112,35 @@ def _set_dotted(body: dict[str, Any], target: str, value: Any) -> None:
     if "." not in target:
         body[target] = value
         return
-    *parents, leaf = target.split(".")
+    split = _DOTTED.get(target)
+    if split is None:
+        *parents, leaf = target.split(".")
+        split = (tuple(parents), leaf)
+        if len(_DOTTED) < 4096:  # spec field names: a few dozen in all; bounded all the same
+            _DOTTED[target] = split
     node = body
-    for p in parents:
+    for p in split[0]:
         child = node.get(p)
         if not isinstance(child, dict):
             child = {}
             node[p] = child
         node = child
-    node[leaf] = value
+    node[split[1]] = value
+
+
+# A dotted body path, split once: (parents, leaf).
+_DOTTED: dict[str, tuple[tuple[str, ...], str]] = {}
 
 
 def _check_limit(
     cfg: ProviderConfig, name: str, value: Any, limit: Limit, receipt: Receipt, strict: bool
 ) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    kind = type(value)
+    if (
+        kind is not int
+        and kind is not float
+        and (isinstance(value, bool) or not isinstance(value, int | float))
+    ):
         raise BadRequestError(f"{name} must be a number, got {type(value).__name__}", provider=cfg.id)
     lo, hi = limit.min, limit.max
     if (lo is None or value >= lo) and (hi is None or value <= hi):
@@ -200,6 +214,8 @@ def apply_reasoning(
 def _excluded(cfg: ProviderConfig, rules: ParamRules, request: Mapping[str, Any], strict: bool) -> set[str]:
     out: set[str] = set()
     for group in rules.exclusive:
+        if sum(request.get(n) is not None for n in group) < 2:  # the usual request: one or none given
+            continue
         present = [n for n in group if request.get(n) is not None and n not in rules.unsupported]
         if len(present) > 1:
             if strict:
