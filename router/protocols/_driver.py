@@ -62,6 +62,8 @@ Answer = Mapping[str, Any]  # a decoded answer from the provider
 
 # Request keys the driver itself consumes (besides the router's own keyword arguments).
 _DRIVER_KEYS = frozenset({"model", "messages", "stream", "extra_body", "extra_headers", "extra_query"})
+# A codec's handled keys joined with the driver's, by the codec's set (frozensets keep their hash).
+_WITH_DRIVER: dict[frozenset[str], frozenset[str]] = {}
 
 
 class CodecDecoder(Protocol):
@@ -204,7 +206,12 @@ def build_request(
         receipt = Receipt(cfg.id, model)
     body: dict[str, Any] = {}
     handled = codec.translate(cfg, request, body, model=model, receipt=receipt, strict=strict)
-    _params.apply_params(cfg, request, body, handled=handled | _DRIVER_KEYS, receipt=receipt, strict=strict)
+    with_driver = _WITH_DRIVER.get(handled)
+    if with_driver is None:  # a codec returns one of a few constant sets: each joined once
+        with_driver = handled | _DRIVER_KEYS
+        if len(_WITH_DRIVER) < 64:
+            _WITH_DRIVER[handled] = with_driver
+    _params.apply_params(cfg, request, body, handled=with_driver, receipt=receipt, strict=strict)
     stream = bool(request.get("stream"))
     # Sent when streaming, when the endpoint streams by default, and when the caller said false.
     if codec.STREAM_KEY is not None and (stream or codec.STREAM_ALWAYS or request.get("stream") is False):

@@ -57,7 +57,7 @@ def messages_of(cfg: ProviderConfig, request: Mapping[str, Any]) -> list[Any]:
 
 def as_dict(m: Any) -> Mapping[str, Any]:
     """A message as a mapping: dicts as they are, unified objects (an earlier answer) via to_dict()."""
-    if isinstance(m, Mapping):
+    if type(m) is dict or isinstance(m, Mapping):
         return m
     to_dict = getattr(m, "to_dict", None)
     if to_dict is None:
@@ -79,21 +79,25 @@ _LEAVES = (str, int, float, bool, type(None))
 
 def _clean(schema: Any, drop: frozenset[str]) -> Any:
     # Once per node of every tool's schema on every request: plain dicts, lists and scalars are told
-    # apart by type() first (the Mapping ABC check is a Python-level call).
+    # apart by type() first (the Mapping ABC check is a Python-level call), and a leaf in a list or a
+    # mapping is copied where it stands, without a call.
     kind = type(schema)
     if kind in _LEAVES:
         return schema
     if kind is list or (kind is not dict and isinstance(schema, list)):
-        return [_clean(s, drop) for s in schema]
+        return [s if type(s) in _LEAVES else _clean(s, drop) for s in schema]
     if kind is not dict and not isinstance(schema, Mapping):
         return schema
     out: dict[str, Any] = {}
     for k, v in schema.items():
         if k in drop:
             continue
-        if type(v) in _LEAVES:
+        vk = type(v)
+        if vk in _LEAVES:
             out[k] = v
-        elif k in _NAMED and (type(v) is dict or isinstance(v, Mapping)):
+        elif vk is list:
+            out[k] = [s if type(s) in _LEAVES else _clean(s, drop) for s in v]
+        elif k in _NAMED and (vk is dict or isinstance(v, Mapping)):
             out[k] = {name: _clean(sub, drop) for name, sub in v.items()}
         else:
             out[k] = _clean(v, drop)
@@ -132,6 +136,8 @@ def response_schema(
     the parameter onto the receipt (or raises in strict mode).
     """
     rf = request.get("response_format")
+    if rf is None:
+        return None
     if not isinstance(rf, Mapping) or rf.get("type") in (None, "text"):
         return None
     kind = rf.get("type")

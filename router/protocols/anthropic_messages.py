@@ -119,6 +119,11 @@ def _tool_result(cfg: ProviderConfig, m: Mapping[str, Any]) -> dict[str, Any]:
     return block
 
 
+def _plain_text(block: Mapping[str, Any]) -> bool:
+    """A text block with nothing else (no cache_control): sendable as a plain string."""
+    return len(block) == 2 and block.get("type") == "text" and "text" in block
+
+
 def _convert_messages(
     cfg: ProviderConfig, messages: list[Any]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -145,7 +150,7 @@ def _convert_messages(
     # A single plain-text block is sent as a string: the compact form the API documents first.
     for t in turns:
         c = t["content"]
-        if len(c) == 1 and c[0].get("type") == "text" and set(c[0]) == {"type", "text"}:
+        if len(c) == 1 and _plain_text(c[0]):
             t["content"] = c[0]["text"]
     return system, turns
 
@@ -189,7 +194,7 @@ def translate(
     system, turns = _convert_messages(cfg, _wire.messages_of(cfg, request))
     body["model"] = model
     if system:
-        plain = all(set(b) == {"type", "text"} for b in system)
+        plain = all(map(_plain_text, system))
         body["system"] = "\n\n".join(b["text"] for b in system) if plain else system
     body["messages"] = turns
     tools, tool_choice = _wire.tools_and_choice(request)
