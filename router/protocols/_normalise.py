@@ -102,7 +102,16 @@ def _sum(obj: Any, paths: tuple[Path, ...], first: bool = False) -> int | None:
     """The figure at ``paths``: their sum, or with ``first`` the first one present."""
     total: int | None = None
     for p in paths:
-        v = get_path(obj, p)
+        # get_path inlined for the usual walk through plain dicts (six figures an answer); a list
+        # or anything else on the way is walked by get_path itself, from the top.
+        v = obj
+        for key in p:
+            if type(v) is not dict:
+                v = get_path(obj, p)
+                break
+            v = v.get(key)
+            if v is None:
+                break
         if type(v) is int or (isinstance(v, int) and not isinstance(v, bool)):
             if first:
                 return v
