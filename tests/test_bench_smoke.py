@@ -113,3 +113,18 @@ def test_bench_gateway_quick(tmp_path: Path) -> None:
         assert figures["streams"][0]["failed"] == 0
     assert result["router"]["streams"][0]["lost_frames"] == 0
     assert result["router"]["soak"]["requests"] > 0
+
+
+def test_bench_instructions_smoke() -> None:
+    """examples/bench_instructions.py's workloads run (without valgrind, which makes them ~50x slower)."""
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "bench_instructions.py"), "--smoke"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr[-4000:]
+    for p in PROTOCOLS:
+        for w in ("raw_plain", "router_plain", "raw_stream", "router_stream", "raw_frames", "router_frames"):
+            assert f"ok {p} {w}" in r.stdout, r.stdout
