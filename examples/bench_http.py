@@ -11,7 +11,9 @@ protocols, plain or as a stream of N content chunks, choosing by path (and the b
 
 For each protocol and measure, the raw client (build the dict, json.dumps, post, json.loads, pick the
 text) and ``router.completion`` / ``router.acompletion`` (with an ``http_client`` of the same
-settings) run interleaved, raw then router, for R rounds; each round gives one router/raw ratio.
+settings) run interleaved for R rounds; each round gives one router/raw ratio. Within a round the
+sync and stream runs are cut into 4 blocks, the clients taking turns block by block in an order that
+rotates (a drift of the machine's falls on every client alike); the async runs rotate by round.
 Measures: sequential sync req/s, async req/s with 32 in flight, sync stream chunks/s, and the
 client's CPU µs per request / per chunk (time.process_time over the run). A round whose client CPU /
 wall is outside 0.5x-2x of the other rounds' median is marked disturbed and left out of the medians.
@@ -432,12 +434,24 @@ async def _async_run(mod: Any, kind: str, protocol: str, base: str, requests: in
             await ac.aclose()
 
 
+BLOCKS = 4  # turns each client takes in a round's sync and stream runs
+
+
+def _rotated(order: list[str], n: int) -> list[str]:
+    n %= len(order)
+    return order[n:] + order[:n]
+
+
+def _sum_runs(runs: list[Run]) -> Run:
+    return sum(r[0] for r in runs), sum(r[1] for r in runs), sum(r[2] for r in runs)
+
+
 def bench(
     protocols: list[str], rounds: int, chunks: int, requests: int, n_streams: int, base: str
 ) -> dict[str, Any]:
     mods = _clients()
     kinds = ["router", *(f"raw_{m}" for m in mods)]
-    order = ["raw_httpx", "router", *kinds[2:]]  # interleaved in each round: raw, router(, httpx2)
+    order = ["raw_httpx", "router", *kinds[2:]]  # the turns of a round's first block (then rotated)
     module = {k: httpx if k == "router" else mods[k[4:]] for k in kinds}
     # The router runs as an app calls it: no http_client, its own pooled (httpx2) client.
     sync_clients: dict[str, Any] = {
@@ -457,13 +471,20 @@ def bench(
                     stream[k] = functools.partial(raw_stream, c, p, base)
                 plain[k]()  # warm up: imports, adapters, connections
                 stream[k]()
-            for _ in range(rounds):
+            for r in range(rounds):
+                # A round's sync and stream runs are cut into blocks, the clients taking turns block
+                # by block in an order that rotates, so a drift of the machine's over the round (a
+                # neighbour's load, the clock) falls on every client alike, whatever its place.
+                sync_runs: dict[str, list[Run]] = {k: [] for k in order}
+                stream_runs: dict[str, list[Run]] = {k: [] for k in order}
+                for b in range(BLOCKS):
+                    for k in _rotated(order, r * BLOCKS + b):
+                        sync_runs[k].append(sequential(plain[k], max(1, requests // BLOCKS)))
+                        stream_runs[k].append(streams(stream[k], max(1, n_streams // BLOCKS), chunks))
                 for k in order:
-                    cells.setdefault((p, "sync", k), Cell()).runs.append(sequential(plain[k], requests))
-                    cells.setdefault((p, "stream", k), Cell()).runs.append(
-                        streams(stream[k], n_streams, chunks)
-                    )
-                for k in order:
+                    cells.setdefault((p, "sync", k), Cell()).runs.append(_sum_runs(sync_runs[k]))
+                    cells.setdefault((p, "stream", k), Cell()).runs.append(_sum_runs(stream_runs[k]))
+                for k in _rotated(order, r):
                     run = asyncio.run(_async_run(module[k], k, p, base, requests))
                     cells.setdefault((p, "async", k), Cell()).runs.append(run)
     finally:
