@@ -23,6 +23,7 @@ NOT_RUN = {
     "bench_peers.py": "it installs and times the peers; tests/test_bench_smoke.py runs it (tiny)",
     "bench_peer_client.py": "one client process of bench_peers.py, given a live upstream's address",
     "bench_gateway.py": "it starts router serve and a loopback upstream; tests/test_bench_smoke.py runs it (--quick)",
+    "bench_instructions.py": "it runs a loopback upstream under valgrind; tests/test_bench_smoke.py runs it (--smoke)",
 }
 
 _FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
