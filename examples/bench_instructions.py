@@ -53,18 +53,18 @@ _COLLECTED = re.compile(rb"Collected : (\d+)")
 def _workload(name: str, protocol: str, port: int, chunks: int) -> Any:
     base = f"http://127.0.0.1:{port}"
     if name in ("raw_frames", "router_frames"):
+        from router import _registry
+
         frames = bench_http._frames(protocol, chunks)
+        adapter = _registry.adapter(protocol)
+        framing = adapter.config.stream.framing
         if name == "raw_frames":
             import bench
 
-            ndjson = protocol == "ollama"
+            ndjson = framing == "ndjson"
             return lambda: bench._raw_events(frames, ndjson)
-        from router import _registry
         from router._streaming import make_parser
         from router._types import Receipt
-
-        adapter = _registry.adapter(protocol)
-        framing = adapter.config.stream.framing
 
         def both() -> None:
             parser = make_parser(framing)

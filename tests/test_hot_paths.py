@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from router import _watchdog
+from router._registry import provider_ids
 from router._streaming import NDJSONParser
 from router._streaming import SSEParser
 from router._streaming import loads_frame
@@ -245,7 +246,7 @@ def _env_names(cfg: Any) -> list[str]:
     return names
 
 
-@pytest.mark.parametrize("pid", sorted(__import__("router._registry", fromlist=["x"]).provider_ids()))
+@pytest.mark.parametrize("pid", sorted(provider_ids()))
 def test_cached_url_and_headers_follow_the_environment(pid: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every spec: the URL and headers a provider's (cached) plan gives are those a config that never
     built a request gives, as the base-URL and placeholder variables change between calls."""
@@ -286,3 +287,27 @@ def test_cached_url_and_headers_follow_the_environment(pid: str, monkeypatch: py
         for stream in (False, True):
             both(model="some/model id", stream=stream, base_url=None)
             both(model="other", stream=stream, base_url="http://127.0.0.1:1/{model}")
+
+
+@pytest.mark.parametrize("pid", sorted(provider_ids()))
+def test_a_cached_plan_keeps_nothing_of_a_call(pid: str) -> None:
+    """Every spec: one call's key, extras and changes to its request never reach the next call that
+    shares the cached plan."""
+    from router._exceptions import ConfigError
+    from router._registry import adapter
+    from router.protocols._http import build_http
+
+    cfg = adapter(pid).config
+    kw: dict[str, Any] = {"model": "m", "stream": False, "base_url": "http://127.0.0.1:1"}
+    try:
+        first = build_http(
+            cfg, {}, api_key="sk-first-1111", extra_headers={"x-one": "1"}, extra_query={"q1": "1"}, **kw
+        )
+    except ConfigError:  # a variable with no default and no value: nothing is cached either
+        return
+    first.headers["x-mutated"] = "yes"
+    second = build_http(cfg, {}, api_key="sk-second-2222", **kw)
+    text = repr((second.url, sorted(second.headers.items())))
+    for leftover in ("sk-first-1111", "x-one", "q1", "x-mutated"):
+        assert leftover not in text, (pid, leftover, text)
+    assert second.secrets == ("sk-second-2222",)

@@ -214,8 +214,6 @@ def apply_reasoning(
 def _excluded(cfg: ProviderConfig, rules: ParamRules, request: Mapping[str, Any], strict: bool) -> set[str]:
     out: set[str] = set()
     for group in rules.exclusive:
-        if sum(request.get(n) is not None for n in group) < 2:  # the usual request: one or none given
-            continue
         present = [n for n in group if request.get(n) is not None and n not in rules.unsupported]
         if len(present) > 1:
             if strict:
