@@ -72,7 +72,11 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[misc]  # hatchling sh
                 dest = self._tmp / folder / src.name
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 text = src.read_text(encoding="utf-8")
-                dest.write_text(compact(text) if src.suffix == suffix else text, encoding="utf-8")
+                if src.suffix == suffix:
+                    text = compact(text)
+                if folder == "specs":  # the schema link of the first line, to where the wheel puts it
+                    text = text.replace("$schema=../schemas/", "$schema=../_schemas/", 1)
+                dest.write_text(text, encoding="utf-8")
                 include[str(dest)] = f"{INSIDE[folder]}/{src.name}"
 
     def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
