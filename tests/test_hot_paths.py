@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,6 +52,10 @@ def _events(chunks: list[bytes]) -> list[Any]:
         [b"data: 1\n\n", b"data: \xc3", b"\xa9\n\n", b"data: 4\n\n"],  # a character cut in two
         [b"data: 1\n\n", b"event:  spaced \ndata: 2\n\n", b"data: 3\r\n\r\n"],
         [b"data: 1\n\n", b"data: a\ndata: b\n\n", b"data:\n\n"],
+        [b"data: 1\n\n", b"data: \xff\xfe bad\n\n", b"event: \xc3(\ndata: 2\n\n"],  # invalid UTF-8
+        [b"data: 1\n\n", b"event: \ndata: 2\n\n", b"event: e\n\n", b"data: \n\n"],  # empty name, data
+        [b"data: 1\n\n", b"data: a\rb\n\n", b"data: c\r\n\n", b"event: x\ry\ndata: 2\n\n"],  # lone CRs
+        [b"data: 1\n\n", b": ping\n\n", b"data: 2\n\nda", b"ta: 3\n\n", b"retry: 9\ndata: 4\n\n"],
     ],
 )
 def test_whole_event_chunks_read_as_byte_by_byte(chunks: list[bytes]) -> None:
@@ -70,12 +75,60 @@ def _lines(chunks: list[bytes]) -> list[Any]:
         [b'{"a":1}\n', b'{"a":', b"2}\n", b'{"a":3}\n'],  # a line cut in two, then whole ones
         [b'{"a":1}\n{"a":2}\n', b"\n", b'  {"a":3}  \n'],  # two lines at once, a blank, spaces
         [b'{"a":"\xc3', b'\xa9"}\n', b'{"a":4}\r\n'],  # a character cut in two, a CRLF
+        [b'{"a":1}\n', b'\n\n{"a":"\xff"}\n', b"  \n", b'{"a":2}\n\n'],  # blank lines around, bad UTF-8
     ],
 )
 def test_whole_line_chunks_read_as_byte_by_byte(chunks: list[bytes]) -> None:
     """NDJSON's whole-line fast path gives what the parser gives fed one byte at a time."""
     one = b"".join(chunks)
     assert _lines(chunks) == _lines([one[i : i + 1] for i in range(len(one))])
+
+
+_PIECES = [
+    b"data: {}\n\n", b"event: e\ndata: 1\n\n", b"data: x\n", b"\n", b"id: 3\n", b"event:  s \n",
+    b": c\n\n", b"\r\n", b"\r", b"data: \xc3\xa9\n\n", b"\xc3", b"\xa9", b"\xff", b"retry: 5\n",
+    b"data:\n\n", b"dat", b"a: 2\n\n", b"\xef\xbb\xbf", b'{"a":1}\n', b"  \n",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("parser", [SSEParser, NDJSONParser])
+def test_any_chunking_reads_as_byte_by_byte(parser: Any) -> None:
+    """2,000 random streams of pieces (whole events, cut lines, CR, bad and cut UTF-8, BOMs) cut into
+    random chunks: the fast paths give what the parser gives fed one byte at a time."""
+    import random
+
+    rng = random.Random(12)
+    for _ in range(2000):
+        one = b"".join(rng.choice(_PIECES) for _ in range(rng.randint(1, 12)))
+        cuts = (
+            sorted(rng.sample(range(1, len(one)), min(len(one) - 1, rng.randint(0, 8))))
+            if len(one) > 1
+            else []
+        )
+        chunks = [one[a:b] for a, b in zip([0, *cuts], [*cuts, len(one)], strict=True)]
+        assert _feed_all(parser(), chunks) == _feed_all(
+            parser(), [one[i : i + 1] for i in range(len(one))]
+        ), chunks
+
+
+def test_no_bytes_membership_test_in_the_package() -> None:
+    """``b"x" in data`` makes CPython try the needle as an int first, raising and clearing a TypeError
+    (~1,800 instructions); the package says ``data.find(b"x") < 0`` (router/_streaming.py)."""
+    import ast
+
+    import router
+
+    found = []
+    for path in sorted(Path(router.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Compare)
+                and isinstance(node.left, ast.Constant)
+                and isinstance(node.left.value, bytes)
+                and any(isinstance(op, ast.In | ast.NotIn) for op in node.ops)
+            ):
+                found.append(f"{path.name}:{node.lineno}")
+    assert not found
 
 
 def test_ndjson_fast_path_keeps_the_cap() -> None:

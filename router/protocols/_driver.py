@@ -28,7 +28,7 @@ from router._exceptions import APIConnectionError
 from router._exceptions import APIError
 from router._exceptions import InvalidResponseError
 from router._streaming import Event
-from router._streaming import loads_frame
+from router._streaming import _scan
 from router._types import ChatCompletion
 from router._types import ChatCompletionChunk
 from router._types import ChunkChoice
@@ -377,8 +377,13 @@ class StreamDriver:
             if text == self._done_marker:
                 self.done = self._sentinel = True
                 return self._inferred()
-            try:
-                data = loads_frame(text)
+            try:  # loads_frame(text), inlined: this runs once per chunk
+                try:
+                    data, end = _scan(text, 0)
+                except StopIteration:  # whitespace before the value, or no JSON value at all
+                    end = -1
+                if end != len(text):
+                    data = json.loads(text)
             except (ValueError, RecursionError):
                 raise InvalidResponseError(
                     f"stream frame is not JSON: {text[:200]!r}", provider=self._cfg.id, model=self._model

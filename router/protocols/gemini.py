@@ -697,10 +697,23 @@ class StreamDecoder:
         index = c.get("index", 0)
         if type(index) is not int or index not in self._started or index in self._partial:
             return None
-        text = _only_text(c)
-        if text is None:
+        # _only_text(c) and self._note(data), inlined: this runs once per chunk
+        content = c.get("content")
+        parts = content.get("parts") if type(content) is dict else None
+        if type(parts) is not list or len(parts) != 1:
             return None
-        self._note(data)
+        part = parts[0]
+        if type(part) is not dict or not _TEXT_PART.issuperset(part):
+            return None
+        text = part.get("text")
+        if type(text) is not str:
+            return None
+        self._id = data.get("responseId") or self._id
+        self._model = data.get("modelVersion") or self._model
+        for root in self._roots:
+            if data.get(root) is not None:
+                self._usage_frame = data  # the last one counts (read by close())
+                break
         return text_chunk(self._id, self._created, self._model, index, text)
 
     def feed(self, data: Mapping[str, Any], event: str | None) -> list[ChatCompletionChunk]:

@@ -46,6 +46,8 @@ ANSWER_KEYS: frozenset[str] = frozenset(
     {"id", "object", "created", "model", "choices", "usage", "system_fingerprint"}
 )
 _CHOICE_KEYS = frozenset({"index", "message", "delta", "finish_reason", "logprobs", "error"})
+# a stream's text chunk: no error, no message
+_TEXT_CHOICE_KEYS = frozenset({"index", "delta", "finish_reason", "logprobs"})
 _MESSAGE_KEYS = frozenset(
     {
         "role",
@@ -352,15 +354,13 @@ class StreamDecoder:
         if type(raw) is not list or len(raw) != 1 or not ANSWER_KEYS.issuperset(data):
             return None
         c = raw[0]
-        d = c.get("delta") if type(c) is dict else None
-        if (
-            type(d) is not dict
-            or c.get("finish_reason") is not None
-            or "error" in c
-            or not _CHOICE_KEYS.issuperset(c)
-            or not _PLAIN_DELTA.issuperset(d)
-            or type(d.get("content")) is not str
-        ):
+        if type(c) is not dict or not _TEXT_CHOICE_KEYS.issuperset(c) or c.get("finish_reason") is not None:
+            return None
+        d = c.get("delta")
+        if type(d) is not dict or not _PLAIN_DELTA.issuperset(d):
+            return None
+        content = d.get("content")
+        if type(content) is not str:
             return None
         usage = None
         for root in self._roots:  # usually none: usage_from is not called
@@ -372,7 +372,7 @@ class StreamDecoder:
             data.get("created") or _normalise.now(),
             data.get("model") or self._model or "",
             c.get("index", 0),
-            d["content"],
+            content,
             d.get("role"),
             usage,
             c.get("logprobs"),
