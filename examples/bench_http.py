@@ -85,14 +85,34 @@ def _tok(i: int) -> str:
     return f"t{i % 1000:03d} "
 
 
-def _frames(protocol: str, n: int) -> list[bytes]:
-    """The frames of a stream with ``n`` content chunks (chunks with text) and its other frames."""
+SHAPES = ("recorded", "minimal")
+
+
+def _frames(protocol: str, n: int, shape: str = "recorded") -> list[bytes]:
+    """The frames of a stream with ``n`` content chunks (chunks with text) and its other frames.
+
+    ``recorded``: shaped as the real APIs send them (tests/fixtures/real/openai/
+    stream_text_after_tool_result.json, tests/fixtures/real/gemini/stream_sse_text.json): OpenAI names
+    its service tier and fingerprint and pads every frame (``obfuscation``); Gemini repeats the usage,
+    model version and response id on each. ``minimal``: only the keys a reader needs (the frames of
+    the runs before 2026-12-04). Anthropic's and Ollama's recorded frames are their minimal ones."""
+    if protocol == "openai" and shape == "minimal":
+
+        def small(text: str | None, finish: str | None = None) -> dict[str, Any]:
+            delta = {} if text is None else {"content": text}
+            return {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}  # fmt: skip
+
+        return [_data(small(_tok(i))) for i in range(n)] + [_data(small(None, "stop")), b"data: [DONE]\n\n"]
     if protocol == "openai":
 
         def chunk(text: str | None, finish: str | None = None) -> dict[str, Any]:
             delta = {} if text is None else {"content": text}
-            return {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
-                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}  # fmt: skip
+            return {"id": "chatcmpl-Dx0Xq5Xx9rHB2ehcHZCRDsnuymUXc", "object": "chat.completion.chunk",
+                    "created": 1782955818, "model": "gpt-4o-mini-2024-07-18", "service_tier": "default",
+                    "system_fingerprint": "fp_d0469e1700",
+                    "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+                    "usage": None, "obfuscation": "auU6fTns"}  # fmt: skip
 
         return [_data(chunk(_tok(i))) for i in range(n)] + [_data(chunk(None, "stop")), b"data: [DONE]\n\n"]
     if protocol == "anthropic":
@@ -105,12 +125,29 @@ def _frames(protocol: str, n: int) -> list[bytes]:
             for i in range(n)
         ]
         return [_event(start), *deltas, _event(stop), _event({"type": "message_stop"})]
-    if protocol == "gemini":
+    if protocol == "gemini" and shape == "minimal":
 
-        def part(text: str) -> dict[str, Any]:
+        def bare(text: str) -> dict[str, Any]:
             return {"candidates": [{"index": 0, "content": {"role": "model", "parts": [{"text": text}]}}]}
 
-        end = {"candidates": [{"index": 0, "content": {"role": "model", "parts": [{"text": "."}]}, "finishReason": "STOP"}]}  # fmt: skip
+        last = {"candidates": [{"index": 0, "content": {"role": "model", "parts": [{"text": "."}]}, "finishReason": "STOP"}]}  # fmt: skip
+        return [_data(bare(_tok(i))) for i in range(n - 1)] + [_data(last)]
+    if protocol == "gemini":
+        usage = {"promptTokenCount": 8, "candidatesTokenCount": 12, "totalTokenCount": 20,
+                 "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 8}]}  # fmt: skip
+        meta = {
+            "usageMetadata": usage,
+            "modelVersion": "gemini-2.5-flash",
+            "responseId": "CPcmapHjOLeRxN8PwcPGkAI",
+        }
+
+        def part(text: str) -> dict[str, Any]:
+            return {
+                "candidates": [{"content": {"parts": [{"text": text}], "role": "model"}, "index": 0}],
+                **meta,
+            }
+
+        end = {"candidates": [{"content": {"parts": [{"text": "."}], "role": "model"}, "finishReason": "STOP", "index": 0}], **meta}  # fmt: skip
         return [_data(part(_tok(i))) for i in range(n - 1)] + [_data(end)]  # the end frame has text too
 
     def line(text: str) -> dict[str, Any]:

@@ -55,6 +55,7 @@ class StreamAccumulator:
         self.model = ""
         self.created = 0
         self.usage: Usage | None = None
+        self.system_fingerprint: str | None = None
         self.receipt = receipt
         self._choices: dict[int, _ChoiceState] = {}
         self._known = False  # id, model and created all set
@@ -67,6 +68,8 @@ class StreamAccumulator:
             self._known = bool(self.id and self.model and self.created)
         if chunk.usage is not None:
             self.usage = chunk.usage
+        if chunk.system_fingerprint is not None:
+            self.system_fingerprint = chunk.system_fingerprint
         states = self._choices
         for c in chunk.choices:
             st = states.get(c.index)
@@ -125,6 +128,7 @@ class StreamAccumulator:
             model=self.model,
             choices=choices,
             usage=self.usage,
+            system_fingerprint=self.system_fingerprint,
             router=self.receipt,
         )
 

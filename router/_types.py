@@ -735,7 +735,7 @@ class ChatCompletionChunk(_Shape):
     choices: list[ChunkChoice]
     usage: Usage | None = None
     object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
-    # openai's chunk fields, None unless a codec fills them (none does yet).
+    # openai's chunk fields, as the frame names them (openai-chat), else None.
     system_fingerprint: str | None = None
     service_tier: str | None = None
 
@@ -766,24 +766,29 @@ def text_chunk(
     created: int,
     model: str,
     index: int,
-    content: str,
+    content: str | None,
     role: Any = None,
     usage: Usage | None = None,
     logprobs: dict[str, Any] | None = None,
+    reasoning: str | None = None,
+    refusal: str | None = None,
+    system_fingerprint: str | None = None,
+    service_tier: str | None = None,
 ) -> ChatCompletionChunk:
-    """``ChatCompletionChunk(id, created, model, [ChunkChoice(index, Delta(role, content), None, None,
-    logprobs)], usage)``, made for the stream decoders' fast paths (once per chunk): a dataclass call
-    runs type.__call__ and a Python __init__ per object (7.5k instructions for the three), this one
-    call and slot stores (5.8k). Every field is set; tests/test_stream_fast_paths.py holds it equal to the
-    dataclass form, field by field."""
+    """``ChatCompletionChunk(id, created, model, [ChunkChoice(index, Delta(role, content, reasoning,
+    refusal=refusal), None, None, logprobs)], usage, system_fingerprint=..., service_tier=...)``, made
+    for the stream decoders' fast paths (once per chunk): a dataclass call runs type.__call__ and a
+    Python __init__ per object (7.5k instructions for the three), this one call and slot stores
+    (5.8k). Every field is set; tests/test_stream_fast_paths.py holds it equal to the dataclass form,
+    field by field."""
     delta = _alloc(Delta)
     delta.role = role
     delta.content = content
-    delta.reasoning_content = None
+    delta.reasoning_content = reasoning
     delta.tool_calls = None
     delta.reasoning_blocks = None
     delta.function_call = None
-    delta.refusal = None
+    delta.refusal = refusal
     choice = _alloc(ChunkChoice)
     choice.index = index
     choice.delta = delta
@@ -797,8 +802,8 @@ def text_chunk(
     chunk.choices = [choice]
     chunk.usage = usage
     chunk.object = "chat.completion.chunk"
-    chunk.system_fingerprint = None
-    chunk.service_tier = None
+    chunk.system_fingerprint = system_fingerprint
+    chunk.service_tier = service_tier
     return chunk  # type: ignore[no-any-return]
 
 

@@ -88,20 +88,21 @@ class _Checked:
         if chunk is not None:
             self.taken += 1
             assert self.codec.body_error(data) is None, data
-            assert self.codec.ANSWER_KEYS.issuperset(data), data
+            assert getattr(self.codec, "FRAME_KEYS", self.codec.ANSWER_KEYS).issuperset(data), data
             assert len(chunk.choices) == 1, chunk
             choice = chunk.choices[0]
             delta = choice.delta
-            assert type(delta.content) is str, chunk
+            pieces = (delta.content, delta.reasoning_content, delta.refusal)
+            assert all(p is None or type(p) is str for p in pieces), chunk
             assert choice.finish_reason is None and choice.native_finish_reason is None, chunk
             assert delta.tool_calls is None and delta.function_call is None, chunk
-            assert delta.reasoning_content is None and delta.reasoning_blocks is None, chunk
-            assert delta.refusal is None, chunk
+            assert delta.reasoning_blocks is None, chunk
         return chunk
 
 
-def _run(adapter: Any, events: list[Event], fast: bool) -> tuple[list[Any], Any, dict[str, Any], int]:
-    """(chunks, the error it ended with or None, receipt.extra, frames the fast path took)."""
+def _run(adapter: Any, events: list[Event], fast: bool) -> tuple[list[Any], Any, list[dict[str, Any]], int]:
+    """(chunks, the error it ended with or None, receipt.extra after each frame and at the end,
+    frames the fast path took)."""
     receipt = Receipt(provider=adapter.id, model="m")
     driver = adapter.stream_decoder(receipt=receipt)
     checked = None
@@ -111,9 +112,11 @@ def _run(adapter: Any, events: list[Event], fast: bool) -> tuple[list[Any], Any,
         driver._fast = None
     chunks: list[Any] = []
     error = None
+    kept = []  # what the receipt keeps after each frame, not only at the end
     try:
         for ev in events:
             chunks += driver.feed(ev)
+            kept.append(dict(receipt.extra))
             if driver.done:
                 break
         else:
@@ -122,7 +125,7 @@ def _run(adapter: Any, events: list[Event], fast: bool) -> tuple[list[Any], Any,
         error = (type(exc).__name__, str(exc))
     for chunk in chunks:  # created may be "now" when the frame has none: the same for both runs
         chunk.created = 0
-    return chunks, error, dict(receipt.extra), checked.taken if checked else 0
+    return chunks, error, [*kept, dict(receipt.extra)], checked.taken if checked else 0
 
 
 def _same(adapter: Any, events: list[Event]) -> int:
@@ -175,6 +178,33 @@ def _mutations(value: Any) -> Iterator[Any]:
                 yield other
 
 
+def _shape(value: Any) -> Any:
+    """A frame's keys, nested (values left out): frames of one shape take one path."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, _shape(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(sorted({_shape(v) for v in value}, key=repr))
+    return type(value).__name__
+
+
+def _varied(adapter: Any, recorded: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """The first 10 recordings, and each later one that has a frame of a shape none before had
+    (reasoning deltas, providers' own keys): at most 30."""
+    seen: set[Any] = set()
+    out = []
+    for i, (name, raw) in enumerate(recorded):
+        shapes = set()
+        for ev in _events(adapter, raw):
+            try:
+                shapes.add(_shape(json.loads(ev.data)))
+            except ValueError:
+                continue
+        if i < 10 or not shapes <= seen:
+            out.append((name, raw))
+        seen |= shapes
+    return out[:30]
+
+
 def _text_frames(events: list[Event]) -> list[int]:
     """Indexes of the first few events that carry JSON objects (a start, text, the end)."""
     out = [i for i, ev in enumerate(events) if ev.data.startswith("{")]
@@ -185,7 +215,7 @@ def _text_frames(events: list[Event]) -> list[int]:
 def test_fast_paths_equal_the_general_path_on_mutated_frames(protocol: str) -> None:
     adapter = _registry.adapter(_specs_of(protocol)[0])
     tried = 0
-    for name, raw in RECORDED[protocol][:10]:
+    for name, raw in _varied(adapter, RECORDED[protocol]):
         events = _events(adapter, raw)
         for i in _text_frames(events):
             try:
@@ -216,11 +246,89 @@ def test_text_chunk_is_the_dataclass_form_field_by_field() -> None:
     want = ChatCompletionChunk(
         "id", 7, "m", [ChunkChoice(2, Delta("assistant", "tok"), None, None, {"content": []})]
     )
+    full = text_chunk("id", 7, "m", 0, None, None, None, None, "think", "no", "fp_1", "flex")
+    full_want = ChatCompletionChunk(
+        "id",
+        7,
+        "m",
+        [ChunkChoice(0, Delta(None, None, "think", refusal="no"))],
+        system_fingerprint="fp_1",
+        service_tier="flex",
+    )
     for obj, ref in (
         (made, want),
         (made.choices[0], want.choices[0]),
         (made.choices[0].delta, want.choices[0].delta),
+        (full, full_want),
+        (full.choices[0].delta, full_want.choices[0].delta),
     ):
         for f in dataclasses.fields(ref):  # a field added later and not set by text_chunk fails here
             assert getattr(obj, f.name) == getattr(ref, f.name), f.name
-    assert made == want
+    assert made == want and full == full_want
+
+
+_FIRST = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m"}
+
+
+@pytest.mark.parametrize(
+    "delta",
+    [
+        {"content": None, "reasoning_content": "a", "reasoning": "b"},  # both names: reasoning_content wins
+        {"content": "", "reasoning": "b"},
+        {"content": None, "reasoning_content": None, "reasoning": 5},
+        {"content": None, "refusal": "I can't"},
+        {"content": "x", "refusal": 3},
+        {
+            "content": [
+                {"type": "text", "text": "t"},
+                {"type": "thinking", "thinking": [{"type": "text", "text": "h"}]},
+            ]
+        },
+        {"content": {"a": 1}},
+        {"role": "assistant", "content": None},
+        {},
+    ],
+)
+@pytest.mark.parametrize(
+    "top", [{}, {"service_tier": "flex", "system_fingerprint": "fp"}, {"service_tier": 4}]
+)
+def test_openai_pieces_read_the_same_either_way(delta: dict[str, Any], top: dict[str, Any]) -> None:
+    """Frames the recordings do not have: each reading of a delta's pieces, and the frame's own fields."""
+    adapter = _registry.adapter("openai")
+    frames = [
+        {**_FIRST, **top, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]},
+        {
+            **_FIRST,
+            **top,
+            "obfuscation": "xyz",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+        },
+        {**_FIRST, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+    ]
+    _same(adapter, [Event(json.dumps(f)) for f in frames])
+
+
+def test_a_streamed_refusal_and_the_frame_fields_reach_the_answer() -> None:
+    """OpenAI streams a refusal as ``delta.refusal`` pieces, and names system_fingerprint and
+    service_tier on every frame: the chunks carry them, and so does the folded answer."""
+    from router._accumulate import StreamAccumulator
+
+    adapter = _registry.adapter("openai")
+    top = {**_FIRST, "service_tier": "default", "system_fingerprint": "fp_9", "obfuscation": "q"}
+    frames = [
+        {**top, "choices": [{"index": 0, "delta": {"role": "assistant", "content": None, "refusal": ""}}]},
+        {**top, "choices": [{"index": 0, "delta": {"refusal": "I can't "}, "finish_reason": None}]},
+        {**top, "choices": [{"index": 0, "delta": {"refusal": "help."}, "finish_reason": None}]},
+        {**top, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+    ]
+    receipt = Receipt(provider="openai", model="m")
+    chunks = list(adapter.parse_stream([Event(json.dumps(f)) for f in frames], receipt=receipt))
+    assert [c.system_fingerprint for c in chunks] == ["fp_9"] * 4
+    assert [c.service_tier for c in chunks] == ["default"] * 4
+    acc = StreamAccumulator(receipt)
+    for c in chunks:
+        acc.add(c)
+    answer = acc.result()
+    assert answer.choices[0].message.refusal == "I can't help."
+    assert answer.system_fingerprint == "fp_9" and answer.service_tier == "default"
+    assert "obfuscation" not in receipt.extra

@@ -81,12 +81,14 @@ class CodecDecoder(Protocol):
     def close(self) -> list[ChatCompletionChunk]: ...
 
     # Optional: ``fast(data, event) -> ChatCompletionChunk | None``, the protocol's common frame (a
-    # piece of text) read straight, once per stream chunk. It returns a chunk only for a frame that
-    # ``body_error`` would not call an error, whose top-level keys are all in ``ANSWER_KEYS``, and
-    # whose chunk has one choice with a string ``content`` (and perhaps a role) and nothing else: no
-    # tool call, no reasoning, no finish reason; that chunk (and the decoder's state after it) is
-    # what ``feed`` makes of the frame. Anything else is None, and ``feed`` reads it.
-    # tests/test_stream_fast_paths.py holds every codec to that over every recorded stream.
+    # piece of text, of reasoning or of a refusal) read straight, once per stream chunk. It returns a
+    # chunk only for a frame that ``body_error`` would not call an error, whose top-level keys are
+    # all in the codec's ``FRAME_KEYS`` (``ANSWER_KEYS`` where it has none; a frame key outside
+    # ANSWER_KEYS it keeps on receipt.extra itself, as the driver would), and whose chunk has one
+    # choice of string pieces (content, reasoning_content, refusal; perhaps a role) and nothing
+    # else: no tool call, no finish reason; that chunk, what the receipt keeps and the decoder's
+    # state after it are what ``feed`` makes of the frame. Anything else is None, and ``feed`` reads
+    # it. tests/test_stream_fast_paths.py holds every codec to that over every recorded stream.
 
 
 class Codec(Protocol):

@@ -42,9 +42,15 @@ STREAM_ALWAYS: bool = False
 MODEL_PREFIX: str = ""
 # Answer keys read here; anything else (OpenRouter's provider, Perplexity's citations, x_groq, ...)
 # goes to receipt.extra, as do unread choice and message fields (_CHOICE_KEYS, _MESSAGE_KEYS).
+# ``obfuscation`` is read and let go: random characters OpenAI adds to every stream frame against a
+# length side channel (stream_options.include_obfuscation,
+# https://platform.openai.com/docs/api-reference/chat/create#chat-create-stream_options), no data.
 ANSWER_KEYS: frozenset[str] = frozenset(
-    {"id", "object", "created", "model", "choices", "usage", "system_fingerprint"}
+    {"id", "object", "created", "model", "choices", "usage", "system_fingerprint", "obfuscation"}
 )
+# A stream frame's keys the fast path takes (the contract in _driver.CodecDecoder): service_tier also
+# goes to receipt.extra (where ChatCompletion.service_tier reads it), besides onto the chunk.
+FRAME_KEYS: frozenset[str] = ANSWER_KEYS | {"service_tier"}
 _CHOICE_KEYS = frozenset({"index", "message", "delta", "finish_reason", "logprobs", "error"})
 # a stream's text chunk: no error, no message
 _TEXT_CHOICE_KEYS = frozenset({"index", "delta", "finish_reason", "logprobs"})
@@ -268,6 +274,11 @@ def _function_call(raw: Any) -> FunctionCall | None:
 
 
 _PLAIN_DELTA = frozenset({"role", "content"})
+_FAST_DELTA = frozenset({"role", "content", "reasoning_content", "reasoning", "refusal"})
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if type(value) is str else None
 
 
 def _delta(d: Mapping[str, Any]) -> Delta:
@@ -300,6 +311,7 @@ def _delta(d: Mapping[str, Any]) -> Delta:
         function_call=FunctionCallDelta(name=fc.get("name"), arguments=fc.get("arguments"))
         if isinstance(fc, dict)
         else None,
+        refusal=_str_or_none(d.get("refusal")),
     )
 
 
@@ -351,22 +363,41 @@ class StreamDecoder:
         """Most chunks: one choice, a piece of text, no finish reason, every key known (the contract
         in router/protocols/_driver.py, CodecDecoder). A frame with ``choices`` is never an error."""
         raw = data.get("choices")
-        if type(raw) is not list or len(raw) != 1 or not ANSWER_KEYS.issuperset(data):
+        if type(raw) is not list or len(raw) != 1 or not FRAME_KEYS.issuperset(data):
             return None
         c = raw[0]
         if type(c) is not dict or not _TEXT_CHOICE_KEYS.issuperset(c) or c.get("finish_reason") is not None:
             return None
         d = c.get("delta")
-        if type(d) is not dict or not _PLAIN_DELTA.issuperset(d):
+        if type(d) is not dict:
             return None
         content = d.get("content")
-        if type(content) is not str:
+        reasoning = refusal = None
+        if _PLAIN_DELTA.issuperset(d):  # most chunks: a piece of text (and the first, a role)
+            if type(content) is not str:
+                return None
+        elif _FAST_DELTA.issuperset(d):  # a piece of reasoning, or of a refusal, read as _delta reads it
+            reasoning = d.get("reasoning_content")
+            if reasoning is None:
+                reasoning = d.get("reasoning")
+            refusal = d.get("refusal")
+            if (
+                (content is not None and type(content) is not str)
+                or (reasoning is not None and type(reasoning) is not str)
+                or (refusal is not None and type(refusal) is not str)
+            ):
+                return None
+        else:
             return None
         usage = None
         for root in self._roots:  # usually none: usage_from is not called
             if data.get(root) is not None:
                 usage = _normalise.usage_from(self._cfg.usage, data)
                 break
+        tier = data.get("service_tier")
+        if tier is not None and self._receipt is not None:
+            self._receipt.extra["service_tier"] = tier
+        fingerprint = data.get("system_fingerprint")
         return text_chunk(
             data.get("id") or "",
             data.get("created") or _normalise.now(),
@@ -376,6 +407,10 @@ class StreamDecoder:
             d.get("role"),
             usage,
             c.get("logprobs"),
+            reasoning,
+            refusal,
+            fingerprint if type(fingerprint) is str else None,  # _str_or_none, inlined
+            tier if type(tier) is str else None,
         )
 
     def feed(self, data: Mapping[str, Any], event: str | None) -> list[ChatCompletionChunk]:
@@ -408,6 +443,8 @@ class StreamDecoder:
                 model=data.get("model") or self._model or "",
                 choices=choices,
                 usage=_normalise.usage_from(cfg.usage, data),
+                system_fingerprint=_str_or_none(data.get("system_fingerprint")),
+                service_tier=_str_or_none(data.get("service_tier")),
             )
         ]
 
