@@ -36,7 +36,6 @@ __all__ = [
     "SSEParser",
     "aiter_events",
     "iter_events",
-    "loads_frame",
     "make_parser",
 ]
 
@@ -49,18 +48,6 @@ MAX_EVENT = 8 * 1024 * 1024
 # json.loads' own C scanner, called straight: json.loads adds two regex matches and a Python frame
 # around it (0.6 µs of a 1.6 µs stream chunk). Same objects, same errors.
 _scan: Any = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # set in its __init__, untyped
-
-
-def loads_frame(text: str) -> Any:
-    """``json.loads(text)`` for one stream frame's data, faster in the usual case (no whitespace
-    around the value); anything else is left to ``json.loads`` itself, so every error is its own."""
-    try:
-        value, end = _scan(text, 0)
-    except StopIteration:  # whitespace before the value, or no JSON value at all
-        return json.loads(text)
-    if end != len(text):  # whitespace or anything else after it
-        return json.loads(text)
-    return value
 
 
 class EventTooLarge(InvalidResponseError):
@@ -95,10 +82,8 @@ class EventParser(Protocol):
     def close(self) -> list[Event]: ...
 
 
-# ``needle in some_bytes`` first tries the needle as an integer (``65 in b"A"``): for a bytes needle
-# CPython raises and clears a TypeError inside, ~1,800 instructions, before it searches. On the
-# per-chunk path that was 8% of a chunk's cost, so hot code says ``some_bytes.find(needle) < 0``
-# (tests/test_hot_paths.py keeps ``b"..." in`` out of router/).
+# ``b"x" in data`` tries b"x" as an int first, raising and clearing a TypeError (~1,800 instructions,
+# 8% of a chunk): hot code decodes once and tests the text (tests/test_hot_paths.py keeps it out).
 class SSEParser:
     __slots__ = (
         "_bom_checked",
@@ -295,9 +280,7 @@ class NDJSONParser:
 
     def feed(self, chunk: bytes) -> list[Event]:
         if self._clean and not self._parts and chunk[-1:] == b"\n":
-            # Most chunks: whole lines, nothing held back. Ending on LF, the chunk ends on a whole
-            # character, so it is decoded at once (not by the incremental decoder's Python-level
-            # decode()); one line, or one between blank ones, is one event.
+            # Most chunks: whole lines, nothing held back; ending on LF, decoded at once.
             try:
                 text = chunk.decode()  # strict, with no arguments: the cheapest call
             except UnicodeDecodeError:

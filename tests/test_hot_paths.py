@@ -12,24 +12,57 @@ import pytest
 
 from router import _watchdog
 from router._registry import provider_ids
+from router._streaming import Event as _Event
 from router._streaming import NDJSONParser
 from router._streaming import SSEParser
-from router._streaming import loads_frame
+
+
+def _frame(text: str) -> Any:
+    """What the stream driver decodes a frame's data to (its inlined scan), seen through a codec
+    that keeps the decoded frame."""
+    from router._types import Receipt
+    from router.protocols import _driver
+
+    seen: list[Any] = []
+
+    class _Codec:
+        ANSWER_KEYS = frozenset()
+
+        @staticmethod
+        def body_error(data: Any) -> None:
+            seen.append(data)
+            raise _Stop
+
+        @staticmethod
+        def decoder(cfg: Any, receipt: Any) -> Any:
+            return None
+
+    class _Stop(Exception):
+        pass
+
+    from router import _registry
+
+    driver = _driver.StreamDriver(_registry.adapter("openai").config, _Codec(), Receipt("openai", "m"))  # type: ignore[arg-type]
+    with pytest.raises(_Stop):
+        driver.feed(_Event(text))
+    return seen[0]
 
 
 @pytest.mark.parametrize(
     "text", ['{"a": 1}', ' {"a": 1}', '{"a": 1} ', "[1, 2]", '"s"', "3", "null", '{"a": [1, {"b": "é"}]}']
 )
-def test_loads_frame_is_json_loads(text: str) -> None:
-    assert loads_frame(text) == json.loads(text)
+def test_a_frame_decodes_as_json_loads(text: str) -> None:
+    assert _frame(text) == json.loads(text)
 
 
 @pytest.mark.parametrize("text", ["", " ", "{", '{"a": 1} x', "nope", '{"a": 1}{"b": 2}'])
-def test_loads_frame_fails_as_json_loads(text: str) -> None:
+def test_a_frame_fails_as_json_loads(text: str) -> None:
+    from router._exceptions import InvalidResponseError
+
     with pytest.raises(ValueError):
         json.loads(text)
-    with pytest.raises(ValueError):
-        loads_frame(text)
+    with pytest.raises(InvalidResponseError, match="not JSON"):
+        _frame(text)
 
 
 def _feed_all(parser: SSEParser | NDJSONParser, chunks: list[bytes]) -> list[Any]:

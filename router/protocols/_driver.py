@@ -379,7 +379,7 @@ class StreamDriver:
             if text == self._done_marker:
                 self.done = self._sentinel = True
                 return self._inferred()
-            try:  # loads_frame(text), inlined: this runs once per chunk
+            try:  # json.loads(text), faster when the value fills the text (once per chunk)
                 try:
                     data, end = _scan(text, 0)
                 except StopIteration:  # whitespace before the value, or no JSON value at all

@@ -42,14 +42,12 @@ STREAM_ALWAYS: bool = False
 MODEL_PREFIX: str = ""
 # Answer keys read here; anything else (OpenRouter's provider, Perplexity's citations, x_groq, ...)
 # goes to receipt.extra, as do unread choice and message fields (_CHOICE_KEYS, _MESSAGE_KEYS).
-# ``obfuscation`` is read and let go: random characters OpenAI adds to every stream frame against a
-# length side channel (stream_options.include_obfuscation,
-# https://platform.openai.com/docs/api-reference/chat/create#chat-create-stream_options), no data.
+# ``obfuscation`` (random padding on every stream frame) is let go: stream_options.include_obfuscation,
+# https://platform.openai.com/docs/api-reference/chat/create#chat-create-stream_options
 ANSWER_KEYS: frozenset[str] = frozenset(
     {"id", "object", "created", "model", "choices", "usage", "system_fingerprint", "obfuscation"}
 )
-# A stream frame's keys the fast path takes (the contract in _driver.CodecDecoder): service_tier also
-# goes to receipt.extra (where ChatCompletion.service_tier reads it), besides onto the chunk.
+# Frame keys the fast path takes (_driver.CodecDecoder); service_tier also goes to receipt.extra.
 FRAME_KEYS: frozenset[str] = ANSWER_KEYS | {"service_tier"}
 _CHOICE_KEYS = frozenset({"index", "message", "delta", "finish_reason", "logprobs", "error"})
 # a stream's text chunk: no error, no message
