@@ -130,8 +130,8 @@ def _frames(protocol: str, n: int, shape: str = "recorded") -> list[bytes]:
         def bare(text: str) -> dict[str, Any]:
             return {"candidates": [{"index": 0, "content": {"role": "model", "parts": [{"text": text}]}}]}
 
-        last = {"candidates": [{"index": 0, "content": {"role": "model", "parts": [{"text": "."}]}, "finishReason": "STOP"}]}  # fmt: skip
-        return [_data(bare(_tok(i))) for i in range(n - 1)] + [_data(last)]
+        tail = {"candidates": [{"index": 0, "content": {"role": "model", "parts": [{"text": "."}]}, "finishReason": "STOP"}]}  # fmt: skip
+        return [_data(bare(_tok(i))) for i in range(n - 1)] + [_data(tail)]
     if protocol == "gemini":
         usage = {"promptTokenCount": 8, "candidatesTokenCount": 12, "totalTokenCount": 20,
                  "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 8}]}  # fmt: skip
