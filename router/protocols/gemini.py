@@ -675,6 +675,15 @@ class StreamDecoder:
         # Complete when every candidate that began has its finish reason (n > 1 streams several).
         return None if self._ended and self._started <= self._ended else ""
 
+    def _note(self, data: Mapping[str, Any]) -> None:
+        """What every frame may update: the response id, the model version, the last usage seen."""
+        self._id = data.get("responseId") or self._id
+        self._model = data.get("modelVersion") or self._model
+        for root in self._roots:
+            if data.get(root) is not None:
+                self._usage_frame = data  # the last one counts (read by close())
+                break
+
     def fast(self, data: dict[str, Any], event: str | None) -> ChatCompletionChunk | None:
         """Most frames: one candidate, already begun, whose content is one text part, no finish
         reason (the contract in router/protocols/_driver.py, CodecDecoder; a frame with
@@ -688,33 +697,14 @@ class StreamDecoder:
         index = c.get("index", 0)
         if type(index) is not int or index not in self._started or index in self._partial:
             return None
-        # _only_text(c), inlined (this runs once per chunk); then what every frame may update
-        content = c.get("content")
-        parts = content.get("parts") if type(content) is dict else None
-        if type(parts) is not list or len(parts) != 1:
+        text = _only_text(c)
+        if text is None:
             return None
-        part = parts[0]
-        if type(part) is not dict or not _TEXT_PART.issuperset(part):
-            return None
-        text = part.get("text")
-        if type(text) is not str:
-            return None
-        self._id = data.get("responseId") or self._id
-        self._model = data.get("modelVersion") or self._model
-        for root in self._roots:
-            if data.get(root) is not None:
-                self._usage_frame = data  # the last one counts (read by close())
-                break
+        self._note(data)
         return text_chunk(self._id, self._created, self._model, index, text)
 
     def feed(self, data: Mapping[str, Any], event: str | None) -> list[ChatCompletionChunk]:
-        # What every frame may update: the response id, the model version, the last usage seen.
-        self._id = data.get("responseId") or self._id
-        self._model = data.get("modelVersion") or self._model
-        for root in self._roots:
-            if data.get(root) is not None:
-                self._usage_frame = data  # the last one counts (read by close())
-                break
+        self._note(data)
         choices: list[ChunkChoice] = []
         candidates = data.get("candidates")
         if isinstance(candidates, list) and candidates:

@@ -374,15 +374,10 @@ class StreamDecoder:
         if _PLAIN_DELTA.issuperset(d):  # most chunks: a piece of text (and the first, a role)
             if type(content) is not str:
                 return None
-        elif _FAST_DELTA.issuperset(d):  # a piece of reasoning, or of a refusal, read as _delta reads it
-            reasoning = d.get("reasoning_content")
-            if reasoning is None:
-                reasoning = d.get("reasoning")
-            refusal = d.get("refusal")
-            if (
-                (content is not None and type(content) is not str)
-                or (reasoning is not None and type(reasoning) is not str)
-                or (refusal is not None and type(refusal) is not str)
+        elif _FAST_DELTA.issuperset(d):  # a piece of reasoning, or of a refusal: read as _delta reads it
+            reasoning, refusal = _reasoning(d), _str_or_none(d.get("refusal"))
+            if (content is not None and type(content) is not str) or (
+                reasoning is not None and type(reasoning) is not str
             ):
                 return None
         else:
