@@ -1,12 +1,19 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from matrix import PROVIDER_ENV
 from syrupy.extensions.json import JSONSnapshotExtension
+
+# tests/test_json.py runs some suites again where msgspec cannot be imported (router/_json.py's
+# fallback): None in sys.modules makes `import msgspec` raise ImportError.
+if os.environ.get("ROUTER_TEST_NO_MSGSPEC"):
+    sys.modules["msgspec"] = None  # type: ignore[assignment]
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = (

@@ -27,8 +27,8 @@ from typing import Protocol
 from router._exceptions import APIConnectionError
 from router._exceptions import APIError
 from router._exceptions import InvalidResponseError
+from router._json import fast as _fast_loads
 from router._streaming import Event
-from router._streaming import _scan
 from router._types import ChatCompletion
 from router._types import ChatCompletionChunk
 from router._types import ChunkChoice
@@ -379,12 +379,10 @@ class StreamDriver:
             if text == self._done_marker:
                 self.done = self._sentinel = True
                 return self._inferred()
-            try:  # json.loads(text), faster when the value fills the text (once per chunk)
+            try:  # json.loads(text), at msgspec's speed (router/_json.py), once per chunk
                 try:
-                    data, end = _scan(text, 0)
-                except StopIteration:  # whitespace before the value, or no JSON value at all
-                    end = -1
-                if end != len(text):
+                    data = _fast_loads(text)
+                except (ValueError, RecursionError):  # refused: json.loads decides
                     data = json.loads(text)
             except (ValueError, RecursionError):
                 raise InvalidResponseError(

@@ -12,6 +12,7 @@ from typing import Any
 
 from router._exceptions import ERROR_KINDS
 from router._exceptions import InvalidResponseError
+from router._json import fast as _fast_loads
 from router._types import CompletionTokensDetails
 from router._types import PromptTokensDetails
 from router._types import Usage
@@ -47,6 +48,10 @@ def load_json(
 ) -> Any:
     if type(body) is not bytes and (body is None or isinstance(body, Mapping | list)):  # bytes: no ABC check
         return body
+    try:  # valid UTF-8 JSON text (no BOM), read by msgspec from the bytes (router/_json.py)
+        return _fast_loads(body)
+    except (ValueError, RecursionError):  # refused: the general path below, json.loads decides
+        pass
     if isinstance(body, bytes):
         # Invalid UTF-8 is replaced, as the stream decoders do, so a body and a stream read alike; a
         # BOM is dropped. (Not the "utf-8-sig" codec: it is Python code, 2 µs of a small answer.)
