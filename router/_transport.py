@@ -68,13 +68,11 @@ __all__ = [
     "AsyncCall",
     "Call",
     "NoCookies",
-    "asend",
     "awatch",
     "backoff",
     "connection_error",
     "deadline_for",
     "past",
-    "send",
     "set_read_limit",
     "stall_error",
     "unwatch",
@@ -299,7 +297,7 @@ OnRetry = Callable[[Any], None]  # called with a router._events.Event(kind="retr
 class _Call:
     """One call on its way to an answer: the request, its time limits and its retry budget.
 
-    :func:`send` / :func:`asend` run one; a stream's reader (router/_client.py) keeps it, to try
+    :meth:`Call.send` / :meth:`AsyncCall.send` run one; a stream's reader (router/_client.py) keeps it, to try
     again when the first token or a read is late before the stream gave the caller anything.
     ``first_token`` caps the wait for the headers (counted from sending), ``stall`` each read of a
     body; both stay inside the deadline.
@@ -638,70 +636,6 @@ class AsyncCall(_Call):
             return None
         await asyncio.sleep(wait)
         return await self.send()
-
-
-def send(
-    req: HttpRequest,
-    *,
-    client: Client | None = None,
-    provider: str,
-    model: str,
-    timeout: float | Timeout | None,
-    max_retries: int,
-    retry_after: RetryAfter,
-    deadline: float | None = None,
-    max_body: int = MAX_BODY,
-    first_token: float | None = None,
-    stall: float | None = None,
-    on_retry: OnRetry | None = None,
-) -> tuple[Response, bytes | None]:
-    """Send with retries inside the call's deadline (:meth:`Call.send`)."""
-    return Call(
-        req,
-        client=client,
-        provider=provider,
-        model=model,
-        timeout=timeout,
-        max_retries=max_retries,
-        retry_after=retry_after,
-        deadline=deadline,
-        max_body=max_body,
-        first_token=first_token,
-        stall=stall,
-        on_retry=on_retry,
-    ).send()
-
-
-async def asend(
-    req: HttpRequest,
-    *,
-    client: AsyncClient | None = None,
-    provider: str,
-    model: str,
-    timeout: float | Timeout | None,
-    max_retries: int,
-    retry_after: RetryAfter,
-    deadline: float | None = None,
-    max_body: int = MAX_BODY,
-    first_token: float | None = None,
-    stall: float | None = None,
-    on_retry: OnRetry | None = None,
-) -> tuple[Response, bytes | None]:
-    """The async twin of :func:`send`."""
-    return await AsyncCall(
-        req,
-        client=client,
-        provider=provider,
-        model=model,
-        timeout=timeout,
-        max_retries=max_retries,
-        retry_after=retry_after,
-        deadline=deadline,
-        max_body=max_body,
-        first_token=first_token,
-        stall=stall,
-        on_retry=on_retry,
-    ).send()
 
 
 def past(deadline: float | None) -> bool:

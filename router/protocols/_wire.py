@@ -32,11 +32,13 @@ __all__ = [
     "as_dict",
     "call_arguments",
     "clean_schema",
+    "function_tools",
     "json_arguments",
     "messages_of",
     "model_of",
     "response_schema",
     "tools_and_choice",
+    "unsupported",
 ]
 
 
@@ -109,6 +111,32 @@ def json_arguments(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value if value is not None else {}, ensure_ascii=False, separators=(",", ":"))
+
+
+def function_tools(cfg: ProviderConfig, tools: list[Any]) -> list[dict[str, Any]]:
+    """OpenAI function tools as the protocols that take OpenAI's shape minus ``strict`` want them
+    (Ollama's; Cohere's ToolV2, types/tool_v2.py and tool_v2function.py in its SDK)."""
+    out = []
+    for t in tools:
+        if t.get("type", "function") != "function":
+            raise UnsupportedParamsError(
+                f"{cfg.id} takes function tools only, got a tool of type {t.get('type')!r}", provider=cfg.id
+            )
+        fn = t.get("function") or {}
+        params = fn.get("parameters") or {"type": "object", "properties": {}}
+        spec: dict[str, Any] = {"name": fn.get("name")}
+        if fn.get("description"):
+            spec["description"] = fn["description"]
+        spec["parameters"] = clean_schema(params, cfg.tools.schema_drop_keywords)
+        out.append({"type": "function", "function": spec})
+    return out
+
+
+def unsupported(cfg: ProviderConfig, name: str, why: str, receipt: Receipt, strict: bool) -> None:
+    """A request value the provider cannot take: an error when strict, else noted as dropped."""
+    if strict:
+        raise UnsupportedParamsError(f"{cfg.id} does not support {name} ({why})", provider=cfg.id)
+    receipt.dropped.append(name)
 
 
 def tools_and_choice(request: Mapping[str, Any]) -> tuple[list[Any], Any]:

@@ -202,30 +202,6 @@ def _convert_messages(cfg: ProviderConfig, messages: list[Any]) -> list[dict[str
     return out
 
 
-def _tools(cfg: ProviderConfig, tools: list[Any]) -> list[dict[str, Any]]:
-    """ToolV2 is OpenAI's function tool (types/tool_v2.py, tool_v2function.py), minus ``strict``."""
-    out = []
-    for t in tools:
-        if t.get("type", "function") != "function":
-            raise UnsupportedParamsError(
-                f"{cfg.id} takes function tools only, got a tool of type {t.get('type')!r}", provider=cfg.id
-            )
-        fn = t.get("function") or {}
-        params = fn.get("parameters") or {"type": "object", "properties": {}}
-        spec: dict[str, Any] = {"name": fn.get("name")}
-        if fn.get("description"):
-            spec["description"] = fn["description"]
-        spec["parameters"] = _wire.clean_schema(params, cfg.tools.schema_drop_keywords)
-        out.append({"type": "function", "function": spec})
-    return out
-
-
-def _unsupported(cfg: ProviderConfig, name: str, why: str, receipt: Receipt, strict: bool) -> None:
-    if strict:
-        raise UnsupportedParamsError(f"{cfg.id} does not support {name} ({why})", provider=cfg.id)
-    receipt.dropped.append(name)
-
-
 def _tool_choice(
     cfg: ProviderConfig, body: Body, choice: Any, parallel: Any, receipt: Receipt, strict: bool
 ) -> None:
@@ -243,7 +219,9 @@ def _tool_choice(
             body["tool_choice"] = _TOOL_CHOICES[choice]
     if parallel is False:
         # There is no switch for it: https://docs.cohere.com/docs/parallel-tool-use
-        _unsupported(cfg, "parallel_tool_calls", "False; the model may call several tools", receipt, strict)
+        _wire.unsupported(
+            cfg, "parallel_tool_calls", "False; the model may call several tools", receipt, strict
+        )
 
 
 def _response_format(
@@ -270,7 +248,7 @@ def translate(
     body["messages"] = _convert_messages(cfg, _wire.messages_of(cfg, request))
     tools, choice = _wire.tools_and_choice(request)
     if tools:
-        body["tools"] = _tools(cfg, tools)
+        body["tools"] = _wire.function_tools(cfg, tools)
         if all((t.get("function") or {}).get("strict") is True for t in tools):
             # One switch for every tool: https://docs.cohere.com/docs/structured-outputs#structured-outputs-tools
             body["strict_tools"] = True

@@ -165,39 +165,17 @@ def _convert_messages(cfg: ProviderConfig, messages: list[Any]) -> list[dict[str
     return out
 
 
-def _tools(cfg: ProviderConfig, tools: list[Any]) -> list[dict[str, Any]]:
-    """OpenAI function tools, which is the shape the protocol takes (minus ``strict``)."""
-    out = []
-    for t in tools:
-        if t.get("type", "function") != "function":
-            raise UnsupportedParamsError(
-                f"{cfg.id} takes function tools only, got a tool of type {t.get('type')!r}", provider=cfg.id
-            )
-        fn = t.get("function") or {}
-        params = fn.get("parameters") or {"type": "object", "properties": {}}
-        spec: dict[str, Any] = {"name": fn.get("name")}
-        if fn.get("description"):
-            spec["description"] = fn["description"]
-        spec["parameters"] = _wire.clean_schema(params, cfg.tools.schema_drop_keywords)
-        out.append({"type": "function", "function": spec})
-    return out
-
-
-def _unsupported(cfg: ProviderConfig, name: str, why: str, receipt: Receipt, strict: bool) -> None:
-    if strict:
-        raise UnsupportedParamsError(f"{cfg.id} does not support {name} ({why})", provider=cfg.id)
-    receipt.dropped.append(name)
-
-
 def _tool_choice(cfg: ProviderConfig, choice: Any, parallel: Any, receipt: Receipt, strict: bool) -> None:
     """The protocol has no tool_choice and no parallel-call switch: the model always decides."""
     named = isinstance(choice, dict) and bool((choice.get("function") or {}).get("name"))
     if choice is not None and choice not in _TOOL_CHOICES and not named:
         raise BadRequestError(f"tool_choice {choice!r} is not one OpenAI defines", provider=cfg.id)
     if choice is not None and choice != "auto":
-        _unsupported(cfg, "tool_choice", f"{choice!r}; the model always decides", receipt, strict)
+        _wire.unsupported(cfg, "tool_choice", f"{choice!r}; the model always decides", receipt, strict)
     if parallel is False:
-        _unsupported(cfg, "parallel_tool_calls", "False; the model may call several tools", receipt, strict)
+        _wire.unsupported(
+            cfg, "parallel_tool_calls", "False; the model may call several tools", receipt, strict
+        )
 
 
 def _format(cfg: ProviderConfig, request: Mapping[str, Any], receipt: Receipt, strict: bool) -> Any:
@@ -221,7 +199,7 @@ def translate(
     body["messages"] = _convert_messages(cfg, _wire.messages_of(cfg, request))
     tools, choice = _wire.tools_and_choice(request)
     if tools:
-        body["tools"] = _tools(cfg, tools)
+        body["tools"] = _wire.function_tools(cfg, tools)
     _tool_choice(cfg, choice, request.get("parallel_tool_calls"), receipt, strict)
     fmt = _format(cfg, request, receipt, strict)
     if fmt is not None:
