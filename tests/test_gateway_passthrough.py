@@ -16,6 +16,7 @@ finished with a terminal error event.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -117,8 +118,22 @@ def _post(url: str, route: str, body: Any, **headers: str) -> httpx.Response:
 
 
 def _log(served: tuple[str, Path]) -> list[dict[str, Any]]:
-    lines = (served[1] / "spend.jsonl").read_text().splitlines()
+    path = served[1] / "spend.jsonl"
+    lines = path.read_text().splitlines() if path.exists() else []
     return [json.loads(line) for line in lines]
+
+
+def _record_after(served: tuple[str, Path], before: int) -> dict[str, Any]:
+    """The spend record of the call made after ``before`` records: the gateway writes it once the
+    answer has gone out (router/gateway/_app.py, after the reply), so a busy machine may show the
+    answer first. Waited for at most 5 s."""
+    deadline = time.monotonic() + 5.0
+    while True:
+        records = _log(served)
+        if len(records) > before or time.monotonic() > deadline:
+            assert len(records) == before + 1, f"{len(records) - before} new spend records"
+            return records[-1]
+        time.sleep(0.01)
 
 
 @pytest.mark.parametrize(
@@ -166,6 +181,7 @@ def test_usage_is_billed_from_a_passed_answer(served: tuple[str, Path], url: str
         "usage": {"input_tokens": 11, "output_tokens": 7},
     }
     upstream.replies.append(Reply.json(answer))
+    before = len(_log(served))
     body = {
         "model": "claude",
         "max_tokens": 10,
@@ -181,7 +197,7 @@ def test_usage_is_billed_from_a_passed_answer(served: tuple[str, Path], url: str
     assert json.loads(seen.body) == {**body, "model": "claude-sonnet-4-5"}  # an unknown field kept
     assert seen.headers["anthropic-beta"] == "future-2099"
     assert seen.headers["x-api-key"] == UPSTREAM_KEY
-    record = _log(served)[-1]
+    record = _record_after(served, before)
     assert (record["model"], record["prompt_tokens"], record["completion_tokens"]) == ("claude", 11, 7)
     assert record["cost_usd"] and record["cost_usd"] > 0
     assert record["deployment"] == "claude" and record["status"] == 200
@@ -204,12 +220,13 @@ def test_a_passed_stream_bills_its_usage(served: tuple[str, Path], url: str, ups
         b"data: [DONE]\n\n",
     ]
     upstream.replies.append(Reply(200, {"content-type": "text/event-stream"}, frames))
+    before = len(_log(served))
     body = {"model": "mini", "messages": [{"role": "user", "content": "hi"}], "stream": True,
             "stream_options": {"include_usage": True}}  # fmt: skip
     resp = _post(url, "/v1/chat/completions", body)
     assert resp.headers["x-router-passthrough"] == "true"
     assert resp.content == b"".join(frames)
-    record = _log(served)[-1]
+    record = _record_after(served, before)
     assert (record["prompt_tokens"], record["completion_tokens"], record["stream"]) == (5, 2, True)
 
 
