@@ -1,20 +1,10 @@
-"""JSON text to Python objects, exactly as ``json.loads`` makes them, at msgspec's speed.
+"""JSON text to Python objects exactly as ``json.loads`` makes them, at msgspec's speed.
 
-msgspec's decoder (a C parser, a runtime dependency on CPython) reads a provider's stream frame in a
-third of ``json.loads``' time: on frames shaped as OpenAI and Gemini send them, ``json.loads`` alone
-took 2.7-3.0 µs of the 3 µs that framing + decoding a chunk may cost (examples/bench.py). It makes
-the same objects (dict, list, str, int of any size, float, bool, None; the last of repeated keys
-wins; the same nesting limit). Text it refuses and ``json.loads`` takes (NaN, Infinity, numbers
-beyond a double, lone surrogates) goes to ``json.loads``, and so does every refused text, so the
-result and the error are always ``json.loads``' own: ``loads`` raises ``ValueError`` (or
-``RecursionError``, nested too deep) where ``json.loads`` does, and nowhere else
-(tests/test_json.py compares the two on recorded frames and on generated text).
-
-Without msgspec (another Python, or an install without it) ``loads`` is ``json.loads`` itself, and
-``fast`` reads bytes as strict UTF-8 as msgspec does (a BOM or UTF-16 is refused, for the caller's
-general path).
-Hot paths inline the same two steps: ``try: fast(text) except (ValueError, RecursionError):
-json.loads(text)``.
+msgspec's C decoder reads a stream frame in a third of ``json.loads``' time (examples/bench.py) and
+makes the same objects. What it refuses (NaN, Infinity, 1e400, lone surrogates, any error) goes to
+``json.loads``, so values and errors are always ``json.loads``' own (tests/test_json.py). Without
+msgspec, ``loads`` is ``json.loads`` and ``fast`` reads bytes as strict UTF-8, as msgspec does.
+Hot paths inline ``try: fast(text) except (ValueError, RecursionError): json.loads(text)``.
 """
 
 from __future__ import annotations
