@@ -48,6 +48,8 @@ from router._types import ChatCompletion
 from router._types import ChatCompletionChunk
 from router._types import Choice
 from router._types import ChunkChoice
+from router._types import CustomCall
+from router._types import CustomToolCall
 from router._types import Delta
 from router._types import FunctionCall
 from router._types import HttpRequest
@@ -147,6 +149,8 @@ __all__ = [
     "ConfigError",
     "ContentFilterError",
     "ContextWindowExceededError",
+    "CustomCall",
+    "CustomToolCall",
     "Delta",
     "Deployment",
     "Event",

@@ -12,10 +12,13 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
+from router._types import AnyToolCall
 from router._types import ChatCompletion
 from router._types import ChatCompletionChunk
 from router._types import Choice
 from router._types import ChunkChoice
+from router._types import CustomCall
+from router._types import CustomToolCall
 from router._types import FunctionCall
 from router._types import Message
 from router._types import Receipt
@@ -30,6 +33,7 @@ class _Call:
     id: str | None = None
     name: str = ""
     arguments: list[str] = field(default_factory=list)
+    custom: bool = False
 
 
 @dataclass
@@ -95,8 +99,12 @@ class StreamAccumulator:
         choices = []
         for index in sorted(self._choices):
             st = self._choices[index]
-            calls = [
-                ToolCall(
+            calls: list[AnyToolCall] = [
+                CustomToolCall(
+                    id=call.id or f"call_{i}", custom=CustomCall(call.name, "".join(call.arguments))
+                )
+                if call.custom
+                else ToolCall(
                     id=call.id or f"call_{i}",
                     function=FunctionCall(name=call.name, arguments="".join(call.arguments)),
                 )
@@ -150,6 +158,8 @@ def _add_rest(st: _ChoiceState, c: ChunkChoice) -> None:
             call.name = tc.name
         if tc.arguments:
             call.arguments.append(tc.arguments)
+        if tc.custom:
+            call.custom = True
     if d.function_call is not None:
         if d.function_call.name:
             st.function_name = d.function_call.name

@@ -41,6 +41,8 @@ __all__ = [
     "Choice",
     "ChunkChoice",
     "CompletionTokensDetails",
+    "CustomCall",
+    "CustomToolCall",
     "Delta",
     "FinishReason",
     "FunctionCall",
@@ -329,10 +331,41 @@ class ToolCall(_Shape):
 
 
 @dataclass(slots=True)
+class CustomCall(_Shape):
+    """What a custom tool was called with: its ``name`` and the model's free-form ``input`` text."""
+
+    name: str
+    input: str
+
+    _FIELDS: ClassVar[tuple[str, ...]] = ("name", "input")
+
+
+@dataclass(slots=True)
+class CustomToolCall(_Shape):
+    """A call of a custom (free-form) tool, openai's ``ChatCompletionMessageCustomToolCall``
+    (https://platform.openai.com/docs/guides/function-calling#custom-tools): ``custom.name`` and
+    ``custom.input``, text the model wrote in the tool's grammar or format, not JSON. ``function`` is
+    a view of the same call (``name``; ``input`` as ``arguments``) for code that reads every call so."""
+
+    id: str
+    custom: CustomCall
+    type: Literal["custom"] = "custom"
+
+    _FIELDS: ClassVar[tuple[str, ...]] = ("id", "type", "custom")
+
+    @property
+    def function(self) -> FunctionCall:
+        return FunctionCall(name=self.custom.name, arguments=self.custom.input)
+
+
+AnyToolCall = ToolCall | CustomToolCall  # an item of Message.tool_calls
+
+
+@dataclass(slots=True)
 class Message(_Shape):
     role: Literal["assistant"] = "assistant"
     content: str | None = None
-    tool_calls: list[ToolCall] | None = None
+    tool_calls: list[AnyToolCall] | None = None
     reasoning_content: str | None = None
     refusal: str | None = None
     # Provider-native reasoning blocks (e.g. Anthropic thinking blocks with signatures) kept so they
@@ -638,6 +671,8 @@ class ToolCallDelta(_Shape):
     id: str | None = None
     name: str | None = None
     arguments: str | None = None
+    # A custom tool's call (a CustomToolCall once folded): ``arguments`` are pieces of its free-form input.
+    custom: bool = False
 
     _FIELDS: ClassVar[tuple[str, ...]] = ("index", "id", "type", "function")
 
@@ -648,7 +683,9 @@ class ToolCallDelta(_Shape):
 
     @property
     def type(self) -> Literal["function"] | None:
-        """``"function"`` on the fragment that opens a call (it has the id), else None, as OpenAI streams it."""
+        """``"function"`` on the fragment that opens a call (it has the id), else None, as OpenAI streams
+        it. Also for a custom tool's call (``custom`` is True): openai's chunk type knows no other
+        (``ChoiceDeltaToolCall``); the folded answer (``router.accumulate``) gives a CustomToolCall."""
         return "function" if self.id is not None else None
 
     def _wire(self) -> Iterable[str]:

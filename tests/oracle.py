@@ -38,7 +38,7 @@ OTHER_FINISH = {
 class Reading:
     text: str = ""
     reasoning: str = ""
-    tools: list[tuple[str, Any]] = field(default_factory=list)
+    tools: list[tuple[Any, ...]] = field(default_factory=list)  # (name, args); ("custom", name, input)
     finish: str | None = None  # None: the recording does not say (not graded)
     usage: tuple[int, int, int] | None = None  # (prompt, completion, total); None: not reported
     error: type[router.APIError] | None = None  # the answer is an error of this class
@@ -247,7 +247,9 @@ def read_openai_chat(case: dict[str, Any]) -> Reading:
             m.get("reasoning") if isinstance(m.get("reasoning"), str) else ""
         )
         tools = [
-            (tc["function"]["name"], _args(tc["function"].get("arguments")))
+            ("custom", tc["custom"]["name"], tc["custom"].get("input") or "")
+            if tc.get("type") == "custom"  # a custom tool's call: its input is text, not JSON
+            else (tc["function"]["name"], _args(tc["function"].get("arguments")))
             for tc in m.get("tool_calls") or ()
         ]
         if m.get("function_call"):
@@ -282,6 +284,13 @@ def read_openai_chat(case: dict[str, Any]) -> Reading:
             reasoning += (rc or "") + th
             for i, tc in enumerate(d.get("tool_calls") or ()):
                 slot = calls.setdefault(tc.get("index", i), ["", ""])
+                if tc.get("type") == "custom" or len(slot) == 3:
+                    if len(slot) == 2:
+                        slot.append("custom")
+                    custom = tc.get("custom") or {}
+                    slot[0] = custom.get("name") or slot[0]
+                    slot[1] += custom.get("input") or ""
+                    continue
                 fn = tc.get("function") or {}
                 slot[0] = fn.get("name") or slot[0]
                 slot[1] += (
@@ -291,7 +300,7 @@ def read_openai_chat(case: dict[str, Any]) -> Reading:
                 )
             if finish is None and c.get("finish_reason") is not None:
                 finish = _openai_finish(c["finish_reason"], bool(calls))
-    tools = [(n, _args(a)) for _, (n, a) in sorted(calls.items())]
+    tools = [("custom", s[0], s[1]) if len(s) == 3 else (s[0], _args(s[1])) for _, s in sorted(calls.items())]
     if finish is None:
         finish = "tool_calls" if tools else "stop"
     return Reading(text=text, reasoning=reasoning, tools=tools, finish=finish, usage=usage)
@@ -590,6 +599,8 @@ def _responses_reading(resp: dict[str, Any]) -> Reading:
             thought += ("\n\n" if thought and parts else "") + "\n\n".join(parts)
         elif item.get("type") == "function_call":
             tools.append((item["name"], _args(item.get("arguments"))))
+        elif item.get("type") == "custom_tool_call":  # a custom tool's call: its input is text
+            tools.append(("custom", item["name"], item.get("input") or ""))
     status = resp.get("status")
     if status == "failed":
         err = resp.get("error") or {}
@@ -698,8 +709,11 @@ def grade(result: Any, reading: Reading) -> list[str]:
         problems.append(f"text {m.content!r:.80} != {reading.text!r:.80}")
     if (m.reasoning_content or "") != reading.reasoning:
         problems.append(f"reasoning {m.reasoning_content!r:.60} != {reading.reasoning!r:.60}")
-    ours = []
+    ours: list[tuple[Any, ...]] = []
     for tc in m.tool_calls or ():
+        if tc.type == "custom":
+            ours.append(("custom", tc.custom.name, tc.custom.input))
+            continue
         try:
             ours.append((tc.function.name, json.loads(tc.function.arguments)))
         except ValueError:

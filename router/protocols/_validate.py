@@ -112,6 +112,15 @@ def _content(path: str, content: Any) -> None:
 def _tool_call(path: str, tc: Any) -> None:
     if not (type(tc) is dict or isinstance(tc, Mapping)):
         raise _Bad(path, f"a tool call must be an object, got {_kind(tc)}")
+    if tc.get("type") == "custom":  # a custom tool's call: {"custom": {"name", "input"}}, input is text
+        custom = tc.get("custom")
+        if not (type(custom) is dict or isinstance(custom, Mapping)):
+            raise _Bad(f"{path}.custom", f"must be an object, got {_kind(custom)}")
+        if not isinstance(custom.get("name"), str) or not custom["name"]:
+            raise _Bad(f"{path}.custom.name", "must be a non-empty string")
+        if custom.get("input") is not None and not isinstance(custom["input"], str):
+            raise _Bad(f"{path}.custom.input", f"must be a string, got {_kind(custom['input'])}")
+        return
     fn = tc.get("function")
     if not (type(fn) is dict or isinstance(fn, Mapping)):
         raise _Bad(f"{path}.function", f"must be an object, got {_kind(fn)}")

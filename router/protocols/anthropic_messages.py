@@ -20,6 +20,7 @@ from typing import Any
 from router._exceptions import BadRequestError
 from router._exceptions import InvalidResponseError
 from router._exceptions import UnsupportedParamsError
+from router._types import AnyToolCall
 from router._types import ChatCompletion
 from router._types import ChatCompletionChunk
 from router._types import Choice
@@ -241,7 +242,7 @@ def _message(
     text: list[str] = []
     thinking: list[str] = []
     kept: list[dict[str, Any]] = []
-    calls: list[ToolCall] = []
+    calls: list[AnyToolCall] = []
     for b in blocks:
         kind = b.get("type")
         if kind == "text":

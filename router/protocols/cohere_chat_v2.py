@@ -56,6 +56,7 @@ from router._exceptions import BadRequestError
 from router._exceptions import ConfigError
 from router._exceptions import InvalidResponseError
 from router._exceptions import UnsupportedParamsError
+from router._types import AnyToolCall
 from router._types import ChatCompletion
 from router._types import ChatCompletionChunk
 from router._types import Choice
@@ -329,7 +330,7 @@ def parse(cfg: ProviderConfig, data: Answer, status: int, receipt: Receipt | Non
         elif kind == "thinking":
             thinking.append(item.get("thinking") or "")
     answer_id = data.get("id")
-    calls = [
+    calls: list[AnyToolCall] = [
         ToolCall(
             id=tc.get("id") or f"call_{answer_id or ''}_{i}",
             function=FunctionCall(

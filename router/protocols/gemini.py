@@ -48,6 +48,7 @@ from urllib.parse import urlsplit
 from router._exceptions import BadRequestError
 from router._exceptions import InvalidResponseError
 from router._exceptions import UnsupportedParamsError
+from router._types import AnyToolCall
 from router._types import ChatCompletion
 from router._types import ChatCompletionChunk
 from router._types import Choice
@@ -425,7 +426,7 @@ class _Parts:
     def __init__(self) -> None:
         self.text: list[str] = []
         self.thoughts: list[str] = []
-        self.calls: list[ToolCall] = []
+        self.calls: list[AnyToolCall] = []
         self.blocks: list[dict[str, Any]] = []
 
 

@@ -38,6 +38,7 @@ from router._exceptions import BadRequestError
 from router._exceptions import ConfigError
 from router._exceptions import InvalidResponseError
 from router._exceptions import UnsupportedParamsError
+from router._types import AnyToolCall
 from router._types import ChatCompletion
 from router._types import ChatCompletionChunk
 from router._types import Choice
@@ -261,7 +262,7 @@ def parse(cfg: ProviderConfig, data: Answer, status: int, receipt: Receipt | Non
         )
     m = data["message"]
     answered_by = data.get("model") or model or ""
-    calls = [
+    calls: list[AnyToolCall] = [
         ToolCall(id=i, function=FunctionCall(name=n, arguments=a))
         for i, n, a in (
             _tool_call(tc, answered_by, data.get("created_at"), pos)

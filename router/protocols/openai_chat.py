@@ -13,10 +13,13 @@ from typing import Any
 
 from router._exceptions import BadRequestError
 from router._exceptions import InvalidResponseError
+from router._types import AnyToolCall
 from router._types import ChatCompletion
 from router._types import ChatCompletionChunk
 from router._types import Choice
 from router._types import ChunkChoice
+from router._types import CustomCall
+from router._types import CustomToolCall
 from router._types import Delta
 from router._types import FunctionCall
 from router._types import FunctionCallDelta
@@ -141,13 +144,17 @@ def _json_tool(cfg: ProviderConfig) -> str | None:
     return so.tool_name if "tool" in (so.json_schema, so.json_object) else None
 
 
-def _tool_calls(raw: Any, json_tool: str | None = None) -> tuple[list[ToolCall] | None, str | None]:
+def _tool_calls(raw: Any, json_tool: str | None = None) -> tuple[list[AnyToolCall] | None, str | None]:
     """The tool calls, and the structured-output answer when the forced json tool was called."""
     if not isinstance(raw, list) or not raw:
         return None, None
-    calls = []
+    calls: list[AnyToolCall] = []
     answer = None
     for i, tc in enumerate(raw):
+        custom = tc.get("custom")
+        if tc.get("type") == "custom" and isinstance(custom, dict):  # a custom (free-form) tool's call
+            calls.append(_custom_call(tc.get("id") or f"call_{i}", custom.get("name"), custom.get("input")))
+            continue
         fn = tc.get("function") or {}
         if json_tool is not None and fn.get("name") == json_tool:
             answer = _arguments(fn.get("arguments"))
@@ -159,6 +166,14 @@ def _tool_calls(raw: Any, json_tool: str | None = None) -> tuple[list[ToolCall] 
             )
         )
     return calls or None, answer
+
+
+def _custom_call(call_id: str, name: Any, text: Any) -> CustomToolCall:
+    """https://platform.openai.com/docs/guides/function-calling#custom-tools: ``custom.input`` is the
+    model's text, kept as it is (not JSON). A name that is not text fails the answer's check."""
+    return CustomToolCall(
+        id=call_id, custom=CustomCall(name=name or "", input=text if isinstance(text, str) else "")
+    )
 
 
 def _reasoning(m: Mapping[str, Any]) -> Any:
@@ -289,6 +304,19 @@ def _delta(d: Mapping[str, Any]) -> Delta:
     if isinstance(raw, list) and raw:
         calls = []
         for i, tc in enumerate(raw):
+            custom = tc.get("custom")
+            if tc.get("type") == "custom" and isinstance(custom, dict):
+                text = custom.get("input")
+                calls.append(
+                    ToolCallDelta(
+                        index=tc.get("index", i),
+                        id=tc.get("id") or None,
+                        name=custom.get("name"),
+                        arguments=text if isinstance(text, str) else None,
+                        custom=True,
+                    )
+                )
+                continue
             fn = tc.get("function") or {}
             args = fn.get("arguments")
             calls.append(

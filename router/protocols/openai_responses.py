@@ -60,10 +60,13 @@ from router._exceptions import APIError
 from router._exceptions import BadRequestError
 from router._exceptions import InvalidResponseError
 from router._exceptions import UnsupportedParamsError
+from router._types import AnyToolCall
 from router._types import ChatCompletion
 from router._types import ChatCompletionChunk
 from router._types import Choice
 from router._types import ChunkChoice
+from router._types import CustomCall
+from router._types import CustomToolCall
 from router._types import Delta
 from router._types import FinishReason
 from router._types import FunctionCall
@@ -406,6 +409,15 @@ def _block(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: item[k] for k in _REASONING_KEYS if item.get(k) is not None}
 
 
+# Output items that are calls the caller answers: functions, and custom (free-form) tools, whose
+# ``input`` is the model's text (https://platform.openai.com/docs/guides/function-calling#custom-tools).
+_CALLS = frozenset({"function_call", "custom_tool_call"})
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def _created(value: Any) -> int:
     # created_at is a number of seconds (the SDK types it float); the unified created is an int.
     if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
@@ -451,7 +463,7 @@ def parse(cfg: ProviderConfig, data: Answer, status: int, receipt: Receipt | Non
     text: list[str] = []
     refusal: list[str] = []
     thoughts: list[str] = []
-    calls: list[ToolCall] = []
+    calls: list[AnyToolCall] = []
     blocks: list[dict[str, Any]] = []
     pending: list[dict[str, Any]] = []  # reasoning blocks waiting for the item they led to
     for raw in output:
@@ -461,7 +473,7 @@ def parse(cfg: ProviderConfig, data: Answer, status: int, receipt: Receipt | Non
             thoughts += _reasoning_texts(item)
             pending.append(_block(item))
             continue
-        if kind == "function_call":
+        if kind in _CALLS:
             call_id = item.get("call_id") or item.get("id") or f"call_{len(calls)}"
             calls.append(
                 ToolCall(
@@ -469,6 +481,10 @@ def parse(cfg: ProviderConfig, data: Answer, status: int, receipt: Receipt | Non
                     function=FunctionCall(
                         name=item.get("name") or "", arguments=_arguments(item.get("arguments"))
                     ),
+                )
+                if kind == "function_call"
+                else CustomToolCall(
+                    id=call_id, custom=CustomCall(item.get("name") or "", _text(item.get("input")))
                 )
             )
             blocks += [{**b, "tool_call_id": call_id} for b in pending]
@@ -505,6 +521,10 @@ def parse(cfg: ProviderConfig, data: Answer, status: int, receipt: Receipt | Non
             )
         ],
     )
+
+
+# A call's argument pieces: a function's JSON, a custom tool's input text.
+_ARGS_DELTA = frozenset({"response.function_call_arguments.delta", "response.custom_tool_call_input.delta"})
 
 
 class StreamDecoder:
@@ -586,13 +606,13 @@ class StreamDecoder:
         self._texts[key] = self._texts.get(key, "") + text
         return self._chunk(Delta(content=text) if kind == "text" else Delta(refusal=text))
 
-    def _call_args(self, index: int, full: Any) -> list[ChatCompletionChunk]:
+    def _call_args(self, index: int, full: Any, empty: str = "{}") -> list[ChatCompletionChunk]:
         if index not in self._tool_index:
             return []
         sent = self._args.get(index, "")
         full = full if isinstance(full, str) else sent
         if not full and not sent:
-            full = "{}"  # no arguments at all: the empty object, as the non-streamed answer gives
+            full = empty  # no arguments at all: the empty object (a custom tool: no text), as the non-streamed answer gives
         if not full.startswith(sent) or full == sent:
             return []
         self._args[index] = full
@@ -610,7 +630,7 @@ class StreamDecoder:
             index = data.get("summary_index", data.get("content_index", 0))
             self._reasoned_items.add(data.get("item_id"))
             return self._reasoning((data.get("item_id"), kind, index), data.get("delta"))
-        if kind == "response.function_call_arguments.delta":
+        if kind in _ARGS_DELTA:
             index = data.get("output_index", 0)
             part = data.get("delta")
             if index not in self._tool_index or not isinstance(part, str) or not part:
@@ -628,6 +648,8 @@ class StreamDecoder:
             return self._item_added(data)
         if kind == "response.function_call_arguments.done":
             return self._call_args(data.get("output_index", 0), data.get("arguments"))
+        if kind == "response.custom_tool_call_input.done":
+            return self._call_args(data.get("output_index", 0), data.get("input"), "")
         if kind == "response.output_item.done":
             return self._item_done(data)
         if kind in ("response.completed", "response.incomplete"):
@@ -648,14 +670,18 @@ class StreamDecoder:
         item = _object(self._cfg, data.get("item"), "a response.output_item.added item")
         index = data.get("output_index", 0)
         kind = item.get("type")
-        if kind == "function_call":
+        if kind in _CALLS:
             call_id = item.get("call_id") or item.get("id") or f"call_{len(self._tool_index)}"
             self._tool_index[index] = len(self._tool_index)
-            args = item.get("arguments")
-            args = args if isinstance(args, str) else ""
+            custom = kind == "custom_tool_call"
+            args = _text(item.get("input" if custom else "arguments"))
             self._args[index] = args
             call = ToolCallDelta(
-                index=self._tool_index[index], id=call_id, name=item.get("name") or "", arguments=args
+                index=self._tool_index[index],
+                id=call_id,
+                name=item.get("name") or "",
+                arguments=args,
+                custom=custom,
             )
             return self._chunk(Delta(tool_calls=[call], reasoning_blocks=self._flush(call_id) or None))
         if kind == "message" and self._pending:
@@ -676,6 +702,8 @@ class StreamDecoder:
             return []
         if kind == "function_call":
             return self._call_args(index, item.get("arguments"))
+        if kind == "custom_tool_call":
+            return self._call_args(index, item.get("input"), "")
         if kind == "message":
             text: list[str] = []
             refusal: list[str] = []
