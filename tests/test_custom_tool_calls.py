@@ -221,3 +221,20 @@ def test_chat_request_sends_custom_tools_and_calls_as_given(provider: str) -> No
         "type": "custom",
         "custom": {"name": "sql", "input": GRAMMAR_INPUT},
     }
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        ({"id": "c", "type": "custom", "custom": None}, "custom"),
+        ({"id": "c", "type": "custom", "custom": {"input": "x"}}, "custom.name"),
+        ({"id": "c", "type": "custom", "custom": {"name": "sql", "input": 7}}, "custom.input"),
+    ],
+)
+def test_a_malformed_custom_call_in_the_history_is_refused_naming_the_field(
+    call: dict[str, Any], field: str
+) -> None:
+    messages = [{"role": "user", "content": "q"}, {"role": "assistant", "tool_calls": [call]}]
+    with pytest.raises(router.BadRequestError) as info:
+        _registry.adapter("openai").build_request({"model": "m", "messages": messages}, api_key="k")
+    assert f"messages[1].tool_calls[0].{field}" in str(info.value)

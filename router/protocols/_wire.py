@@ -10,6 +10,8 @@ from typing import Any
 
 from router._exceptions import BadRequestError
 from router._exceptions import UnsupportedParamsError
+from router._types import CustomCall
+from router._types import CustomToolCall
 from router._types import Receipt
 from router.protocols._config import ProviderConfig
 
@@ -32,6 +34,7 @@ __all__ = [
     "as_dict",
     "call_arguments",
     "clean_schema",
+    "custom_call",
     "function_tools",
     "json_arguments",
     "messages_of",
@@ -111,6 +114,18 @@ def json_arguments(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value if value is not None else {}, ensure_ascii=False, separators=(",", ":"))
+
+
+def custom_call(call_id: str, name: Any, text: Any) -> CustomToolCall:
+    """A custom (free-form) tool's call, as an answer names it: ``input`` is the model's text, kept as
+    it is, not JSON (https://platform.openai.com/docs/guides/function-calling#custom-tools). A name
+    that is not text fails the answer's check (no function name)."""
+    return CustomToolCall(
+        id=call_id,
+        custom=CustomCall(
+            name=name if isinstance(name, str) else "", input=text if isinstance(text, str) else ""
+        ),
+    )
 
 
 def function_tools(cfg: ProviderConfig, tools: list[Any]) -> list[dict[str, Any]]:

@@ -18,8 +18,6 @@ from router._types import ChatCompletion
 from router._types import ChatCompletionChunk
 from router._types import Choice
 from router._types import ChunkChoice
-from router._types import CustomCall
-from router._types import CustomToolCall
 from router._types import Delta
 from router._types import FunctionCall
 from router._types import FunctionCallDelta
@@ -153,7 +151,9 @@ def _tool_calls(raw: Any, json_tool: str | None = None) -> tuple[list[AnyToolCal
     for i, tc in enumerate(raw):
         custom = tc.get("custom")
         if tc.get("type") == "custom" and isinstance(custom, dict):  # a custom (free-form) tool's call
-            calls.append(_custom_call(tc.get("id") or f"call_{i}", custom.get("name"), custom.get("input")))
+            calls.append(
+                _wire.custom_call(tc.get("id") or f"call_{i}", custom.get("name"), custom.get("input"))
+            )
             continue
         fn = tc.get("function") or {}
         if json_tool is not None and fn.get("name") == json_tool:
@@ -166,14 +166,6 @@ def _tool_calls(raw: Any, json_tool: str | None = None) -> tuple[list[AnyToolCal
             )
         )
     return calls or None, answer
-
-
-def _custom_call(call_id: str, name: Any, text: Any) -> CustomToolCall:
-    """https://platform.openai.com/docs/guides/function-calling#custom-tools: ``custom.input`` is the
-    model's text, kept as it is (not JSON). A name that is not text fails the answer's check."""
-    return CustomToolCall(
-        id=call_id, custom=CustomCall(name=name or "", input=text if isinstance(text, str) else "")
-    )
 
 
 def _reasoning(m: Mapping[str, Any]) -> Any:
@@ -304,27 +296,19 @@ def _delta(d: Mapping[str, Any]) -> Delta:
     if isinstance(raw, list) and raw:
         calls = []
         for i, tc in enumerate(raw):
-            custom = tc.get("custom")
-            if tc.get("type") == "custom" and isinstance(custom, dict):
-                text = custom.get("input")
-                calls.append(
-                    ToolCallDelta(
-                        index=tc.get("index", i),
-                        id=tc.get("id") or None,
-                        name=custom.get("name"),
-                        arguments=text if isinstance(text, str) else None,
-                        custom=True,
-                    )
-                )
-                continue
-            fn = tc.get("function") or {}
-            args = fn.get("arguments")
+            # A custom (free-form) tool's fragment: {"custom": {name, input}}, input is text, not JSON.
+            custom = tc.get("type") == "custom" and isinstance(tc.get("custom"), dict)
+            fn = (tc["custom"] if custom else tc.get("function")) or {}
+            args = fn.get("input" if custom else "arguments")
+            if custom and not isinstance(args, str):
+                args = None
             calls.append(
                 ToolCallDelta(
                     index=tc.get("index", i),
                     id=tc.get("id") or None,
                     name=fn.get("name"),
                     arguments=None if args is None else _arguments(args),
+                    custom=custom,
                 )
             )
     content, reasoning = _content(d)

@@ -65,8 +65,6 @@ from router._types import ChatCompletion
 from router._types import ChatCompletionChunk
 from router._types import Choice
 from router._types import ChunkChoice
-from router._types import CustomCall
-from router._types import CustomToolCall
 from router._types import Delta
 from router._types import FinishReason
 from router._types import FunctionCall
@@ -483,9 +481,7 @@ def parse(cfg: ProviderConfig, data: Answer, status: int, receipt: Receipt | Non
                     ),
                 )
                 if kind == "function_call"
-                else CustomToolCall(
-                    id=call_id, custom=CustomCall(item.get("name") or "", _text(item.get("input")))
-                )
+                else _wire.custom_call(call_id, item.get("name"), item.get("input"))
             )
             blocks += [{**b, "tool_call_id": call_id} for b in pending]
             pending = []
@@ -612,7 +608,7 @@ class StreamDecoder:
         sent = self._args.get(index, "")
         full = full if isinstance(full, str) else sent
         if not full and not sent:
-            full = empty  # no arguments at all: the empty object (a custom tool: no text), as the non-streamed answer gives
+            full = empty  # no arguments: "{}" (a custom tool: ""), as the non-streamed answer gives
         if not full.startswith(sent) or full == sent:
             return []
         self._args[index] = full
