@@ -7,6 +7,7 @@ The same rules hold: nothing but a ``RouterError`` escapes, no call outlives its
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import os
 import time
@@ -94,11 +95,13 @@ def test_fault_matrix_through_the_gateway_client() -> None:
             # rule is checked on that run: a deadline the router misses misses again alone (it is in
             # the code); a stall of the loop's (a full collection late in the suite) does not.
             for i, o in enumerate(outcomes):
-                if o.seconds > TIMEOUT + 0.5:
+                # A loop stalled past the deadline also fails calls before they are sent (0 requests):
+                # those are run again alone too when the loop was seen stalling.
+                if o.seconds > TIMEOUT + 0.5 or (lag > 0.25 and _check(o)):
                     fault, provider, stream, retries, n = combos[i]
                     again = await _one(client, server, fault, provider, stream, retries, 1000 + n)
                     print(
-                        f"  over the bound: {fault} {provider} {o.seconds:.2f} s; alone {again.seconds:.2f} s"
+                        f"  run again alone: {fault} {provider} {o.seconds:.2f} s, {o.hits} requests; alone {again.seconds:.2f} s, {again.hits}"
                     )
                     outcomes[i] = again
             print(f"  the loop woke a sleeper at most {lag:.2f} s late")
@@ -107,8 +110,15 @@ def test_fault_matrix_through_the_gateway_client() -> None:
             watcher.cancel()
             await client.aclose()
 
-    with FaultServer() as server:
-        outcomes = asyncio.run(main(server))
+    # Objects the earlier tests left are moved out of the collector's reach for the run: a full
+    # collection of a large heap stalled the loop past the calls' 1 s deadline (CI, late in the suite).
+    gc.collect()
+    gc.freeze()
+    try:
+        with FaultServer() as server:
+            outcomes = asyncio.run(main(server))
+    finally:
+        gc.unfreeze()
     problems = [p for o in outcomes for p in _check(o)]
     slowest = max(outcomes, key=lambda o: o.seconds)
     print(
